@@ -1,0 +1,181 @@
+"""
+Typed config options: what a key is, its default, and how its text is parsed.
+
+Each value type turns the INI text into a Python value or raises
+`OptionError` with a message an operator can act on. Defaults are written as
+the same text an operator would write, so ``conf/hubsd.ini`` can be checked
+against the schema word for word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = [
+    "Boolean",
+    "ByteSize",
+    "Choice",
+    "Duration",
+    "Endpoint",
+    "Integer",
+    "List",
+    "Option",
+    "OptionError",
+    "Text",
+]
+
+
+class OptionError(ValueError):
+    """A value's text cannot be turned into what its key needs."""
+
+
+class ValueType(Protocol):
+    def parse(self, text: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Option:
+    """
+    One key of a section: ``default`` is the text used when the key is
+    absent, or None when the key is required.
+    """
+
+    key: str
+    type: ValueType
+    default: str | None
+    doc: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Any string (surrounding whitespace removed)."""
+
+    def parse(self, text: str) -> str:
+        return text.strip()
+
+
+@dataclass(frozen=True)
+class Integer:
+    """A whole number within [minimum, maximum]."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def parse(self, text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""), 10)
+        except ValueError:
+            raise OptionError("expected a whole number") from None
+        return _in_range(value, self.minimum, self.maximum)
+
+
+@dataclass(frozen=True)
+class Boolean:
+    """true/false, yes/no, on/off, 1/0."""
+
+    def parse(self, text: str) -> bool:
+        word = text.strip().lower()
+        if word in ("true", "yes", "on", "1"):
+            return True
+        if word in ("false", "no", "off", "0"):
+            return False
+        raise OptionError("expected true or false")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of words."""
+
+    choices: tuple[str, ...]
+
+    def parse(self, text: str) -> str:
+        word = text.strip().lower()
+        if word not in self.choices:
+            raise OptionError("expected one of: " + ", ".join(self.choices))
+        return word
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ByteSize:
+    """A size in bytes: ``65536``, ``64KiB``, ``1MiB``, ``2MB``, ``1G``."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def parse(self, text: str) -> int:
+        m = _SIZE.match(text)
+        if m is None:
+            raise OptionError("expected a size such as 65536, 64KiB or 1MiB")
+        number, unit = m.group(1), (m.group(2) or "").lower()
+        if unit in ("", "b"):
+            scale = 1
+        else:
+            scale = (1024 if "i" in unit else 1000) ** ("kmg".index(unit[0]) + 1)
+        return _in_range(int(float(number) * scale), self.minimum, self.maximum)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A time span in seconds (float): ``30``, ``30s``, ``250ms``, ``5m``, ``1h``."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def parse(self, text: str) -> float:
+        m = _DURATION.match(text)
+        if m is None:
+            raise OptionError("expected a duration such as 30s, 250ms or 5m")
+        value = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "").lower()]
+        return _in_range(value, self.minimum, self.maximum)
+
+
+@dataclass(frozen=True)
+class List:
+    """Words separated by commas and/or whitespace; empty text is an empty tuple."""
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        return tuple(w for w in re.split(r"[\s,]+", text.strip()) if w)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """
+    A Twisted server endpoint string (``tcp:8080:interface=127.0.0.1``,
+    ``ssl:443:privateKey=...``, ``systemd:domain=INET:index=0``), validated
+    by building the endpoint against a memory reactor. Empty text means
+    "disabled" when ``optional``.
+    """
+
+    optional: bool = False
+
+    def parse(self, text: str) -> str:
+        from twisted.internet.endpoints import serverFromString
+        from twisted.internet.testing import MemoryReactor
+
+        text = text.strip()
+        if not text:
+            if self.optional:
+                return ""
+            raise OptionError("an endpoint is required, e.g. tcp:8080:interface=127.0.0.1")
+        try:
+            serverFromString(MemoryReactor(), text)
+        except Exception as e:  # endpoint parsers raise many types
+            raise OptionError(f"bad endpoint: {e}") from None
+        return text
+
+
+def _in_range(value: Any, minimum: Any, maximum: Any) -> Any:
+    if minimum is not None and value < minimum:
+        raise OptionError(f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise OptionError(f"must be at most {maximum}")
+    return value

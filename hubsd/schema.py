@@ -1,0 +1,259 @@
+"""
+The config schema, declared once as data.
+
+Every section and key hubsd reads is listed here with its type, default and
+meaning; ``conf/hubsd.ini`` documents the same keys and a test keeps the two
+in step. Keys that a backend adds live with its plugin (``plugins/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hubsd.config import SectionSpec
+from hubsd.options import (
+    Boolean,
+    ByteSize,
+    Choice,
+    Duration,
+    Endpoint,
+    List,
+    Option,
+    Text,
+)
+
+HUBSD = SectionSpec(
+    "hubsd",
+    "The daemon itself.",
+    (
+        Option(
+            "state_dir",
+            Text(),
+            "state",
+            "Directory for the database, stored files and keys; created if missing. "
+            "Relative paths are taken from the working directory.",
+        ),
+        Option(
+            "public_origin",
+            Text(),
+            "http://127.0.0.1:8080",
+            "The origin clients use to reach this server (for links and CORS).",
+        ),
+    ),
+)
+
+LISTEN = SectionSpec(
+    "listen",
+    "Where hubsd accepts connections (Twisted endpoint strings).",
+    (
+        Option(
+            "web",
+            Endpoint(),
+            "tcp:8080:interface=127.0.0.1",
+            "HTTP API, file serving, and the websockets /ws (WAMP) and /socket (Phoenix).",
+        ),
+        Option(
+            "rawsocket",
+            Endpoint(optional=True),
+            "",
+            "WAMP over RawSocket; empty disables it.",
+        ),
+    ),
+)
+
+WAMP = SectionSpec(
+    "wamp",
+    "The built-in WAMP router.",
+    (
+        Option("realms", List(), "hubsd", "Realms clients may join."),
+        Option(
+            "max_message_size",
+            ByteSize(minimum=1024, maximum=64 * 1024 * 1024),
+            "1MiB",
+            "Largest websocket message accepted; bigger ones close the session.",
+        ),
+        Option(
+            "auto_ping_interval",
+            Duration(minimum=0),
+            "10s",
+            "Websocket ping interval; 0 disables pings.",
+        ),
+        Option(
+            "auto_ping_timeout",
+            Duration(minimum=0),
+            "5s",
+            "Close a connection whose pong is this late.",
+        ),
+        Option(
+            "open_handshake_timeout",
+            Duration(minimum=0.1),
+            "5s",
+            "Close a connection that has not finished the websocket handshake by then.",
+        ),
+        Option(
+            "outgoing_soft_limit",
+            ByteSize(minimum=1024),
+            "256KiB",
+            "Queued bytes for one session above which droppable events are superseded or dropped.",
+        ),
+        Option(
+            "outgoing_hard_limit",
+            ByteSize(minimum=1024),
+            "4MiB",
+            "Queued bytes for one session above which the session is disconnected.",
+        ),
+        Option(
+            "droppable_topics",
+            List(),
+            "",
+            "Topic patterns whose events may be dropped under backpressure "
+            "(as if published with droppable=true).",
+        ),
+        Option(
+            "anonymous_role",
+            Text(),
+            "anonymous",
+            "Role given to clients that authenticate as anonymous; empty disables anonymous.",
+        ),
+        Option(
+            "call_timeout",
+            Duration(minimum=0),
+            "0",
+            "Default timeout for calls that set none; 0 means no timeout.",
+        ),
+    ),
+)
+
+WAMP_PRINCIPAL = SectionSpec(
+    "wamp.principal",
+    "A static WAMP principal: [wamp.principal:AUTHID].",
+    (
+        Option("realm", Text(), None, "Realm the principal may join."),
+        Option("role", Text(), None, "authrole given after authentication."),
+        Option("ticket", Text(), "", "Secret for the 'ticket' method; empty disables it."),
+        Option("wampcra_secret", Text(), "", "Secret for the 'wampcra' method; empty disables it."),
+    ),
+    templated=True,
+)
+
+_PATTERNS = (
+    "URI patterns: '*' is everything, 'a.b.*' a prefix, 'a..c' a wildcard, "
+    "anything else exact. Empty allows nothing."
+)
+
+WAMP_ROLE = SectionSpec(
+    "wamp.role",
+    "What a WAMP role may do in a realm: [wamp.role:NAME].",
+    (
+        Option("realm", Text(), None, "Realm the rules apply to."),
+        Option("publish", List(), "", "Topics the role may publish to. " + _PATTERNS),
+        Option("subscribe", List(), "", "Topics the role may subscribe to."),
+        Option("call", List(), "", "Procedures the role may call."),
+        Option("register", List(), "", "Procedures the role may register."),
+    ),
+    templated=True,
+)
+
+
+def _backend_section(kind: str, default: str, doc: str, *extra: Option) -> SectionSpec:
+    backend = Option("backend", Text(), default, f"Name of the {kind} backend plugin.")
+    return SectionSpec(kind, doc, (backend, *extra), backend_kind=kind)
+
+
+STORAGE = _backend_section(
+    "storage", "sqlite", "Rooms, accounts, roles, pinned objects and file metadata."
+)
+FILES = _backend_section(
+    "files",
+    "filesystem",
+    "Uploaded files, encrypted at rest.",
+    Option("max_upload_size", ByteSize(minimum=1), "100MiB", "Largest upload accepted."),
+)
+SFU = _backend_section("sfu", "none", "Selective forwarding unit for voice and video.")
+CLUSTER = _backend_section("cluster", "local", "How several hubsd nodes share rooms.")
+
+
+def _check_manhole(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    from hubsd.ops.manhole import endpoint_is_local
+
+    problems = []
+    for key in ("telnet", "ssh"):
+        endpoint = values[key]
+        if endpoint and not values["allow_remote"] and not endpoint_is_local(endpoint):
+            problems.append(
+                (key, "console must listen on loopback (interface=127.0.0.1) or a unix socket")
+            )
+    if (values["telnet"] or values["ssh"]) and not (values["passwd"] or values["authorized_keys"]):
+        problems.append(("passwd", "a console endpoint is set but no passwd or authorized_keys"))
+    if values["telnet"] and not values["passwd"]:
+        problems.append(("passwd", "the telnet console needs a passwd file"))
+    return problems
+
+
+MANHOLE = SectionSpec(
+    "manhole",
+    "The admin console (a Python prompt inside the daemon). Off unless an endpoint is set.",
+    (
+        Option(
+            "telnet",
+            Endpoint(optional=True),
+            "",
+            "Telnet console endpoint, e.g. tcp:2323:interface=127.0.0.1; empty disables it.",
+        ),
+        Option(
+            "ssh",
+            Endpoint(optional=True),
+            "",
+            "SSH console endpoint, e.g. tcp:2222:interface=127.0.0.1; empty disables it.",
+        ),
+        Option(
+            "passwd",
+            Text(),
+            "",
+            "File of 'user:password' lines for telnet and SSH password logins.",
+        ),
+        Option(
+            "authorized_keys",
+            Text(),
+            "",
+            "File of SSH public keys allowed to log in (OpenSSH authorized_keys format).",
+        ),
+        Option(
+            "allow_remote",
+            Boolean(),
+            "false",
+            "Allow console endpoints on non-loopback interfaces (dangerous).",
+        ),
+    ),
+    check=_check_manhole,
+)
+
+LOG = SectionSpec(
+    "log",
+    "Logging (twisted.logger).",
+    (
+        Option("format", Choice(("text", "json")), "text", "text lines, or JSON lines."),
+        Option(
+            "level",
+            Choice(("debug", "info", "warn", "error", "critical")),
+            "info",
+            "Lowest level written.",
+        ),
+        Option("file", Text(), "-", "Where to write the log; '-' is standard output."),
+    ),
+)
+
+SCHEMA: tuple[SectionSpec, ...] = (
+    HUBSD,
+    LISTEN,
+    WAMP,
+    WAMP_PRINCIPAL,
+    WAMP_ROLE,
+    STORAGE,
+    FILES,
+    SFU,
+    CLUSTER,
+    MANHOLE,
+    LOG,
+)

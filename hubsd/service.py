@@ -1,0 +1,229 @@
+"""
+The daemon's service tree.
+
+`HubsdService` starts hubsd's parts one after another in dependency order
+(storage, files, cluster bus, router, SFU, listeners, manhole), waiting for
+each part's start Deferred, because ``MultiService`` ignores them. Readiness
+is explicit: ``ready`` fires when everything is up (and systemd is told
+``READY=1``); a part that fails to start (a port in use, a database that does
+not answer) logs one line, stops what had started and ends the process with
+status 1. Stopping runs the parts in reverse, so storage closes last, after
+clients have been told goodbye and pending writes have been flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, ensureDeferred, maybeDeferred
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from hubsd.backends import BuildContext, build_backend
+from hubsd.config import Config
+
+log = Logger(namespace="hubsd")
+
+
+class StartupError(Exception):
+    """A part could not start; ``str()`` is the one line shown to the operator."""
+
+
+@dataclass
+class _Running:
+    name: str
+    stop: Callable[[], Any]
+
+
+class HubsdService(Service):
+    """
+    The whole daemon as one Twisted service.
+
+    After start, the parts are reachable as attributes (``store``, ``files``,
+    ``cluster``, ``router``, ``sfu``, ``ports``) for the manhole and tests.
+    """
+
+    name = "hubsd"
+
+    def __init__(self, config: Config, reactor: Any) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.state = "stopped"
+        self.exit_status = 0
+        self.ready: Deferred[None] = Deferred()
+        self.ports: dict[str, Any] = {}
+        self.store: Any = None
+        self.files: Any = None
+        self.cluster: Any = None
+        self.router: Any = None
+        self.sfu: Any = None
+        self._running: list[_Running] = []
+        self._starting: Deferred[None] | None = None
+        self.on_fatal: Callable[[int], None] = lambda status: None
+
+    # -- start --------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self.state = "starting"
+        self._starting = ensureDeferred(self._start())
+        self._starting.addErrback(self._start_failed)
+
+    async def _start(self) -> None:
+        state_dir = _prepare_state_dir(self.config.section("hubsd")["state_dir"])
+        context = BuildContext(self.reactor, state_dir, self.config)
+        steps: list[tuple[str, Callable[[], Awaitable[Callable[[], Any]]]]] = [
+            ("storage", lambda: self._start_backend("storage", "store", context)),
+            ("files", lambda: self._start_backend("files", "files", context)),
+            ("cluster", lambda: self._start_backend("cluster", "cluster", context)),
+            ("router", self._start_router),
+            ("sfu", lambda: self._start_backend("sfu", "sfu", context)),
+            ("listeners", self._start_listeners),
+            ("manhole", lambda: self._start_manhole(state_dir)),
+        ]
+        for name, step in steps:
+            if not self.running:
+                return  # stopService was called while we were starting
+            stop = await step()
+            self._running.append(_Running(name, stop))
+        self.state = "ready"
+        from hubsd.ops.systemd import sd_notify
+
+        sd_notify("READY=1\nSTATUS=serving")
+        log.info("hubsd is ready")
+        self.ready.callback(None)
+
+    async def _start_backend(self, kind: str, attr: str, context: BuildContext) -> Any:
+        backend = build_backend(self.config, kind, context)
+        try:
+            await backend.start()
+        except Exception as e:
+            raise StartupError(f"{kind} backend {self.config.backend(kind).name}: {e}") from e
+        setattr(self, attr, backend)
+        return backend.stop
+
+    async def _start_router(self) -> Callable[[], Any]:
+        from hubsd.wamp.router import Router
+        from hubsd.wamp.settings import RouterSettings
+
+        self.router = Router(RouterSettings.fromConfig(self.config), self.reactor)
+        return lambda: self.router.shutdown("wamp.close.system_shutdown")
+
+    async def _listen(self, name: str, description: str, factory: Any) -> None:
+        try:
+            port = await serverFromString(self.reactor, description).listen(factory)
+        except CannotListenError as e:
+            reason = e.socketError.strerror if e.socketError is not None else str(e)
+            raise StartupError(f"cannot listen on {description} ({name}): {reason}") from e
+        except Exception as e:
+            raise StartupError(f"cannot listen on {description} ({name}): {e}") from e
+        self.ports[name] = port
+
+    async def _start_listeners(self) -> Callable[[], Any]:
+        from autobahn.twisted.resource import WebSocketResource
+
+        from hubsd.wamp.settings import RouterSettings
+        from hubsd.wamp.websocket import WampWebSocketFactory
+        from hubsd.web.health import HealthResource
+
+        listen = self.config.section("listen")
+        settings = RouterSettings.fromConfig(self.config)
+        ws_factory = WampWebSocketFactory(self.router, settings, self.reactor)
+        root = Resource()
+        root.putChild(b"ws", WebSocketResource(ws_factory))
+        root.putChild(b"health", HealthResource(lambda: self.state))
+        site = Site(root)
+        site.displayTracebacks = False
+        await self._listen("web", listen["web"], site)
+        if listen["rawsocket"]:
+            from hubsd.wamp.rawsocket import WampRawSocketFactory
+
+            await self._listen(
+                "rawsocket", listen["rawsocket"], WampRawSocketFactory(self.router, settings)
+            )
+        return self._stop_listening
+
+    def _stop_listening(self) -> Deferred[Any]:
+        from twisted.internet.defer import gatherResults
+
+        ports, self.ports = self.ports, {}
+        return gatherResults([maybeDeferred(p.stopListening) for p in ports.values()])
+
+    async def _start_manhole(self, state_dir: str) -> Callable[[], Any]:
+        options = self.config.section("manhole")
+        if not (options["telnet"] or options["ssh"]):
+            return lambda: None
+        from hubsd.ops import manhole
+
+        namespace = {"hubsd": self, "config": self.config, "reactor": self.reactor}
+        try:
+            if options["telnet"]:
+                factory = manhole.telnet_factory(options, namespace)
+                await self._listen("manhole-telnet", options["telnet"], factory)
+            if options["ssh"]:
+                factory = manhole.ssh_factory(options, namespace, state_dir)
+                await self._listen("manhole-ssh", options["ssh"], factory)
+        except manhole.ManholeSetupError as e:
+            raise StartupError(str(e)) from e
+        return lambda: None  # its ports close with the others in _stop_listening
+
+    def _start_failed(self, failure: Any) -> None:
+        if failure.check(StartupError):
+            log.critical("hubsd cannot start: {reason}", reason=str(failure.value))
+        else:
+            log.failure("hubsd cannot start", failure)
+        self.exit_status = 1
+        self.state = "failed"
+        if not self.ready.called:
+            self.ready.errback(failure)
+            self.ready.addErrback(lambda _: None)
+        d = self._stop_parts()
+        d.addBoth(lambda _: self.on_fatal(1))
+
+    # -- stop ---------------------------------------------------------------
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        self.state = "stopping"
+        from hubsd.ops.systemd import sd_notify
+
+        sd_notify("STOPPING=1")
+        return self._stop_parts()
+
+    def _stop_parts(self) -> Deferred[None]:
+        # The manhole and listeners stop first (no new clients), then the
+        # router says goodbye, ... and storage, started first, closes last.
+        stopping = list(reversed(self._running))
+        self._running = []
+
+        async def stop_all() -> None:
+            if self.ports:
+                await self._stop_listening()
+            for part in stopping:
+                try:
+                    await maybeDeferred(part.stop)
+                except Exception:
+                    log.failure("error while stopping {part}", part=part.name)
+            if self.state != "failed":
+                self.state = "stopped"
+
+        return ensureDeferred(stop_all())
+
+
+def _prepare_state_dir(path: str) -> str:
+    """Create the state directory if needed and prove it is writable."""
+    path = os.path.abspath(path)
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        raise StartupError(f"state_dir {path} is not usable: {e.strerror}") from None
+    return path
