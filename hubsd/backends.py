@@ -80,7 +80,9 @@ def discover() -> tuple[list[Any], list[str]]:
 
     @provider(ILogObserver)
     def catch(event: LogEvent) -> None:
-        failure = event.get("log_failure")
+        # getPlugins reports through the legacy log.err(), whose events carry
+        # "failure" rather than the new "log_failure".
+        failure = event.get("log_failure") or event.get("failure")
         if failure is not None:
             errors.append(f"{type(failure.value).__name__}: {failure.value}")
 

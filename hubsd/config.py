@@ -180,6 +180,20 @@ def _check_keys(
     return values
 
 
+def _syntax_message(error: configparser.Error) -> str:
+    """A one-line description of an INI syntax error, with its line number."""
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        return f"syntax error: line {error.lineno}: a key before any [section]: {error.line!r}"
+    if isinstance(error, configparser.ParsingError):
+        return "syntax error: " + "; ".join(
+            f"line {lineno}: cannot parse {line.strip()!r}" for lineno, line in error.errors
+        )
+    if isinstance(error, configparser.DuplicateOptionError | configparser.DuplicateSectionError):
+        what = getattr(error, "option", None) or error.section
+        return f"syntax error: line {error.lineno}: {what!r} already exists"
+    return f"syntax error: {error.message}"
+
+
 def _choose_backend(
     path: str,
     spec: SectionSpec,
@@ -215,9 +229,8 @@ def parse_config(
     try:
         parser.read_string(text, source=path)
     except configparser.Error as e:
-        # configparser stops at the first syntax error; its message already
-        # names the line. Strip its own "While reading from" prefix noise.
-        raise ConfigError([Problem(path, None, None, f"syntax error: {e.message}")]) from None
+        # configparser stops at the first syntax error.
+        raise ConfigError([Problem(path, None, None, _syntax_message(e))]) from None
 
     specs = {spec.name: spec for spec in schema}
     problems: list[Problem] = []

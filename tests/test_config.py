@@ -1,0 +1,248 @@
+"""The INI config: schema-checked, every problem reported at once, frozen."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hubsd.cli import check_config
+from hubsd.config import ConfigError, load_config, parse_config
+from hubsd.options import ByteSize, Duration, Endpoint, List, OptionError
+from hubsd.schema import SCHEMA
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "hubsd.ini"
+    path.write_text(text)
+    return str(path)
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, text))
+    return [str(p) for p in e.value.problems]
+
+
+def test_empty_file_gives_every_default(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    assert config.section("listen")["web"] == "tcp:8080:interface=127.0.0.1"
+    assert config.section("wamp")["max_message_size"] == 1024 * 1024
+    assert config.section("wamp")["auto_ping_interval"] == 10.0
+    assert config.section("storage")["backend"] == "sqlite"
+    assert config.section("storage")["path"] == "hubsd.sqlite3"
+    assert config.backend("storage").name == "sqlite"
+    assert config.templated("wamp.principal") == {}
+
+
+def test_every_problem_is_reported_at_once_with_file_section_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[hubsd]\nstate_dir = s\ncolour = blue\n"
+        "[nonsense]\na = 1\n"
+        "[wamp]\nmax_message_size = huge\nauto_ping_interval = -3s\n"
+        "[listen]\nweb = tcp:notaport\n"
+        "[storage]\nbackend = postgres\n"
+        "[log]\nlevel = loud\n",
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    found = {(p.section, p.key) for p in e.value.problems}
+    assert found == {
+        ("hubsd", "colour"),
+        ("nonsense", None),
+        ("wamp", "max_message_size"),
+        ("wamp", "auto_ping_interval"),
+        ("listen", "web"),
+        ("storage", "dsn"),
+        ("log", "level"),
+    }
+    text = str(e.value)
+    assert all(line.startswith(path + ": [") for line in text.splitlines())
+    assert "[storage] dsn: required key is missing" in text
+    assert "[log] level: expected one of: debug, info, warn, error, critical" in text
+    assert "[hubsd] colour: unknown key" in text
+
+
+def test_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "[hubsd]\nstate_dir = x\nthis line is broken\n")
+    assert "hubsd.ini: syntax error" in problem
+    assert "line 3" in problem
+
+
+def test_key_before_any_section_is_a_syntax_error(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "state_dir = x\n")
+    assert "syntax error" in problem
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "[hubsd]\nstate_dir = a\nstate_dir = b\n")
+    assert "state_dir" in problem and "already exists" in problem
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(str(tmp_path / "missing.ini"))
+
+
+def test_unknown_backend_lists_the_backends_found(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "[storage]\nbackend = oracle\ndsn = x\n")
+    assert "[storage] backend: storage backend 'oracle' not found" in problem
+    assert re.search(r"found: memory, postgres, sqlite", problem)
+
+
+def test_key_of_another_backend_is_named_as_such(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "[storage]\nbackend = sqlite\ndsn = host=x\n")
+    assert "[storage] dsn: not a key of backend 'sqlite'" in problem
+
+
+def test_backend_keys_are_typed(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, "[storage]\nbackend = postgres\ndsn = dbname=x\npool_size = 7\n")
+    )
+    assert config.section("storage")["pool_size"] == 7
+    assert config.section("storage")["connect_timeout"] == 10.0
+    (problem,) = problems_of(tmp_path, "[storage]\nbackend = postgres\ndsn = x\npool_size = 0\n")
+    assert "pool_size: must be at least 1" in problem
+
+
+def test_templated_sections_hold_principals_and_roles(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "[wamp.principal:alice]\nrealm = hubsd\nrole = admin\nticket = t0p\n"
+            "[wamp.role:admin]\nrealm = hubsd\npublish = *\ncall = a.b.*, c..d\n",
+        )
+    )
+    alice = config.templated("wamp.principal")["alice"]
+    assert (alice["role"], alice["ticket"], alice["wampcra_secret"]) == ("admin", "t0p", "")
+    assert config.templated("wamp.role")["admin"]["call"] == ("a.b.*", "c..d")
+    assert config.templated("wamp.role")["admin"]["register"] == ()
+
+
+def test_templated_section_needs_a_name_and_its_required_keys(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "[wamp.principal]\nrealm = x\n[wamp.role:r]\npublish = *\n")
+    assert any("[wamp.principal]: section must be named [wamp.principal:NAME]" in p for p in problems)
+    assert any("[wamp.role:r] realm: required key is missing" in p for p in problems)
+
+
+def test_manhole_must_be_local_and_authenticated(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "[manhole]\ntelnet = tcp:2323\n")
+    assert any("[manhole] telnet: console must listen on loopback" in p for p in problems)
+    assert any("[manhole] passwd:" in p for p in problems)
+    config = load_config(
+        write(tmp_path, "[manhole]\nssh = tcp:2222:interface=::1\nauthorized_keys = k\n")
+    )
+    assert config.section("manhole")["ssh"] == "tcp:2222:interface=::1"
+
+
+def test_config_is_frozen(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    with pytest.raises(AttributeError):
+        config.path = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        config.section("hubsd")["state_dir"] = "/"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "kind, text, value",
+    [
+        (ByteSize(), "65536", 65536),
+        (ByteSize(), "64KiB", 65536),
+        (ByteSize(), "1MiB", 1048576),
+        (ByteSize(), "2MB", 2000000),
+        (ByteSize(), "1 gib", 1024**3),
+        (Duration(), "250ms", 0.25),
+        (Duration(), "5m", 300.0),
+        (Duration(), "30", 30.0),
+        (List(), "a, b  c,,d", ("a", "b", "c", "d")),
+        (List(), "", ()),
+        (Endpoint(optional=True), "", ""),
+        (Endpoint(), "unix:/tmp/x.sock", "unix:/tmp/x.sock"),
+    ],
+)
+def test_value_types_parse(kind: object, text: str, value: object) -> None:
+    assert kind.parse(text) == value  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "kind, text",
+    [
+        (ByteSize(), "lots"),
+        (ByteSize(), "-1"),
+        (Duration(), "soon"),
+        (Endpoint(), "tcp:port"),
+        (Endpoint(), "carrier-pigeon:1"),
+        (Endpoint(), ""),
+    ],
+)
+def test_value_types_reject(kind: object, text: str) -> None:
+    with pytest.raises(OptionError):
+        kind.parse(text)  # type: ignore[attr-defined]
+
+
+def _documented_keys(text: str) -> dict[str, dict[str, str]]:
+    """Section -> key -> value, for active and ';'-commented key lines."""
+    documented: dict[str, dict[str, str]] = {}
+    section = None
+    for line in text.splitlines():
+        m = re.match(r"^;?\[([^\]]+)\]\s*$", line)
+        if m:
+            section = m.group(1).split(":")[0]
+            documented.setdefault(section, {})
+            continue
+        m = re.match(r"^;?([a-z_]+) = ?(.*)$", line)
+        if m and section is not None:
+            documented[section].setdefault(m.group(1), m.group(2))
+    return documented
+
+
+def test_example_config_documents_every_key_with_its_default() -> None:
+    path = REPO / "conf" / "hubsd.ini"
+    load_config(str(path))  # the example itself is valid
+    documented = _documented_keys(path.read_text())
+    from hubsd.backends import discover
+
+    plugins, _ = discover()
+    expected: dict[str, dict[str, str | None]] = {}
+    for spec in SCHEMA:
+        keys = {o.key: o.default for o in spec.options}
+        for plugin in plugins:
+            if plugin.kind == spec.backend_kind:
+                keys.update({o.key: o.default for o in plugin.options})
+        expected[spec.name] = keys
+    for section, keys in expected.items():
+        assert section in documented, f"[{section}] is not documented in conf/hubsd.ini"
+        for key, default in keys.items():
+            assert key in documented[section], f"[{section}] {key} is not documented"
+            if default is not None and key != "backend":
+                shown = documented[section][key]
+                assert shown == default or (section, key) in {
+                    ("hubsd", "state_dir"),
+                    ("wamp.role", "realm"),
+                }, f"[{section}] {key}: conf shows {shown!r}, default is {default!r}"
+    for section, keys in documented.items():
+        assert section in expected, f"conf/hubsd.ini documents unknown section [{section}]"
+        for key in keys:
+            assert key in expected[section], f"conf/hubsd.ini documents unknown [{section}] {key}"
+
+
+def test_check_config_prints_ok_or_every_problem(tmp_path: Path, capsys) -> None:
+    assert check_config(str(REPO / "conf" / "hubsd.ini")) == 0
+    assert capsys.readouterr().out == "ok\n"
+    bad = write(tmp_path, "[hubsd]\nx = 1\ny = 2\n")
+    assert check_config(bad) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{bad}: [hubsd] x: unknown key", f"{bad}: [hubsd] y: unknown key"]
+
+
+def test_parse_config_takes_any_backend_lookup() -> None:
+    def lookup(kind: str, name: str) -> tuple[None, str]:
+        return None, f"no {kind} here"
+
+    with pytest.raises(ConfigError) as e:
+        parse_config("", "x.ini", SCHEMA, lookup)
+    assert {p.section for p in e.value.problems} == {"storage", "files", "sfu", "cluster"}

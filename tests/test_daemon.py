@@ -1,0 +1,97 @@
+"""The daemon as an operator runs it: start, readiness, clean stop, clear failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from tests.conftest import BIN
+
+
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory, twistd) -> None:
+    daemon = daemon_factory(twistd=twistd).start().wait_ready()
+    with urllib.request.urlopen(daemon.url + "/health") as r:
+        assert json.load(r) == {"status": "ready"}
+        assert r.headers["Date"]  # clients sync their clock from it
+    assert daemon.stop() == 0
+    out = daemon.output()
+    assert "hubsd is ready" in out
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_port_in_use_exits_1_with_one_clear_line(daemon_factory, twistd) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        daemon = daemon_factory(twistd=twistd, port=port).start()
+        assert daemon.wait_exit() == 1
+    out = daemon.output()
+    assert "Traceback" not in out
+    lines = [line for line in out.splitlines() if "cannot start" in line]
+    assert len(lines) == 1
+    assert f"cannot listen on tcp:{port}:interface=127.0.0.1 (web)" in lines[0]
+    assert "Address already in use" in lines[0]
+
+
+def test_bad_config_exits_1_listing_every_problem(daemon_factory) -> None:
+    daemon = daemon_factory("[wamp]\nrealms = hubsd\nbogus = 1\n[log]\nlevel = loud\n").start()
+    assert daemon.wait_exit() == 1
+    out = daemon.output()
+    assert "invalid configuration (2 problems)" in out
+    assert "[wamp] bogus: unknown key" in out
+    assert "[log] level: expected one of" in out
+    assert "Traceback" not in out
+
+
+def test_unusable_state_dir_exits_1_naming_it(daemon_factory, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    daemon = daemon_factory(state_dir=f"{blocker}/state").start()
+    assert daemon.wait_exit() == 1
+    out = daemon.output()
+    assert f"state_dir {blocker}/state is not usable" in out
+    assert "Traceback" not in out
+
+
+def test_unreachable_postgres_exits_1_naming_host_and_database(daemon_factory) -> None:
+    daemon = daemon_factory(
+        "[storage]\nbackend = postgres\n"
+        "dsn = host=127.0.0.1 port=1 dbname=nowhere user=hubsd connect_timeout=2\n"
+    ).start()
+    assert daemon.wait_exit(60) == 1
+    out = daemon.output()
+    assert "hubsd cannot start: storage backend postgres:" in out
+    assert "127.0.0.1" in out and "nowhere" in out
+    assert "Traceback" not in out
+
+
+def test_json_log_format_writes_json_lines(daemon_factory) -> None:
+    daemon = daemon_factory("[log]\nformat = json\n").start().wait_ready()
+    assert daemon.stop() == 0
+    events = [json.loads(line) for line in daemon.output().splitlines() if line.strip()]
+    assert any(e.get("log_format") == "hubsd is ready" for e in events)
+
+
+def test_twistd_help_lists_hubsd() -> None:
+    out = subprocess.run(
+        [str(BIN / "twistd"), "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert any(line.split()[:1] == ["hubsd"] for line in out.splitlines())
+
+
+def test_check_config_command_exits_nonzero_on_error(tmp_path) -> None:
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[storage]\nbackend = nope\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "hubsd", "check-config", str(bad)], capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert "[storage] backend: storage backend 'nope' not found; found:" in run.stdout
