@@ -1,0 +1,103 @@
+"""The admin console: a real login over telnet and SSH to the running daemon."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+
+from tests.conftest import free_port
+
+
+def read_until(sock: socket.socket, marker: bytes, timeout: float = 10.0) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while marker not in data:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw {marker!r}; got {data[-500:]!r}")
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise AssertionError(f"connection closed before {marker!r}; got {data[-500:]!r}")
+        data += chunk
+    return data
+
+
+def private_file(path, text: str) -> str:
+    path.write_text(text)
+    os.chmod(path, 0o600)
+    return str(path)
+
+
+def test_telnet_console_evaluates_python_after_login(daemon_factory, tmp_path) -> None:
+    port = free_port()
+    passwd = private_file(tmp_path / "passwd", "admin:correct horse\n")
+    daemon = daemon_factory(
+        f"[manhole]\ntelnet = tcp:{port}:interface=127.0.0.1\npasswd = {passwd}\n"
+    )
+    daemon.start().wait_ready()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        read_until(sock, b"Username: ")
+        sock.sendall(b"admin\r\n")
+        read_until(sock, b"Password: ")
+        sock.sendall(b"correct horse\r\n")
+        read_until(sock, b">>> ")
+        sock.sendall(b"hubsd.state + '!' * 3\r\n")
+        assert b"ready!!!" in read_until(sock, b"ready!!!")
+
+
+def test_telnet_console_refuses_a_wrong_password(daemon_factory, tmp_path) -> None:
+    port = free_port()
+    passwd = private_file(tmp_path / "passwd", "admin:correct horse\n")
+    daemon = daemon_factory(
+        f"[manhole]\ntelnet = tcp:{port}:interface=127.0.0.1\npasswd = {passwd}\n"
+    )
+    daemon.start().wait_ready()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        read_until(sock, b"Username: ")
+        sock.sendall(b"admin\r\n")
+        read_until(sock, b"Password: ")
+        sock.sendall(b"battery staple\r\n")
+        # Refused: asked again, never given a prompt.
+        assert b">>>" not in read_until(sock, b"Username: ")
+
+
+def test_ssh_console_accepts_an_authorized_key(daemon_factory, tmp_path) -> None:
+    port = free_port()
+    key = tmp_path / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
+    )
+    keys = private_file(tmp_path / "authorized_keys", (tmp_path / "id_ed25519.pub").read_text())
+    daemon = daemon_factory(
+        f"[manhole]\nssh = tcp:{port}:interface=127.0.0.1\nauthorized_keys = {keys}\n"
+    )
+    daemon.start().wait_ready()
+    ssh = subprocess.Popen(
+        ["ssh", "-tt", "-p", str(port), "-i", str(key), "-o", "StrictHostKeyChecking=no",
+         "-o", f"UserKnownHostsFile={tmp_path / 'known_hosts'}", "-o", "BatchMode=yes",
+         "-o", "PasswordAuthentication=no", "admin@127.0.0.1"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = ssh.communicate(b"print(6 * 7)\r\n", timeout=20)
+    except subprocess.TimeoutExpired:
+        ssh.kill()
+        out, err = ssh.communicate()
+    assert b"42" in out, (out, err)
+    assert (tmp_path / "state0" / "manhole_host_key").exists()
+
+
+def test_console_refuses_to_start_with_a_world_readable_password_file(
+    daemon_factory, tmp_path
+) -> None:
+    port = free_port()
+    passwd = tmp_path / "passwd"
+    passwd.write_text("admin:pw\n")
+    os.chmod(passwd, 0o644)
+    daemon = daemon_factory(
+        f"[manhole]\ntelnet = tcp:{port}:interface=127.0.0.1\npasswd = {passwd}\n"
+    ).start()
+    assert daemon.wait_exit() == 1
+    assert f"manhole passwd file {passwd} is readable by others; chmod 600 it" in daemon.output()
