@@ -1,0 +1,412 @@
+"""
+WAMP serializers as pure functions of bytes, built for fan-out.
+
+A PUBLISH keeps its arguments as the raw serialized slice (everything after
+the topic) inside a L{Payload}. An EVENT for a subscriber on the same
+serializer is that slice spliced behind a freshly encoded header
+(C{[36, sub, pub, details, }+raw+C{]}): no decode, no re-encode. A
+subscriber on another serializer costs one decode and one encode per other
+serializer, cached in the payload.
+
+Validation: JSON frames are parsed completely by orjson (C, fast) because a
+receiving client must never get invalid JSON; the decoded values are kept,
+so hooks read them for free. msgpack frames are checked structurally with
+C{Unpacker.skip} (strings are not re-validated as UTF-8). CBOR frames are
+decoded item by item.
+
+Binary values travel in JSON as strings starting with NUL followed by
+base64, as the WAMP spec says and Autobahn does.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from typing import Any
+
+import cbor2
+import msgpack
+import orjson
+
+PUBLISH = 16
+EVENT = 36
+
+Message = list[Any]
+
+
+class CodecError(Exception):
+    """The bytes are not a well-formed WAMP message for this serializer."""
+
+
+class Payload:
+    """
+    The C{args}/C{kwargs} of a publication or call, lazily decoded.
+
+    C{raw} is the serialized slice in the serializer it arrived with (None for
+    values that came from an in-process session or a rewriting hook).
+    C{args}/C{kwargs} decode once on first use and are cached; C{encoded}
+    caches one encoding per serializer.
+    """
+
+    __slots__ = ("_codec", "_raw", "_count", "_values", "_cache")
+
+    def __init__(
+        self,
+        codec: Codec | None,
+        raw: bytes | None,
+        count: int,
+        values: tuple[list[Any] | None, dict[str, Any] | None] | None = None,
+    ) -> None:
+        self._codec = codec
+        self._raw = raw
+        self._count = count
+        self._values = values
+        self._cache: dict[str, tuple[bytes, int]] | None = None
+
+    @classmethod
+    def from_values(cls, args: Any = None, kwargs: Any = None) -> Payload:
+        """A payload from Python values (no serialized form yet)."""
+        if kwargs is not None:
+            kwargs = dict(kwargs)
+            args = list(args) if args is not None else []
+        elif args is not None:
+            args = list(args)
+        count = 2 if kwargs is not None else (1 if args is not None else 0)
+        return cls(None, None, count, (args, kwargs))
+
+    @property
+    def raw(self) -> bytes | None:
+        """The serialized slice as received, or None."""
+        return self._raw
+
+    @property
+    def serializer(self) -> str | None:
+        """Name of the serializer C{raw} is in, or None."""
+        return self._codec.name if self._codec is not None else None
+
+    def _decode(self) -> tuple[list[Any] | None, dict[str, Any] | None]:
+        if self._values is None:
+            assert self._codec is not None and self._raw is not None
+            self._values = self._codec.decode_values(self._raw, self._count)
+        return self._values
+
+    @property
+    def args(self) -> list[Any] | None:
+        """Positional arguments (decoded on first access)."""
+        return self._decode()[0]
+
+    @property
+    def kwargs(self) -> dict[str, Any] | None:
+        """Keyword arguments (decoded on first access)."""
+        return self._decode()[1]
+
+    @property
+    def empty(self) -> bool:
+        return self._count == 0
+
+    def encoded(self, codec: Codec) -> tuple[bytes, int]:
+        """The slice in C{codec}'s serialization and the element count."""
+        if self._codec is not None and codec.name == self._codec.name:
+            assert self._raw is not None
+            return self._raw, self._count
+        if self._count == 0:
+            return b"", 0
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        hit = cache.get(codec.name)
+        if hit is None:
+            args, kwargs = self._decode()
+            hit = cache[codec.name] = codec.encode_values(args, kwargs)
+        return hit
+
+    def append_to(self, msg: Message) -> Message:
+        """C{msg} with args/kwargs appended as values (for non-hot paths)."""
+        if self._count:
+            args, kwargs = self._decode()
+            msg.append(args if args is not None else [])
+            if kwargs is not None:
+                msg.append(kwargs)
+        return msg
+
+
+def _check(msg: Any) -> Message:
+    if type(msg) is not list or not msg or type(msg[0]) is not int:
+        raise CodecError("a WAMP message is a non-empty array starting with an integer")
+    return msg
+
+
+class Codec:
+    """One WAMP serializer. Subclasses are stateless and shareable."""
+
+    name = ""
+    binary = False
+
+    def decode(self, data: bytes) -> list[Message]:
+        """All messages in one transport frame (several when batched)."""
+        raise NotImplementedError
+
+    def encode(self, msg: Message) -> bytes:
+        raise NotImplementedError
+
+    def encode_event(
+        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+    ) -> bytes:
+        raise NotImplementedError
+
+    def encode_values(self, args: Any, kwargs: Any) -> tuple[bytes, int]:
+        raise NotImplementedError
+
+    def decode_values(self, raw: bytes, count: int) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return "\x00" + base64.b64encode(bytes(obj)).decode("ascii")
+    if isinstance(obj, (tuple, set, frozenset)):
+        return list(obj)
+    raise TypeError(f"cannot serialize {type(obj).__name__}")
+
+
+def _unbinary(value: Any) -> Any:
+    """Turn NUL-prefixed base64 strings back into bytes, recursively."""
+    t = type(value)
+    if t is str:
+        if value and value[0] == "\x00":
+            try:
+                return base64.b64decode(value[1:])
+            except ValueError:
+                return value
+        return value
+    if t is list:
+        return [_unbinary(v) for v in value]
+    if t is dict:
+        return {k: _unbinary(v) for k, v in value.items()}
+    return value
+
+
+_NUL = b"\\u0000"
+# The common PUBLISH header: [16, id, {flat options}, "topic", -- matched in C.
+_JSON_PUBLISH_HEAD = re.compile(
+    rb'\s*\[\s*16\s*,\s*\d+\s*,\s*\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}\s*,'
+    rb'\s*"(?:[^"\\]|\\.)*"\s*,'
+)
+
+
+class JsonCodec(Codec):
+    """C{wamp.2.json}."""
+
+    name = "json"
+    binary = False
+
+    def _loads(self, data: bytes) -> Any:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            raise CodecError(str(e)) from None
+        if _NUL in data:
+            value = _unbinary(value)
+        return value
+
+    def _dumps(self, value: Any) -> bytes:
+        try:
+            return orjson.dumps(value, default=_json_default)
+        except TypeError:
+            # orjson refuses integers beyond 64 bits; the stdlib does not.
+            s = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+            return s.encode("utf-8")
+
+    def decode_one(self, data: bytes) -> Message:
+        msg = _check(self._loads(data))
+        if msg[0] == PUBLISH and len(msg) > 4:
+            m = _JSON_PUBLISH_HEAD.match(data)
+            if m is not None and len(msg) <= 6:
+                end = data.rindex(b"]")
+                raw = data[m.end() : end]
+                values = (msg[4], msg[5] if len(msg) > 5 else None)
+                msg[4:] = [Payload(self, raw, len(msg) - 4, values)]
+            else:
+                # Unusual header (nested options): re-encode this once.
+                values = (msg[4], msg[5] if len(msg) > 5 else None)
+                msg[4:] = [Payload.from_values(*values)]
+        return msg
+
+    def decode(self, data: bytes) -> list[Message]:
+        return [self.decode_one(data)]
+
+    def encode(self, msg: Message) -> bytes:
+        return self._dumps(msg)
+
+    def encode_event(
+        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+    ) -> bytes:
+        raw, count = payload.encoded(self)
+        head = b"[36,%d,%d,%s" % (subscription, publication, self._dumps(details))
+        if count:
+            return head + b"," + raw + b"]"
+        return head + b"]"
+
+    def encode_values(self, args: Any, kwargs: Any) -> tuple[bytes, int]:
+        if kwargs is not None:
+            return self._dumps([args if args is not None else [], kwargs])[1:-1], 2
+        if args is not None:
+            return self._dumps([args])[1:-1], 1
+        return b"", 0
+
+    def decode_values(self, raw: bytes, count: int) -> tuple[Any, Any]:
+        if not count:
+            return None, None
+        vals = self._loads(b"[" + raw + b"]")
+        return vals[0], (vals[1] if count > 1 else None)
+
+
+class BatchedJsonCodec(JsonCodec):
+    """C{wamp.2.json.batched}: each message is followed by byte 0x18."""
+
+    def decode(self, data: bytes) -> list[Message]:
+        chunks = data.split(b"\x18")
+        if len(chunks) < 2 or chunks[-1]:
+            raise CodecError("batched JSON frame must end with 0x18")
+        return [self.decode_one(c) for c in chunks[:-1]]
+
+    def encode(self, msg: Message) -> bytes:
+        return self._dumps(msg) + b"\x18"
+
+    def encode_event(
+        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+    ) -> bytes:
+        return super().encode_event(subscription, publication, details, payload) + b"\x18"
+
+
+def _array_head(n: int, base: int) -> bytes:
+    return bytes((base | n,))
+
+
+class MsgpackCodec(Codec):
+    """C{wamp.2.msgpack}."""
+
+    name = "msgpack"
+    binary = True
+
+    def decode(self, data: bytes) -> list[Message]:
+        try:
+            if len(data) > 2 and 0x95 <= data[0] <= 0x96 and data[1] == PUBLISH:
+                return [self._decode_publish(data)]
+            return [_check(msgpack.unpackb(data, raw=False))]
+        except CodecError:
+            raise
+        except Exception as e:  # msgpack raises many types for bad input
+            raise CodecError(f"bad msgpack: {e}") from None
+
+    def _decode_publish(self, data: bytes) -> Message:
+        u = msgpack.Unpacker(raw=False, max_buffer_size=len(data))
+        u.feed(data)
+        n = u.read_array_header()
+        head = [u.unpack() for _ in range(4)]
+        start = u.tell()
+        for _ in range(n - 4):
+            u.skip()
+        end = u.tell()
+        if end != len(data):
+            raise CodecError("trailing bytes after msgpack message")
+        head.append(Payload(self, data[start:end], n - 4))
+        return head
+
+    def encode(self, msg: Message) -> bytes:
+        return msgpack.packb(msg, use_bin_type=True)
+
+    def encode_event(
+        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+    ) -> bytes:
+        raw, count = payload.encoded(self)
+        head = msgpack.packb([EVENT, subscription, publication, details], use_bin_type=True)
+        return _array_head(4 + count, 0x90) + head[1:] + raw
+
+    def encode_values(self, args: Any, kwargs: Any) -> tuple[bytes, int]:
+        if kwargs is not None:
+            vals: list[Any] = [args if args is not None else [], kwargs]
+        elif args is not None:
+            vals = [args]
+        else:
+            return b"", 0
+        return msgpack.packb(vals, use_bin_type=True)[1:], len(vals)
+
+    def decode_values(self, raw: bytes, count: int) -> tuple[Any, Any]:
+        if not count:
+            return None, None
+        vals = msgpack.unpackb(_array_head(count, 0x90) + raw, raw=False)
+        return vals[0], (vals[1] if count > 1 else None)
+
+
+class CborCodec(Codec):
+    """C{wamp.2.cbor}."""
+
+    name = "cbor"
+    binary = True
+
+    def decode(self, data: bytes) -> list[Message]:
+        try:
+            fp = io.BytesIO(data)
+            if len(data) > 2 and 0x85 <= data[0] <= 0x86 and data[1] == PUBLISH:
+                n = data[0] & 0x1F
+                fp.seek(1)
+                dec = cbor2.CBORDecoder(fp)
+                msg = [dec.decode() for _ in range(4)]
+                start = fp.tell()
+                rest = [dec.decode() for _ in range(n - 4)]
+                end = fp.tell()
+                if end != len(data):
+                    raise CodecError("trailing bytes after CBOR message")
+                values = (rest[0], rest[1] if n > 5 else None)
+                msg.append(Payload(self, data[start:end], n - 4, values))
+                return msg and [_check(msg)]
+            value = cbor2.CBORDecoder(fp).decode()
+            if fp.tell() != len(data):
+                raise CodecError("trailing bytes after CBOR message")
+            return [_check(value)]
+        except CodecError:
+            raise
+        except Exception as e:  # cbor2 raises many types for bad input
+            raise CodecError(f"bad cbor: {e}") from None
+
+    def encode(self, msg: Message) -> bytes:
+        return cbor2.dumps(msg)
+
+    def encode_event(
+        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+    ) -> bytes:
+        raw, count = payload.encoded(self)
+        head = cbor2.dumps([EVENT, subscription, publication, details])
+        return _array_head(4 + count, 0x80) + head[1:] + raw
+
+    def encode_values(self, args: Any, kwargs: Any) -> tuple[bytes, int]:
+        if kwargs is not None:
+            vals: list[Any] = [args if args is not None else [], kwargs]
+        elif args is not None:
+            vals = [args]
+        else:
+            return b"", 0
+        return cbor2.dumps(vals)[1:], len(vals)
+
+    def decode_values(self, raw: bytes, count: int) -> tuple[Any, Any]:
+        if not count:
+            return None, None
+        vals = cbor2.loads(_array_head(count, 0x80) + raw)
+        return vals[0], (vals[1] if count > 1 else None)
+
+
+JSON = JsonCodec()
+JSON_BATCHED = BatchedJsonCodec()
+MSGPACK = MsgpackCodec()
+CBOR = CborCodec()
+
+#: websocket subprotocol name -> codec
+SUBPROTOCOLS: dict[str, Codec] = {
+    "wamp.2.json": JSON,
+    "wamp.2.msgpack": MSGPACK,
+    "wamp.2.cbor": CBOR,
+    "wamp.2.json.batched": JSON_BATCHED,
+}

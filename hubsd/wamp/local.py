@@ -1,0 +1,341 @@
+"""
+In-process sessions: the room core, the Phoenix gateway and the SFU
+signalling talk to the router with values, no serialization.
+
+    session = router.attach_local_session("hubs", "room-core", "trusted")
+    sub = yield session.subscribe("hubs.room.x", on_event)   # on_event(LocalEvent)
+    yield session.publish("hubs.room.x", ["hi"], acknowledge=True)
+    reg = yield session.register("hubs.room.join", join)     # join(*args, **kwargs)
+    result = yield session.call("hubs.room.join", ["me"])
+    session.leave()
+
+A local session is authorized like any other (authrole C{trusted} may do
+everything). Every method returns a Deferred failing with
+L{hubsd.wamp.errors.WampError} on an ERROR. An event's args/kwargs are
+decoded lazily and at most once per publication (the payload is shared).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from hubsd.wamp import errors
+from hubsd.wamp.codec import Payload
+from hubsd.wamp.errors import WampError
+from hubsd.wamp.session import (
+    ABORT,
+    CALL,
+    CANCEL,
+    ERROR,
+    GOODBYE,
+    INVOCATION,
+    PUBLISH,
+    PUBLISHED,
+    REGISTER,
+    REGISTERED,
+    RESULT,
+    SUBSCRIBE,
+    SUBSCRIBED,
+    UNREGISTER,
+    UNREGISTERED,
+    UNSUBSCRIBE,
+    UNSUBSCRIBED,
+    YIELD,
+    RouterSession,
+)
+
+if TYPE_CHECKING:
+    from hubsd.wamp.router import Router
+
+log = Logger()
+INTERRUPT = 69
+
+
+class LocalEvent:
+    """An EVENT delivered to a local handler; args/kwargs decode lazily."""
+
+    __slots__ = ("subscription", "publication", "details", "payload")
+
+    def __init__(
+        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+    ) -> None:
+        self.subscription = subscription
+        self.publication = publication
+        self.details = details
+        self.payload = payload
+
+    @property
+    def args(self) -> list[Any]:
+        return self.payload.args or []
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return self.payload.kwargs or {}
+
+    @property
+    def topic(self) -> str | None:
+        return self.details.get("topic")
+
+
+@dataclass
+class LocalSubscription:
+    id: int
+    topic: str
+    handler: Callable[[LocalEvent], Any]
+
+
+@dataclass
+class LocalRegistration:
+    id: int
+    procedure: str
+    endpoint: Callable[..., Any]
+
+
+@dataclass
+class CallResult:
+    """A result with several values or keyword results."""
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+_ROLES = {
+    "publisher": {"features": {}},
+    "subscriber": {"features": {}},
+    "caller": {"features": {"progressive_call_results": True}},
+    "callee": {"features": {"call_canceling": True, "progressive_call_results": True}},
+}
+
+
+class LocalSession(RouterSession):
+    """A router session living in this process (see module docstring)."""
+
+    def __init__(self, router: Router) -> None:
+        RouterSession.__init__(self, router)
+        self.roles = _ROLES
+        self.transport_info = {"type": "local"}
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[Deferred[Any], Any]] = {}
+        self._handlers: dict[int, list[LocalSubscription]] = {}
+        self._endpoints: dict[int, LocalRegistration] = {}
+        self._invocations: dict[int, Deferred[Any]] = {}
+        self._progress: dict[int, Callable[..., Any]] = {}
+
+    # -- API -----------------------------------------------------------------
+
+    def publish(
+        self, topic: str, args: Any = None, kwargs: Any = None, **options: Any
+    ) -> Deferred[int | None]:
+        """Publish; fires with the publication id when C{acknowledge=True}."""
+        request = next(self._ids)
+        msg: list[Any] = [PUBLISH, request, options, topic, Payload.from_values(args, kwargs)]
+        if options.get("acknowledge"):
+            return self._request(request, msg, lambda m: m[2])
+        if not self.joined:
+            return fail(WampError(errors.CANCELED, "session left"))
+        self.handle(msg)
+        return succeed(None)
+
+    def subscribe(
+        self, topic: str, handler: Callable[[LocalEvent], Any], **options: Any
+    ) -> Deferred[LocalSubscription]:
+        """Subscribe C{handler(LocalEvent)}; options: match, get_retained."""
+        request = next(self._ids)
+
+        def made(m: list[Any]) -> LocalSubscription:
+            sub = LocalSubscription(m[2], topic, handler)
+            self._handlers.setdefault(sub.id, []).append(sub)
+            return sub
+
+        return self._request(request, [SUBSCRIBE, request, options, topic], made)
+
+    def unsubscribe(self, sub: LocalSubscription) -> Deferred[None]:
+        handlers = self._handlers.get(sub.id, [])
+        if sub in handlers:
+            handlers.remove(sub)
+        if handlers:
+            return succeed(None)
+        self._handlers.pop(sub.id, None)
+        request = next(self._ids)
+        return self._request(request, [UNSUBSCRIBE, request, sub.id], lambda m: None)
+
+    def register(
+        self, procedure: str, endpoint: Callable[..., Any], **options: Any
+    ) -> Deferred[LocalRegistration]:
+        """Register C{endpoint(*args, **kwargs)}; options: match, invoke."""
+        request = next(self._ids)
+
+        def made(m: list[Any]) -> LocalRegistration:
+            reg = LocalRegistration(m[2], procedure, endpoint)
+            self._endpoints[reg.id] = reg
+            return reg
+
+        return self._request(request, [REGISTER, request, options, procedure], made)
+
+    def unregister(self, reg: LocalRegistration) -> Deferred[None]:
+        self._endpoints.pop(reg.id, None)
+        request = next(self._ids)
+        return self._request(request, [UNREGISTER, request, reg.id], lambda m: None)
+
+    def call(
+        self,
+        procedure: str,
+        args: Any = None,
+        kwargs: Any = None,
+        on_progress: Callable[..., Any] | None = None,
+        **options: Any,
+    ) -> Deferred[Any]:
+        """Call; a single positional result is returned as itself,
+        anything else as a L{CallResult}. Cancelling the Deferred sends
+        CANCEL (mode killnowait)."""
+        request = next(self._ids)
+        if on_progress is not None:
+            options["receive_progress"] = True
+            self._progress[request] = on_progress
+        msg: list[Any] = [CALL, request, options, procedure]
+        if kwargs:
+            msg += [list(args or []), dict(kwargs)]
+        elif args is not None:
+            msg.append(list(args))
+
+        def canceller(d: Deferred[Any]) -> None:
+            self._pending.pop(request, None)
+            self._progress.pop(request, None)
+            if self.joined:
+                self.handle([CANCEL, request, {"mode": "killnowait"}])
+
+        d: Deferred[Any] = Deferred(canceller)
+        self._pending[request] = (d, _call_result)
+        self.handle(msg)
+        return d
+
+    def leave(self) -> None:
+        """Leave the realm; pending requests fail with C{wamp.error.canceled}."""
+        was = self.joined
+        RouterSession.leave(self)
+        if was:
+            self.router.release_session_id(self.session_id)
+            pending, self._pending = self._pending, {}
+            for d, _ in pending.values():
+                d.errback(Failure(WampError(errors.CANCELED, "session left")))
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _request(self, request: int, msg: list[Any], convert: Any) -> Deferred[Any]:
+        d: Deferred[Any] = Deferred()
+        self._pending[request] = (d, convert)
+        if not self.joined:
+            self._pending.pop(request)
+            return fail(WampError(errors.CANCELED, "session left"))
+        self.handle(msg)
+        return d
+
+    def send(self, msg: list[Any]) -> None:
+        t = msg[0]
+        if t in (SUBSCRIBED, UNSUBSCRIBED, PUBLISHED, REGISTERED, UNREGISTERED, RESULT):
+            request = msg[1]
+            if t == RESULT and msg[2].get("progress"):
+                cb = self._progress.get(request)
+                if cb is not None:
+                    _safe(cb, *_args(msg, 3))
+                return
+            entry = self._pending.pop(request, None)
+            self._progress.pop(request, None)
+            if entry is not None:
+                d, convert = entry
+                d.callback(convert(msg) if convert is not None else None)
+        elif t == ERROR:
+            if msg[1] == INVOCATION:
+                return
+            entry = self._pending.pop(msg[2], None)
+            self._progress.pop(msg[2], None)
+            if entry is not None:
+                entry[0].errback(Failure(WampError(msg[4], *_args(msg, 5)[0])))
+        elif t == INVOCATION:
+            self._invoke(msg)
+        elif t == INTERRUPT:
+            inv = self._invocations.pop(msg[1], None)
+            if inv is not None:
+                inv.cancel()
+        elif t in (GOODBYE, ABORT):
+            self.leave()
+
+    def _invoke(self, msg: list[Any]) -> None:
+        inv_id, reg_id = msg[1], msg[2]
+        args, kwargs = _args(msg, 4)
+        reg = self._endpoints.get(reg_id)
+        if reg is None:
+            self.handle([ERROR, INVOCATION, inv_id, {}, errors.NO_SUCH_PROCEDURE])
+            return
+        d = maybeDeferred(reg.endpoint, *args, **kwargs)
+        self._invocations[inv_id] = d
+
+        def done(result: Any) -> None:
+            if self._invocations.pop(inv_id, None) is None or not self.joined:
+                return
+            if isinstance(result, CallResult):
+                self.handle([YIELD, inv_id, {}, result.args, result.kwargs])
+            elif result is None:
+                self.handle([YIELD, inv_id, {}])
+            else:
+                self.handle([YIELD, inv_id, {}, [result]])
+
+        def failed(f: Failure) -> None:
+            if self._invocations.pop(inv_id, None) is None or not self.joined:
+                return
+            error = getattr(f.value, "error", None)
+            if not isinstance(error, str):
+                log.failure("local endpoint {procedure} failed", f, procedure=reg.procedure)
+                error = errors.RUNTIME_ERROR
+            exc: Any = f.value
+            args = list(getattr(exc, "args_", None) or exc.args[1:] or [])
+            self.handle([ERROR, INVOCATION, inv_id, {}, error, args])
+
+        d.addCallbacks(done, failed)
+
+    def send_event(
+        self,
+        sub_id: int,
+        pub_id: int,
+        details: dict[str, Any],
+        payload: Payload,
+        cache: dict[Any, Any],
+        droppable: bool,
+    ) -> None:
+        handlers = self._handlers.get(sub_id)
+        if not handlers:
+            return
+        event = LocalEvent(sub_id, pub_id, details, payload)
+        for sub in list(handlers):
+            _safe(sub.handler, event)
+
+
+def _args(msg: list[Any], i: int) -> tuple[list[Any], dict[str, Any]]:
+    args = msg[i] if len(msg) > i else []
+    kwargs = msg[i + 1] if len(msg) > i + 1 else {}
+    return list(args or []), dict(kwargs or {})
+
+
+def _call_result(msg: list[Any]) -> Any:
+    args, kwargs = _args(msg, 3)
+    if len(args) == 1 and not kwargs:
+        return args[0]
+    if not args and not kwargs:
+        return None
+    return CallResult(args, kwargs)
+
+
+def _safe(fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        r = fn(*args)
+        if isinstance(r, Deferred):
+            r.addErrback(lambda f: log.failure("local handler failed", f))
+    except Exception:
+        log.failure("local handler failed")

@@ -1,0 +1,422 @@
+"""
+The router side of one joined WAMP session, whatever carries it.
+
+L{RouterSession} handles every message a joined session may send
+(PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, CANCEL, REGISTER, UNREGISTER,
+YIELD, ERROR, GOODBYE) and answers through L{RouterSession.send}. Wire
+sessions (L{hubsd.wamp.wire}) add the handshake and serialization; local
+sessions (L{hubsd.wamp.local}) receive the answers as values. A malformed
+or out-of-place message is a protocol violation: ABORT and close, never an
+exception escaping to the transport.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from autobahn.wamp import message as m
+from autobahn.wamp.exception import ProtocolError
+from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from hubsd.wamp import errors
+from hubsd.wamp.codec import Payload
+from hubsd.wamp.errors import ProtocolViolation, WampError
+from hubsd.wamp.ids import MAX_ID
+
+if TYPE_CHECKING:
+    from hubsd.wamp.auth import Authenticated
+    from hubsd.wamp.broker import Subscription
+    from hubsd.wamp.dealer import PendingCall, Registration
+    from hubsd.wamp.router import Realm, Router
+
+log = Logger()
+
+ABORT, GOODBYE, ERROR = 3, 6, 8
+PUBLISH, PUBLISHED = 16, 17
+SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBE, UNSUBSCRIBED = 32, 33, 34, 35
+CALL, CANCEL, RESULT = 48, 49, 50
+REGISTER, REGISTERED, UNREGISTER, UNREGISTERED = 64, 65, 66, 67
+INVOCATION, YIELD = 68, 70
+
+# Strict-enough URI check for concrete URIs (the spec's loose rule).
+_URI = re.compile(r"^([^\s\.#]+\.)*([^\s\.#]+)$")
+_PUBLISH_BOOL = ("acknowledge", "exclude_me", "disclose_me", "retain", "droppable")
+_PUBLISH_LISTS = (
+    "exclude",
+    "eligible",
+    "exclude_authid",
+    "eligible_authid",
+    "exclude_authrole",
+    "eligible_authrole",
+)
+_CACHE_MAX = 1024
+
+
+def _check_publish_options(options: Any) -> None:
+    if type(options) is not dict:
+        raise ProtocolViolation("PUBLISH.Options must be a dict")
+    for k in _PUBLISH_BOOL:
+        v = options.get(k)
+        if v is not None and type(v) is not bool:
+            raise ProtocolViolation(f"PUBLISH.Options.{k} must be a bool")
+    for k in _PUBLISH_LISTS:
+        v = options.get(k)
+        if v is not None and type(v) is not list:
+            raise ProtocolViolation(f"PUBLISH.Options.{k} must be a list")
+
+
+class RouterSession:
+    """A session that has joined a realm. Subclasses provide the output side."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.realm: Realm | None = None
+        self.session_id = 0
+        self.authid = ""
+        self.authrole = ""
+        self.authmethod = ""
+        self.authprovider = ""
+        self.authextra: dict[str, Any] | None = None
+        self.roles: dict[str, Any] = {}
+        self.transport_info: dict[str, Any] = {}
+        self.subscriptions: set[Subscription] = set()
+        self.registrations: set[Registration] = set()
+        self.calls_in: set[PendingCall] = set()
+        self.calls_out: set[PendingCall] = set()
+        self.joined = False
+        self._allowed: dict[tuple[str, str], bool] = {}
+
+    # -- output side, provided by subclasses ---------------------------
+
+    def send(self, msg: list[Any]) -> None:
+        """Deliver one message (as values) to the peer."""
+        raise NotImplementedError
+
+    def send_event(
+        self,
+        sub_id: int,
+        pub_id: int,
+        details: dict[str, Any],
+        payload: Payload,
+        cache: dict[Any, Any],
+        droppable: bool,
+    ) -> None:
+        """Deliver an EVENT; C{cache} is shared by the subscription's receivers."""
+        raise NotImplementedError
+
+    def close_transport(self, reason: str) -> None:
+        """Close the underlying transport (after queued output if possible)."""
+
+    # -- identity --------------------------------------------------------
+
+    def supports(self, role: str, feature: str) -> bool:
+        """True if the peer announced C{feature} for C{role} in HELLO."""
+        r = self.roles.get(role)
+        if not isinstance(r, dict):
+            return False
+        f = r.get("features")
+        return isinstance(f, dict) and bool(f.get(feature))
+
+    def details(self) -> dict[str, Any]:
+        """The session meta API shape (C{wamp.session.get}, C{on_join})."""
+        return {
+            "session": self.session_id,
+            "authid": self.authid,
+            "authrole": self.authrole,
+            "authmethod": self.authmethod,
+            "authprovider": self.authprovider,
+            "authextra": self.authextra,
+            "transport": self.transport_info,
+        }
+
+    def join(self, realm: Realm, auth: Authenticated) -> None:
+        """Enter C{realm} with the identity C{auth} (session id already set)."""
+        self.realm = realm
+        self.authid = auth.authid
+        self.authrole = auth.authrole
+        self.authmethod = auth.authmethod
+        self.authprovider = auth.authprovider
+        self.authextra = auth.authextra
+        self.joined = True
+        realm.attach(self)
+
+    def leave(self) -> None:
+        """Leave the realm: drop subscriptions, registrations, pending calls."""
+        if not self.joined:
+            return
+        self.joined = False
+        assert self.realm is not None
+        self.realm.detach(self)
+
+    def kill(self, reason: str, text: str) -> None:
+        """Close this session from the router side with GOODBYE."""
+        if not self.joined:
+            return
+        self.send([GOODBYE, {"message": text}, reason])
+        self.leave()
+        self.close_transport(reason)
+
+    def shutdown(self, reason: str) -> Deferred[None]:
+        """Router shutdown: GOODBYE and close; fires when closed."""
+        self.kill(reason, "router shutting down")
+        return succeed(None)
+
+    # -- input side ------------------------------------------------------
+
+    def abort(self, reason: str, text: str) -> None:
+        """Send ABORT, leave and close."""
+        try:
+            self.send([ABORT, {"message": text}, reason])
+        finally:
+            self.leave()
+            self.close_transport(reason)
+
+    def handle(self, msg: list[Any]) -> None:
+        """Process one message of a joined session; never raises."""
+        try:
+            self._dispatch(msg)
+        except WampError as e:
+            self._error(msg, e)
+        except (ProtocolViolation, ProtocolError) as e:
+            self.abort(errors.PROTOCOL_VIOLATION, str(e))
+        except Exception:
+            log.failure("router error on message type {type}", type=msg[0])
+            self.abort(errors.PROTOCOL_VIOLATION, "message could not be processed")
+
+    def _error(self, msg: list[Any], e: WampError) -> None:
+        if msg[0] == PUBLISH and not (type(msg[2]) is dict and msg[2].get("acknowledge")):
+            # An unacknowledged publish gets no answer, not even an ERROR.
+            return
+        request = msg[1] if len(msg) > 1 and type(msg[1]) is int else 0
+        out: list[Any] = [ERROR, msg[0], request, {}, e.error]
+        if e.args_ or e.kwargs_:
+            out.append(e.args_)
+        if e.kwargs_:
+            out.append(e.kwargs_)
+        self.send(out)
+
+    def _dispatch(self, msg: list[Any]) -> None:
+        t = msg[0]
+        if t == PUBLISH:
+            self._on_publish(msg)
+        elif t == SUBSCRIBE:
+            self._on_subscribe(m.Subscribe.parse(msg), msg)
+        elif t == UNSUBSCRIBE:
+            self._on_unsubscribe(m.Unsubscribe.parse(msg))
+        elif t == CALL:
+            self._on_call(m.Call.parse(msg), msg)
+        elif t == YIELD:
+            y = m.Yield.parse(msg)
+            self._dealer().yield_(self, y.request, y.args, y.kwargs, bool(y.progress))
+        elif t == ERROR:
+            e = m.Error.parse(msg)
+            if e.request_type != INVOCATION:
+                raise ProtocolViolation("ERROR is only valid for INVOCATION here")
+            self._dealer().error(self, e.request, e.error, e.args, e.kwargs)
+        elif t == CANCEL:
+            c = m.Cancel.parse(msg)
+            self._dealer().cancel(self, c.request, c.mode or "kill")
+        elif t == REGISTER:
+            self._on_register(m.Register.parse(msg), msg)
+        elif t == UNREGISTER:
+            self._on_unregister(m.Unregister.parse(msg))
+        elif t == GOODBYE:
+            m.Goodbye.parse(msg)
+            self.send([GOODBYE, {}, errors.CLOSE_GOODBYE_AND_OUT])
+            self.leave()
+            self.close_transport(errors.CLOSE_GOODBYE_AND_OUT)
+        else:
+            raise ProtocolViolation(f"message type {t} not allowed in a joined session")
+
+    def _dealer(self) -> Any:
+        assert self.realm is not None
+        return self.realm.dealer
+
+    # -- authorization ---------------------------------------------------
+
+    def authorize(
+        self, action: str, uri: str, options: dict[str, Any], check_uri: bool = True
+    ) -> bool | Deferred[bool]:
+        """Static rules (cached), else the dynamic hook."""
+        key = (action, uri)
+        ok = self._allowed.get(key)
+        if ok is None:
+            if check_uri and not _URI.match(uri):
+                raise WampError(errors.INVALID_URI, f"invalid URI {uri!r}")
+            assert self.realm is not None
+            ok = self.router.authorizer.static(self.realm.name, self.authrole, action, uri)
+            if len(self._allowed) > _CACHE_MAX:
+                self._allowed.clear()
+            self._allowed[key] = ok
+        if ok:
+            return True
+        return self.router.authorizer.ask_dynamic(self.details(), action, uri, options)
+
+    def _when_allowed(
+        self,
+        msg: list[Any],
+        action: str,
+        uri: str,
+        options: dict[str, Any],
+        then: Any,
+        check_uri: bool = True,
+    ) -> None:
+        ok = self.authorize(action, uri, options, check_uri)
+        if ok is True:
+            then()
+        elif isinstance(ok, Deferred):
+
+            def decided(allowed: object) -> None:
+                if not self.joined:
+                    return
+                if allowed is True:
+                    try:
+                        then()
+                    except WampError as e:
+                        self._error(msg, e)
+                else:
+                    self._error(msg, WampError(errors.NOT_AUTHORIZED))
+
+            def failed(f: Failure) -> None:
+                log.failure("authorizer failed", f)
+                if self.joined:
+                    self._error(msg, WampError(errors.NOT_AUTHORIZED))
+
+            ok.addCallbacks(decided, failed)
+        else:
+            raise WampError(errors.NOT_AUTHORIZED, f"not authorized to {action} {uri}")
+
+    # -- broker ----------------------------------------------------------
+
+    def _on_publish(self, msg: list[Any]) -> None:
+        n = len(msg)
+        if n < 4 or n > 6:
+            raise ProtocolViolation("PUBLISH has 4 to 6 elements")
+        request, options, topic = msg[1], msg[2], msg[3]
+        if type(request) is not int or not 0 <= request <= MAX_ID:
+            raise ProtocolViolation("PUBLISH.Request must be an id")
+        if type(topic) is not str:
+            raise ProtocolViolation("PUBLISH.Topic must be a string")
+        _check_publish_options(options)
+        if n == 4:
+            payload = Payload.from_values()
+        elif type(msg[4]) is Payload:
+            payload = msg[4]
+        else:
+            args, kwargs = msg[4], (msg[5] if n > 5 else None)
+            if type(args) is not list or (kwargs is not None and type(kwargs) is not dict):
+                raise ProtocolViolation("PUBLISH args must be a list, kwargs a dict")
+            payload = Payload.from_values(args, kwargs)
+        self._when_allowed(
+            msg,
+            "publish",
+            topic,
+            options,
+            lambda: self._publish(request, topic, payload, options),
+        )
+
+    def _publish(
+        self, request: int, topic: str, payload: Payload, options: dict[str, Any]
+    ) -> None:
+        realm = self.realm
+        assert realm is not None
+        router = self.router
+        if router.has_hooks:
+            try:
+                payload = router.run_publish_hooks(self, topic, payload, options)
+            except WampError:
+                router.stats.publishes_rejected += 1
+                if options.get("acknowledge"):
+                    raise
+                return
+        droppable = options.get("droppable") or realm.is_droppable(topic)
+        pub_id, sent = realm.broker.publish(self, topic, payload, options, droppable)
+        stats = router.stats
+        stats.publishes += 1
+        stats.events += sent
+        if options.get("acknowledge"):
+            self.send([PUBLISHED, request, pub_id])
+
+    def _on_subscribe(self, s: m.Subscribe, msg: list[Any]) -> None:
+        # Autobahn's parser validated the topic for its match policy; a
+        # pattern subscription is authorized against the pattern string.
+        match = s.match or "exact"
+
+        def go() -> None:
+            realm = self.realm
+            assert realm is not None
+            sub, created, added = realm.broker.subscribe(self, s.topic, match)
+            self.send([SUBSCRIBED, s.request, sub.id])
+            if created:
+                realm.publish_meta(
+                    "wamp.subscription.on_create", [self.session_id, sub.describe()]
+                )
+            if added:
+                realm.publish_meta("wamp.subscription.on_subscribe", [self.session_id, sub.id])
+            if s.get_retained:
+                realm.broker.send_retained(self, sub)
+
+        self._when_allowed(msg, "subscribe", s.topic, {"match": match}, go, check_uri=False)
+
+    def _on_unsubscribe(self, u: m.Unsubscribe) -> None:
+        realm = self.realm
+        assert realm is not None
+        sub = realm.broker.by_id.get(u.subscription)
+        if sub is None or sub.subscribers.get(self.session_id) is not self:
+            raise WampError(errors.NO_SUCH_SUBSCRIPTION)
+        deleted = realm.broker.unsubscribe(self, sub)
+        self.send([UNSUBSCRIBED, u.request])
+        realm.publish_meta("wamp.subscription.on_unsubscribe", [self.session_id, sub.id])
+        if deleted:
+            realm.publish_meta("wamp.subscription.on_delete", [self.session_id, sub.id])
+
+    # -- dealer ----------------------------------------------------------
+
+    def _on_call(self, c: m.Call, msg: list[Any]) -> None:
+        options = msg[2]
+
+        def go() -> None:
+            realm = self.realm
+            assert realm is not None
+            builtin = realm.dealer.builtins.get(c.procedure)
+            if builtin is not None:
+                result = builtin(self, c.args or [], c.kwargs or {})
+                self.send([RESULT, c.request, {}, [result]])
+                return
+            realm.dealer.call(self, c.request, c.procedure, c.args, c.kwargs, options)
+
+        self._when_allowed(msg, "call", c.procedure, options, go)
+
+    def _on_register(self, r: m.Register, msg: list[Any]) -> None:
+        match = r.match or "exact"
+        invoke = r.invoke or "single"
+        if r.procedure.startswith("wamp.") and self.authrole != "trusted":
+            raise WampError(errors.INVALID_URI, "wamp.* procedures are reserved")
+
+        def go() -> None:
+            realm = self.realm
+            assert realm is not None
+            reg, created = realm.dealer.register(self, r.procedure, match, invoke)
+            self.send([REGISTERED, r.request, reg.id])
+            if created:
+                realm.publish_meta(
+                    "wamp.registration.on_create", [self.session_id, reg.describe()]
+                )
+            realm.publish_meta("wamp.registration.on_register", [self.session_id, reg.id])
+
+        self._when_allowed(msg, "register", r.procedure, {"match": match}, go, check_uri=False)
+
+    def _on_unregister(self, u: m.Unregister) -> None:
+        realm = self.realm
+        assert realm is not None
+        reg = realm.dealer.by_id.get(u.registration)
+        if reg is None or self not in reg.callees:
+            raise WampError(errors.NO_SUCH_REGISTRATION)
+        deleted = realm.dealer.unregister(self, reg)
+        self.send([UNREGISTERED, u.request])
+        realm.publish_meta("wamp.registration.on_unregister", [self.session_id, reg.id])
+        if deleted:
+            realm.publish_meta("wamp.registration.on_delete", [self.session_id, reg.id])

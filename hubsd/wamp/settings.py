@@ -1,0 +1,117 @@
+"""
+Typed settings of the WAMP router.
+
+The daemon's config schema (section ``[wamp]`` plus the templated sections
+``[wamp.principal NAME]`` and ``[wamp.role NAME]``) produces these frozen
+objects through L{RouterSettings.fromConfig}; tests build them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Principal:
+    """
+    A statically configured identity. C{ticket} enables the C{ticket} auth
+    method, C{wampcra_secret} the C{wampcra} one; C{None} disables each.
+    """
+
+    authid: str
+    realm: str
+    role: str
+    ticket: str | None = None
+    wampcra_secret: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.authid
+
+
+@dataclass(frozen=True)
+class RoleRules:
+    """
+    What a role may do on a realm: one tuple of URI patterns per action.
+    The pattern syntax is documented in L{hubsd.wamp.patterns}.
+    """
+
+    name: str
+    realm: str
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    call: tuple[str, ...] = ()
+    register: tuple[str, ...] = ()
+
+
+class _Config(Protocol):
+    def section(self, name: str) -> Mapping[str, Any]: ...
+
+    def templated(self, name: str) -> dict[str, Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    """
+    Everything the router needs from the operator. Sizes are bytes,
+    durations float seconds (0 disables a timer).
+    """
+
+    realms: tuple[str, ...] = ("hubs",)
+    max_message_size: int = 1024 * 1024
+    auto_ping_interval: float = 0.0
+    auto_ping_timeout: float = 0.0
+    open_handshake_timeout: float = 10.0
+    outgoing_soft_limit: int = 256 * 1024
+    outgoing_hard_limit: int = 4 * 1024 * 1024
+    droppable_topics: tuple[str, ...] = ()
+    anonymous_role: str = "anonymous"
+    call_timeout: float = 0.0
+    principals: tuple[Principal, ...] = ()
+    roles: tuple[RoleRules, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def fromConfig(cls, config: _Config) -> RouterSettings:
+        """
+        Build settings from the daemon's validated config object: values
+        arrive typed already, so this only reshapes them.
+        """
+        s = config.section("wamp")
+        opt: Callable[[Any], str | None] = lambda v: v or None  # noqa: E731
+        principals = tuple(
+            Principal(
+                authid=name,
+                realm=p["realm"],
+                role=p["role"],
+                ticket=opt(p.get("ticket")),
+                wampcra_secret=opt(p.get("wampcra_secret")),
+            )
+            for name, p in sorted(config.templated("wamp.principal").items())
+        )
+        roles = tuple(
+            RoleRules(
+                name=name,
+                realm=r["realm"],
+                publish=tuple(r.get("publish", ())),
+                subscribe=tuple(r.get("subscribe", ())),
+                call=tuple(r.get("call", ())),
+                register=tuple(r.get("register", ())),
+            )
+            for name, r in sorted(config.templated("wamp.role").items())
+        )
+        return cls(
+            realms=tuple(s["realms"]),
+            max_message_size=int(s["max_message_size"]),
+            auto_ping_interval=float(s["auto_ping_interval"]),
+            auto_ping_timeout=float(s["auto_ping_timeout"]),
+            open_handshake_timeout=float(s["open_handshake_timeout"]),
+            outgoing_soft_limit=int(s["outgoing_soft_limit"]),
+            outgoing_hard_limit=int(s["outgoing_hard_limit"]),
+            droppable_topics=tuple(s["droppable_topics"]),
+            anonymous_role=str(s["anonymous_role"]),
+            call_timeout=float(s["call_timeout"]),
+            principals=principals,
+            roles=roles,
+        )

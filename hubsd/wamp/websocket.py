@@ -1,0 +1,95 @@
+"""
+WAMP over websocket: the autobahn protocol and factory mounting the router.
+
+Use C{WebSocketResource(WampWebSocketFactory(router, settings, reactor))}
+at C{/ws}, or the factory alone with C{listenTCP}. Subprotocols:
+C{wamp.2.json}, C{wamp.2.msgpack}, C{wamp.2.cbor}, C{wamp.2.json.batched};
+the client's order of preference wins. Outgoing WAMP messages bypass
+autobahn's per-message send path: they are framed once (shared across
+receivers) and written through L{hubsd.wamp.outgoing.Outgoing}.
+permessage-deflate is not offered (it would defeat frame sharing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+from twisted.internet.interfaces import IReactorTime
+
+from hubsd.wamp.codec import SUBPROTOCOLS
+from hubsd.wamp.router import Router
+from hubsd.wamp.settings import RouterSettings
+from hubsd.wamp.wire import WireSession, wire_for
+
+
+class WampWebSocketProtocol(WebSocketServerProtocol):
+    """One websocket connection carrying one WAMP session."""
+
+    factory: WampWebSocketFactory
+    _wamp: WireSession | None = None
+    _subprotocol: str = ""
+    _request: ConnectionRequest | None = None
+
+    def onConnect(self, request: ConnectionRequest) -> str:
+        for p in request.protocols:
+            if p in SUBPROTOCOLS:
+                self._subprotocol = p
+                self._request = request
+                return p
+        raise ConnectionDeny(ConnectionDeny.BAD_REQUEST, "no supported WAMP subprotocol")
+
+    def onOpen(self) -> None:
+        codec = SUBPROTOCOLS[self._subprotocol]
+        transport: Any = self.transport
+        peer = str(self.peer)
+        info: dict[str, Any] = {"type": "websocket", "protocol": self._subprotocol, "peer": peer}
+        if self._request is not None:
+            info["http_headers_received"] = {
+                k: v for k, v in self._request.headers.items() if k in ("user-agent", "origin")
+            }
+        self._wamp = WireSession(
+            self.factory.router,
+            wire_for(codec, "websocket"),
+            transport,
+            self._close_websocket,
+            info,
+        )
+        # twisted.web's HTTPChannel registered itself as the producer of the
+        # transport we took over; replace it with our queue.
+        if getattr(transport, "producer", None) is not None:
+            transport.unregisterProducer()
+        transport.registerProducer(self._wamp.out, True)
+
+    def _close_websocket(self) -> None:
+        if self.state == self.STATE_OPEN:
+            self.sendClose(1000)
+        else:
+            self.dropConnection(abort=True)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        if self._wamp is not None:
+            self._wamp.message_received(payload)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self._wamp is not None:
+            wamp, self._wamp = self._wamp, None
+            wamp.connection_lost()
+
+
+class WampWebSocketFactory(WebSocketServerFactory):
+    """Builds L{WampWebSocketProtocol}s for C{router} with C{settings}' limits."""
+
+    protocol = WampWebSocketProtocol  # type: ignore[assignment]
+
+    def __init__(self, router: Router, settings: RouterSettings, reactor: IReactorTime) -> None:
+        WebSocketServerFactory.__init__(self, protocols=list(SUBPROTOCOLS), reactor=reactor)
+        self.router = router
+        self.setProtocolOptions(
+            maxMessagePayloadSize=settings.max_message_size,
+            maxFramePayloadSize=settings.max_message_size,
+            autoPingInterval=settings.auto_ping_interval,
+            autoPingTimeout=settings.auto_ping_timeout,
+            openHandshakeTimeout=settings.open_handshake_timeout,
+        )

@@ -1,0 +1,307 @@
+"""
+A WAMP session carried by bytes: handshake, decoding, encoding, framing.
+
+L{Wire} pairs a serializer with a transport framing (websocket or
+rawsocket); one shared L{Wire} per pair lets the broker cache one framed
+EVENT per subscription and wire. L{WireSession} is transport-agnostic: a
+transport adapter feeds it whole messages (L{WireSession.message_received})
+and gives it a C{close} callable.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from autobahn.wamp import message as m
+from autobahn.wamp.exception import ProtocolError
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import ITransport
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from hubsd.wamp import errors
+from hubsd.wamp.auth import Authenticated, Challenge
+from hubsd.wamp.codec import Codec, CodecError, Payload
+from hubsd.wamp.errors import ProtocolViolation, WampError
+from hubsd.wamp.outgoing import Outgoing
+from hubsd.wamp.session import ABORT, RouterSession
+
+if TYPE_CHECKING:
+    from hubsd.wamp.router import Router
+
+log = Logger()
+
+HELLO, WELCOME, CHALLENGE, AUTHENTICATE = 1, 2, 4, 5
+
+BROKER_FEATURES = {
+    "publisher_identification": True,
+    "publisher_exclusion": True,
+    "subscriber_blackwhite_listing": True,
+    "pattern_based_subscription": True,
+    "event_retention": True,
+    "subscription_meta_api": True,
+    "session_meta_api": True,
+}
+DEALER_FEATURES = {
+    "caller_identification": True,
+    "call_canceling": True,
+    "call_timeout": True,
+    "progressive_call_results": True,
+    "pattern_based_registration": True,
+    "shared_registration": True,
+    "registration_meta_api": True,
+    "session_meta_api": True,
+}
+
+
+def websocket_frame(payload: bytes, binary: bool) -> bytes:
+    """One unmasked, unfragmented server websocket frame (RFC 6455 5.2)."""
+    b0 = 0x82 if binary else 0x81
+    n = len(payload)
+    if n < 126:
+        return bytes((b0, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", b0, 126, n) + payload
+    return struct.pack("!BBQ", b0, 127, n) + payload
+
+
+def rawsocket_frame(payload: bytes) -> bytes:
+    """One WAMP RawSocket regular message frame."""
+    return struct.pack("!I", len(payload)) + payload
+
+
+class Wire:
+    """A serializer plus a framing; shared by every session using both."""
+
+    __slots__ = ("codec", "frame")
+
+    def __init__(self, codec: Codec, frame: Callable[[bytes], bytes]) -> None:
+        self.codec = codec
+        self.frame = frame
+
+    def message(self, msg: list[Any]) -> bytes:
+        return self.frame(self.codec.encode(msg))
+
+    def event(
+        self, sub_id: int, pub_id: int, details: dict[str, Any], payload: Payload
+    ) -> bytes:
+        return self.frame(self.codec.encode_event(sub_id, pub_id, details, payload))
+
+
+_WIRES: dict[tuple[str, str], Wire] = {}
+
+
+def wire_for(codec: Codec, framing: str) -> Wire:
+    """The shared wire for C{codec} over C{framing} (websocket|rawsocket)."""
+    key = (codec.name + ("+batched" if type(codec).__name__.startswith("Batched") else ""), framing)
+    w = _WIRES.get(key)
+    if w is None:
+        if framing == "websocket":
+            binary = codec.binary
+            w = Wire(codec, lambda p: websocket_frame(p, binary))
+        else:
+            w = Wire(codec, rawsocket_frame)
+        _WIRES[key] = w
+    return w
+
+
+class WireSession(RouterSession):
+    """A router session over a byte transport."""
+
+    def __init__(
+        self,
+        router: Router,
+        wire: Wire,
+        transport: ITransport,
+        close: Callable[[], None],
+        transport_info: dict[str, Any],
+    ) -> None:
+        RouterSession.__init__(self, router)
+        self.wire = wire
+        self.transport_info = transport_info
+        self._close = close
+        settings = router.settings
+        self.out = Outgoing(
+            transport,
+            settings.outgoing_soft_limit,
+            settings.outgoing_hard_limit,
+            router.stats,
+            self._overflow,
+        )
+        self.state = "hello"
+        self._challenge: Challenge | None = None
+        self._realm_name = ""
+        self._closed_d: Deferred[None] | None = None
+        self.lost = False
+
+    # -- output ------------------------------------------------------------
+
+    def send(self, msg: list[Any]) -> None:
+        try:
+            frame = self.wire.message(msg)
+        except Exception:
+            log.failure("cannot encode message type {type}", type=msg[0])
+            return
+        self.out.write(frame)
+
+    def send_event(
+        self,
+        sub_id: int,
+        pub_id: int,
+        details: dict[str, Any],
+        payload: Payload,
+        cache: dict[Any, Any],
+        droppable: bool,
+    ) -> None:
+        wire = self.wire
+        frame = cache.get(wire)
+        if frame is None:
+            try:
+                frame = cache[wire] = wire.event(sub_id, pub_id, details, payload)
+            except Exception:
+                log.failure("cannot encode event for subscription {sub}", sub=sub_id)
+                frame = cache[wire] = b""
+        if frame:
+            self.out.write(frame, sub_id if droppable else None)
+
+    def close_transport(self, reason: str) -> None:
+        if self.state == "closed":
+            return
+        self.state = "closed"
+        self.out.when_drained(self._close)
+
+    def _overflow(self, why: str) -> None:
+        log.warn(
+            "disconnecting slow session {session} ({authid}): {why}",
+            session=self.session_id,
+            authid=self.authid,
+            why=why,
+        )
+        self.state = "closed"
+        self.leave()
+        self._close()
+
+    def shutdown(self, reason: str) -> Deferred[None]:
+        if self.lost:
+            return succeed(None)
+        self._closed_d = Deferred()
+        self.kill(reason, "router shutting down")
+        return self._closed_d
+
+    # -- input ---------------------------------------------------------------
+
+    def message_received(self, data: bytes) -> None:
+        """One whole transport message (may hold several when batched)."""
+        if self.state == "closed":
+            return
+        try:
+            msgs = self.wire.codec.decode(data)
+        except CodecError as e:
+            self._violation(str(e))
+            return
+        for msg in msgs:
+            if self.state == "joined":
+                self.handle(msg)
+            elif self.state == "closed":
+                return
+            else:
+                self._handshake(msg)
+
+    def _violation(self, text: str) -> None:
+        self.router.stats.protocol_violations += 1
+        self.abort(errors.PROTOCOL_VIOLATION, text)
+
+    def abort(self, reason: str, text: str) -> None:
+        if reason == errors.PROTOCOL_VIOLATION and self.state == "joined":
+            self.router.stats.protocol_violations += 1
+        RouterSession.abort(self, reason, text)
+
+    def connection_lost(self) -> None:
+        """The transport is gone: clean up everything this session held."""
+        self.lost = True
+        self.state = "closed"
+        self.out.close()
+        self.leave()
+        if self.session_id:
+            self.router.release_session_id(self.session_id)
+        if self._closed_d is not None:
+            d, self._closed_d = self._closed_d, None
+            d.callback(None)
+
+    # -- handshake -------------------------------------------------------------
+
+    def _handshake(self, msg: list[Any]) -> None:
+        try:
+            if self.state == "hello" and msg[0] == HELLO:
+                self._on_hello(m.Hello.parse(msg), msg)
+            elif self.state == "challenge" and msg[0] == AUTHENTICATE:
+                self._on_authenticate(m.Authenticate.parse(msg))
+            elif msg[0] == ABORT and self.state != "hello":
+                self.state = "closed"
+                self._close()
+            else:
+                raise ProtocolViolation(f"message type {msg[0]} not allowed in state {self.state}")
+        except (ProtocolViolation, ProtocolError) as e:
+            self._violation(str(e))
+        except Exception:
+            log.failure("handshake failed")
+            self._violation("handshake failed")
+
+    def _on_hello(self, hello: m.Hello, msg: list[Any]) -> None:
+        realm = self.router.realms.get(hello.realm)
+        if realm is None:
+            self.abort(errors.NO_SUCH_REALM, f"no realm {hello.realm!r}")
+            return
+        self._realm_name = hello.realm
+        self.roles = msg[2].get("roles", {})
+        self.session_id = self.router.new_session_id()
+        self.state = "auth"
+        d = self.router.auth.start(hello.realm, self.session_id, msg[2])
+        d.addCallbacks(self._auth_step, self._auth_failed)
+
+    def _on_authenticate(self, a: m.Authenticate) -> None:
+        assert self._challenge is not None
+        self.state = "auth"
+        d = self._challenge.verify(a.signature)
+        d.addCallbacks(self._auth_step, self._auth_failed)
+
+    def _auth_step(self, result: Authenticated | Challenge) -> None:
+        if self.state != "auth":
+            return
+        if isinstance(result, Challenge):
+            self._challenge = result
+            self.state = "challenge"
+            self.send([CHALLENGE, result.method, result.extra])
+            return
+        self._welcome(result)
+
+    def _auth_failed(self, f: Failure) -> None:
+        if self.state != "auth":
+            return
+        if f.check(WampError):
+            e: Any = f.value
+            self.abort(e.error, str(e.args_[0]) if e.args_ else e.error)
+        else:
+            log.failure("authenticator failed", f)
+            self.abort(errors.AUTHENTICATION_FAILED, "authentication failed")
+
+    def _welcome(self, auth: Authenticated) -> None:
+        realm = self.router.realms[self._realm_name]
+        details: dict[str, Any] = {
+            "realm": realm.name,
+            "authid": auth.authid,
+            "authrole": auth.authrole,
+            "authmethod": auth.authmethod,
+            "authprovider": auth.authprovider,
+            "roles": {
+                "broker": {"features": BROKER_FEATURES},
+                "dealer": {"features": DEALER_FEATURES},
+            },
+        }
+        if auth.authextra is not None:
+            details["authextra"] = auth.authextra
+        self.state = "joined"
+        self.send([WELCOME, self.session_id, details])
+        self.join(realm, auth)
