@@ -129,3 +129,30 @@ class Harness:
             if c._transport is not None:
                 c._transport.close()
         await self.port.stopListening()
+
+
+class Inbox:
+    """Collects events of one subscription; C{wait(n)} fires at n events."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._waiters: list[tuple[int, Deferred[Any]]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append((args, kwargs))
+        for n, d in list(self._waiters):
+            if len(self.events) >= n:
+                self._waiters.remove((n, d))
+                d.callback(self.events)
+
+    def wait(self, n: int) -> Deferred[Any]:
+        d: Deferred[Any] = Deferred()
+        if len(self.events) >= n:
+            d.callback(self.events)
+        else:
+            self._waiters.append((n, d))
+        return timeout(d)
+
+    @property
+    def firsts(self) -> list[Any]:
+        return [a[0] if a else None for a, _ in self.events]
