@@ -192,7 +192,7 @@ _NUL = b"\\u0000"
 # The common PUBLISH header: [16, id, {flat options}, "topic", -- matched in C.
 _JSON_PUBLISH_HEAD = re.compile(
     rb'\s*\[\s*16\s*,\s*\d+\s*,\s*\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}\s*,'
-    rb'\s*"(?:[^"\\]|\\.)*"\s*,'
+    rb'\s*"(?:[^"\\]|\\.)*"\s*,\s*'
 )
 
 

@@ -1,0 +1,158 @@
+"""In-process sessions and publish hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import pytest_twisted
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import PublishOptions
+from twisted.internet.defer import Deferred
+
+from hubsd.wamp.codec import Payload
+from hubsd.wamp.local import LocalEvent
+from hubsd.wamp.router import Publication, PublishRejected
+from tests.wamp.harness import Harness, Inbox, timeout
+
+ACK = PublishOptions(acknowledge=True)
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_and_remote_sessions_see_each_other(harness: Harness) -> None:
+    local = harness.router.attach_local_session("realm1", "gateway", "trusted")
+    events: list[LocalEvent] = []
+    got: Deferred[Any] = Deferred()
+
+    def on_event(e: LocalEvent) -> None:
+        events.append(e)
+        got.callback(None)
+
+    await local.subscribe("com.room", on_event)
+    remote = await harness.connect("msgpack")
+    inbox = Inbox()
+    await remote.subscribe(inbox, "com.room")
+    await remote.publish("com.room", "from-remote", n=1, options=ACK)
+    await timeout(got)
+    assert events[0].args == ["from-remote"]
+    assert events[0].kwargs == {"n": 1}
+    assert events[0].payload.serializer == "msgpack"
+    await local.publish("com.room", ["from-local"], {"x": b"\x00"})
+    ((args, kwargs),) = await inbox.wait(1)
+    assert args == ("from-local",) and kwargs == {"x": b"\x00"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_publisher_disclosure(harness: Harness) -> None:
+    local = harness.router.attach_local_session("realm1", "core", "trusted")
+    remote = await harness.connect()
+    got: Deferred[Any] = Deferred()
+    from autobahn.wamp.types import SubscribeOptions
+
+    await remote.subscribe(
+        lambda details: got.callback((details.publisher, details.publisher_authid)),
+        "com.disclosed",
+        options=SubscribeOptions(details_arg="details"),
+    )
+    await local.publish("com.disclosed", disclose_me=True, acknowledge=True)
+    assert await timeout(got) == (local.session_id, "core")
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_session_leave_cleans_up(harness: Harness) -> None:
+    local = harness.router.attach_local_session("realm1", "core", "trusted")
+    await local.subscribe("com.x", lambda e: None)
+    await local.register("com.p", lambda: 1)
+    realm = harness.router.realms["realm1"]
+    assert realm.broker.by_id and realm.dealer.by_id
+    local.leave()
+    assert not realm.broker.by_id and not realm.dealer.by_id
+    assert local.session_id not in realm.sessions
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_callee_progress_and_error(harness: Harness) -> None:
+    local = harness.router.attach_local_session("realm1", "core", "trusted")
+
+    def boom() -> None:
+        raise PublishRejected("com.error.boom", "bad")
+
+    await local.register("com.boom", boom)
+    remote = await harness.connect()
+    with pytest.raises(ApplicationError) as e:
+        await timeout(remote.call("com.boom"))
+    assert e.value.error == "com.error.boom"
+
+
+@pytest_twisted.ensureDeferred
+async def test_publish_hook_sees_lazy_payload_and_publisher(harness: Harness) -> None:
+    seen: list[Any] = []
+
+    def hook(pub: Publication) -> None:
+        seen.append((pub.session["authrole"], pub.topic, pub.payload.raw, pub.args))
+
+    harness.router.add_publish_hook("com.hooked.*", hook)
+    remote = await harness.connect("json")
+    inbox = Inbox()
+    await remote.subscribe(inbox, "com.hooked.a")
+    await remote.publish(
+        "com.hooked.a", {"x": 1}, options=PublishOptions(acknowledge=True, exclude_me=False)
+    )
+    await inbox.wait(1)
+    assert seen == [("anonymous", "com.hooked.a", b'[{"x":1}]', [{"x": 1}])]
+
+
+@pytest_twisted.ensureDeferred
+async def test_publish_hook_can_rewrite(harness: Harness) -> None:
+    harness.router.add_publish_hook(
+        "com.rewrite", lambda pub: ([{"owner": pub.session["session"]}], None)
+    )
+    pub = await harness.connect("cbor")
+    sub = await harness.connect("json")
+    inbox = Inbox()
+    await sub.subscribe(inbox, "com.rewrite")
+    await pub.publish("com.rewrite", {"owner": "spoofed"}, options=ACK)
+    ((args, _),) = await inbox.wait(1)
+    assert args == ({"owner": pub._session_id},)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rejected_publish_errors_when_acknowledged_and_counts(harness: Harness) -> None:
+    def reject(pub: Publication) -> None:
+        raise PublishRejected("com.error.too_big", "payload too big")
+
+    harness.router.add_publish_hook("com.reject", reject)
+    pub = await harness.connect()
+    sub = await harness.connect()
+    inbox = Inbox()
+    await sub.subscribe(inbox, "com.reject")
+    await sub.subscribe(inbox, "com.ok")
+    with pytest.raises(ApplicationError) as e:
+        await timeout(pub.publish("com.reject", options=ACK))
+    assert e.value.error == "com.error.too_big"
+    pub.publish("com.reject")
+    await pub.publish("com.ok", "after", options=ACK)
+    await inbox.wait(1)
+    assert inbox.firsts == ["after"]
+    assert harness.router.stats.publishes_rejected == 2
+
+
+def test_payload_encodes_once_per_other_serializer() -> None:
+    from hubsd.wamp.codec import CBOR, JSON, MSGPACK
+
+    msg = JSON.decode(b'[16, 1, {}, "t", [1, "a"], {"k": true}]')[0]
+    payload = msg[4]
+    assert isinstance(payload, Payload)
+    assert payload.raw == b'[1, "a"], {"k": true}'
+    ev = JSON.encode_event(5, 6, {}, payload)
+    assert ev == b'[36,5,6,{},[1, "a"], {"k": true}]'
+    first = payload.encoded(MSGPACK)
+    assert payload.encoded(MSGPACK) is first
+    assert CBOR.decode(CBOR.encode_event(5, 6, {}, payload))[0] == [
+        36,
+        5,
+        6,
+        {},
+        [1, "a"],
+        {"k": True},
+    ]
