@@ -103,3 +103,117 @@ class ISFU(IService):
 
     name = Attribute("Backend name, e.g. 'none'.")
     forwards_media = Attribute("True if this SFU forwards RTP at all.")
+
+
+class IRoomStore(IService):
+    """
+    The persistent state of rooms: rooms, accounts, roles, pinned objects and
+    file metadata (records in L{hubsd.storage.records}).
+
+    Every method returns a Deferred. A Deferred fires only after the write is
+    committed. Failures are the exceptions of L{hubsd.storage.errors}:
+    C{NotFound}, C{Conflict}, C{InvalidValue}, and C{StorageUnavailable} when
+    the database cannot be reached (the store keeps trying to reconnect).
+    """
+
+    def create_room(
+        name,
+        scene_id=None,
+        entry_mode="allow",
+        member_permissions=None,
+        room_size=None,
+        slug=None,
+    ):
+        """
+        Create a room with a new 64-bit C{hub_id} and a new 7-character
+        C{hub_sid}. C{None} means the default member permissions (voice and
+        text chat), room size (24) and slug (derived from the name).
+        Deferred[Room]; fails with C{InvalidValue} for a bad field.
+        """
+
+    def get_room(hub_id):
+        """Deferred[Room]; fails with C{NotFound}."""
+
+    def get_room_by_sid(hub_sid):
+        """Deferred[Room] for a room sid; fails with C{NotFound}."""
+
+    def update_room(hub_id, **fields):
+        """
+        Change some of name, slug, scene_id, entry_mode, member_permissions,
+        room_size and bump updated_at. Deferred[Room] (the new state); fails
+        with C{NotFound} or C{InvalidValue} (unknown field or bad value).
+        """
+
+    def delete_room(hub_id):
+        """
+        Delete a room with its roles and pinned objects. Deferred[None]; fails
+        with C{NotFound}.
+        """
+
+    def list_rooms():
+        """Deferred[list[Room]], oldest first (by hub_id)."""
+
+    def create_account(email):
+        """
+        Create an account for an e-mail address, stored only hashed.
+        Deferred[Account]; fails with C{Conflict} if the address has one.
+        """
+
+    def get_account(account_id):
+        """Deferred[Account]; fails with C{NotFound}."""
+
+    def get_account_by_email(email):
+        """Deferred[Account] (address normalized first); fails with C{NotFound}."""
+
+    def set_role(hub_id, account_id, role):
+        """
+        Grant C{role} (owner, creator, moderator) in a room; granting a held
+        role again is not an error. Deferred[RoomRole]; fails with C{NotFound}
+        for an unknown room or account, C{InvalidValue} for an unknown role.
+        """
+
+    def remove_role(hub_id, account_id, role):
+        """Deferred[None]; fails with C{NotFound} if the role is not held."""
+
+    def roles_for_room(hub_id):
+        """Deferred[list[RoomRole]] ordered by account_id then role; [] if none."""
+
+    def roles_for_account(account_id):
+        """Deferred[list[RoomRole]] ordered by hub_id then role; [] if none."""
+
+    def pin_object(hub_id, object_id, gltf, created_by=None):
+        """
+        Pin an object, or replace the glTF of one already pinned (its
+        created_by is kept). Deferred[PinnedObject]; fails with C{NotFound}
+        for an unknown room or account.
+        """
+
+    def unpin_object(hub_id, object_id):
+        """Deferred[None]; fails with C{NotFound} if the object is not pinned."""
+
+    def list_pinned(hub_id):
+        """Deferred[list[PinnedObject]] ordered by object_id; [] if none."""
+
+    def add_file(file_id, content_type, size, owner_account_id=None, expires_at=None):
+        """
+        Record an uploaded, not yet promoted file. Deferred[FileMeta]; fails
+        with C{Conflict} for a known file_id, C{NotFound} for an unknown owner.
+        """
+
+    def get_file(file_id):
+        """Deferred[FileMeta]; fails with C{NotFound}."""
+
+    def promote_file(file_id):
+        """
+        Keep a file for good: promoted, no expiry. Deferred[FileMeta]; fails
+        with C{NotFound}.
+        """
+
+    def delete_file(file_id):
+        """Deferred[None]; fails with C{NotFound}."""
+
+    def list_expired_files(now):
+        """
+        Deferred[list[FileMeta]]: unpromoted files whose expires_at is at or
+        before C{now} (aware datetime), soonest first.
+        """

@@ -1,0 +1,302 @@
+"""
+L{MemoryRoomStore}: an L{IRoomStore} in dicts, for tests and demos.
+
+It keeps the same promises as the SQL stores (same errors, same ordering,
+records copied in and out) and passes the same shared test suite, so tests of
+callers that use it stay honest. Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail, succeed
+from zope.interface import implementer
+
+from hubsd.interfaces import IRoomStore
+from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.records import (
+    DEFAULT_MEMBER_PERMISSIONS,
+    DEFAULT_ROOM_SIZE,
+    Account,
+    FileMeta,
+    PinnedObject,
+    Room,
+    RoomRole,
+    check_file,
+    check_role,
+    check_room_fields,
+    hash_email,
+    new_id,
+    new_sid,
+    room_defaults,
+    utcnow,
+)
+
+
+def _deferred(call: Callable[[], Any]) -> Deferred[Any]:
+    """Run C{call} now and wrap its result or its storage error in a Deferred."""
+    try:
+        return succeed(call())
+    except StorageError:
+        return fail()
+
+
+@implementer(IRoomStore)
+class MemoryRoomStore:
+    """
+    Rooms, accounts, roles, pins and file metadata in dicts.
+
+    @param clock: Returns the current aware UTC datetime (injectable for tests).
+    """
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self._clock = clock
+        self._rooms: dict[int, Room] = {}
+        self._accounts: dict[int, Account] = {}
+        self._roles: set[RoomRole] = set()
+        self._pins: dict[tuple[int, str], PinnedObject] = {}
+        self._files: dict[str, FileMeta] = {}
+
+    @classmethod
+    def fromConfig(cls, options: Mapping[str, Any], context: Any) -> MemoryRoomStore:
+        """Build from the (empty) C{[storage]} options; C{context} is unused."""
+        return cls()
+
+    def start(self) -> Deferred[None]:
+        """Nothing to open. Deferred[None]."""
+        return succeed(None)
+
+    def stop(self) -> Deferred[None]:
+        """Nothing to flush. Deferred[None]."""
+        return succeed(None)
+
+    # Rooms
+
+    def create_room(
+        self,
+        name: str,
+        scene_id: str | None = None,
+        entry_mode: str = "allow",
+        member_permissions: int | None = None,
+        room_size: int | None = None,
+        slug: str | None = None,
+    ) -> Deferred[Room]:
+        def create() -> Room:
+            fields = room_defaults(
+                name,
+                slug,
+                scene_id,
+                entry_mode,
+                DEFAULT_MEMBER_PERMISSIONS if member_permissions is None else member_permissions,
+                DEFAULT_ROOM_SIZE if room_size is None else room_size,
+            )
+            sids = {room.hub_sid for room in self._rooms.values()}
+            hub_id, sid = new_id(), new_sid()
+            while hub_id in self._rooms or sid in sids:
+                hub_id, sid = new_id(), new_sid()
+            now = self._clock()
+            room = Room(hub_id=hub_id, hub_sid=sid, created_at=now, updated_at=now, **fields)
+            self._rooms[hub_id] = room
+            return room
+
+        return _deferred(create)
+
+    def _room(self, hub_id: int) -> Room:
+        try:
+            return self._rooms[hub_id]
+        except KeyError:
+            raise NotFound("room", hub_id) from None
+
+    def get_room(self, hub_id: int) -> Deferred[Room]:
+        return _deferred(lambda: self._room(hub_id))
+
+    def get_room_by_sid(self, hub_sid: str) -> Deferred[Room]:
+        def find() -> Room:
+            for room in self._rooms.values():
+                if room.hub_sid == hub_sid:
+                    return room
+            raise NotFound("room", hub_sid)
+
+        return _deferred(find)
+
+    def update_room(self, hub_id: int, **fields: Any) -> Deferred[Room]:
+        def update() -> Room:
+            check_room_fields(fields)
+            room = replace(self._room(hub_id), updated_at=self._clock(), **fields)
+            self._rooms[hub_id] = room
+            return room
+
+        return _deferred(update)
+
+    def delete_room(self, hub_id: int) -> Deferred[None]:
+        def delete() -> None:
+            del self._rooms[self._room(hub_id).hub_id]
+            self._roles = {r for r in self._roles if r.hub_id != hub_id}
+            self._pins = {k: p for k, p in self._pins.items() if p.hub_id != hub_id}
+
+        return _deferred(delete)
+
+    def list_rooms(self) -> Deferred[list[Room]]:
+        return succeed(sorted(self._rooms.values(), key=lambda room: room.hub_id))
+
+    # Accounts
+
+    def create_account(self, email: str) -> Deferred[Account]:
+        def create() -> Account:
+            email_hash = hash_email(email)
+            if any(a.email_hash == email_hash for a in self._accounts.values()):
+                raise Conflict("an account with this e-mail address exists")
+            account_id = new_id()
+            while account_id in self._accounts:
+                account_id = new_id()
+            account = Account(account_id, email_hash, self._clock())
+            self._accounts[account_id] = account
+            return account
+
+        return _deferred(create)
+
+    def _account(self, account_id: int) -> Account:
+        try:
+            return self._accounts[account_id]
+        except KeyError:
+            raise NotFound("account", account_id) from None
+
+    def get_account(self, account_id: int) -> Deferred[Account]:
+        return _deferred(lambda: self._account(account_id))
+
+    def get_account_by_email(self, email: str) -> Deferred[Account]:
+        def find() -> Account:
+            email_hash = hash_email(email)
+            for account in self._accounts.values():
+                if account.email_hash == email_hash:
+                    return account
+            raise NotFound("account", email_hash)
+
+        return _deferred(find)
+
+    # Roles
+
+    def set_role(self, hub_id: int, account_id: int, role: str) -> Deferred[RoomRole]:
+        def grant() -> RoomRole:
+            check_role(role)
+            self._room(hub_id)
+            self._account(account_id)
+            granted = RoomRole(hub_id, account_id, role)
+            self._roles.add(granted)
+            return granted
+
+        return _deferred(grant)
+
+    def remove_role(self, hub_id: int, account_id: int, role: str) -> Deferred[None]:
+        def revoke() -> None:
+            held = RoomRole(hub_id, account_id, role)
+            if held not in self._roles:
+                raise NotFound("role", (hub_id, account_id, role))
+            self._roles.remove(held)
+
+        return _deferred(revoke)
+
+    def roles_for_room(self, hub_id: int) -> Deferred[list[RoomRole]]:
+        roles = [r for r in self._roles if r.hub_id == hub_id]
+        return succeed(sorted(roles, key=lambda r: (r.account_id, r.role)))
+
+    def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
+        roles = [r for r in self._roles if r.account_id == account_id]
+        return succeed(sorted(roles, key=lambda r: (r.hub_id, r.role)))
+
+    # Pinned objects
+
+    def pin_object(
+        self,
+        hub_id: int,
+        object_id: str,
+        gltf: Mapping[str, Any],
+        created_by: int | None = None,
+    ) -> Deferred[PinnedObject]:
+        def pin() -> PinnedObject:
+            self._room(hub_id)
+            if created_by is not None:
+                self._account(created_by)
+            old = self._pins.get((hub_id, object_id))
+            pinned = PinnedObject(
+                hub_id,
+                object_id,
+                copy.deepcopy(dict(gltf)),
+                created_by if old is None else old.created_by,
+                self._clock(),
+            )
+            self._pins[(hub_id, object_id)] = pinned
+            return replace(pinned, gltf=copy.deepcopy(pinned.gltf))
+
+        return _deferred(pin)
+
+    def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
+        def unpin() -> None:
+            if self._pins.pop((hub_id, object_id), None) is None:
+                raise NotFound("pinned object", (hub_id, object_id))
+
+        return _deferred(unpin)
+
+    def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
+        pins = sorted(
+            (p for p in self._pins.values() if p.hub_id == hub_id), key=lambda p: p.object_id
+        )
+        return succeed([replace(p, gltf=copy.deepcopy(p.gltf)) for p in pins])
+
+    # Files
+
+    def add_file(
+        self,
+        file_id: str,
+        content_type: str,
+        size: int,
+        owner_account_id: int | None = None,
+        expires_at: datetime | None = None,
+    ) -> Deferred[FileMeta]:
+        def add() -> FileMeta:
+            check_file(content_type, size)
+            if file_id in self._files:
+                raise Conflict(f"file {file_id!r} exists")
+            if owner_account_id is not None:
+                self._account(owner_account_id)
+            meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)
+            self._files[file_id] = meta
+            return meta
+
+        return _deferred(add)
+
+    def _file(self, file_id: str) -> FileMeta:
+        try:
+            return self._files[file_id]
+        except KeyError:
+            raise NotFound("file", file_id) from None
+
+    def get_file(self, file_id: str) -> Deferred[FileMeta]:
+        return _deferred(lambda: self._file(file_id))
+
+    def promote_file(self, file_id: str) -> Deferred[FileMeta]:
+        def promote() -> FileMeta:
+            meta = replace(self._file(file_id), promoted=True, expires_at=None)
+            self._files[file_id] = meta
+            return meta
+
+        return _deferred(promote)
+
+    def delete_file(self, file_id: str) -> Deferred[None]:
+        def delete() -> None:
+            del self._files[self._file(file_id).file_id]
+
+        return _deferred(delete)
+
+    def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
+        expired = [
+            f
+            for f in self._files.values()
+            if not f.promoted and f.expires_at is not None and f.expires_at <= now
+        ]
+        return succeed(sorted(expired, key=lambda f: (f.expires_at, f.file_id)))
