@@ -152,7 +152,8 @@ class Backend:
     Makes stores of one kind on one database, and stops them all at the end.
 
     @ivar durable: Whether a new store on the same database sees old data.
-    @ivar sql: Runs a query on the database directly (None for memory).
+    @ivar sql: Runs and commits a statement on the database directly, returning
+        its rows (None for memory).
     """
 
     name: str
@@ -182,7 +183,9 @@ def sqlite_query(path: Path) -> Callable[[str], list[tuple[Any, ...]]]:
     def query(sql: str) -> list[tuple[Any, ...]]:
         conn = sqlite3.connect(path)
         try:
-            return conn.execute(sql).fetchall()
+            rows = conn.execute(sql).fetchall()
+            conn.commit()
+            return rows
         finally:
             conn.close()
 
@@ -195,7 +198,9 @@ def pg_query(dsn: str) -> Callable[[str], list[tuple[Any, ...]]]:
         try:
             with conn.cursor() as cursor:
                 cursor.execute(sql)
-                return cursor.fetchall()
+                rows = cursor.fetchall() if cursor.description else []
+            conn.commit()
+            return rows
         finally:
             conn.close()
 
