@@ -212,6 +212,8 @@ class HubsdService(Service):
                     await maybeDeferred(part.stop)
                 except Exception:
                     log.failure("error while stopping {part}", part=part.name)
+                else:
+                    log.info("stopped {part}", part=part.name)
             if self.state != "failed":
                 self.state = "stopped"
 

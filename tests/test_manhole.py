@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import time
 
 from tests.conftest import free_port
+
+IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+
+
+def negotiate(sock: socket.socket, chunk: bytes) -> bytes:
+    """
+    Answer telnet option negotiation the way a plain telnet client does
+    (accept the server's WILL, refuse its DO) and return the text left over.
+    """
+    text = bytearray()
+    i = 0
+    while i < len(chunk):
+        if chunk[i] != IAC:
+            text.append(chunk[i])
+            i += 1
+            continue
+        command = chunk[i + 1]
+        if command == SB:
+            i = chunk.index(bytes([IAC, SE]), i) + 2
+            continue
+        option = chunk[i + 2]
+        if command == WILL:
+            sock.sendall(bytes([IAC, DO, option]))
+        elif command == WONT:
+            sock.sendall(bytes([IAC, DONT, option]))
+        elif command == DO:
+            sock.sendall(bytes([IAC, WONT, option]))
+        i += 3
+    return bytes(text)
 
 
 def read_until(sock: socket.socket, marker: bytes, timeout: float = 10.0) -> bytes:
@@ -20,7 +50,7 @@ def read_until(sock: socket.socket, marker: bytes, timeout: float = 10.0) -> byt
         chunk = sock.recv(4096)
         if not chunk:
             raise AssertionError(f"connection closed before {marker!r}; got {data[-500:]!r}")
-        data += chunk
+        data += negotiate(sock, chunk)
     return data
 
 
@@ -66,26 +96,52 @@ def test_telnet_console_refuses_a_wrong_password(daemon_factory, tmp_path) -> No
 def test_ssh_console_accepts_an_authorized_key(daemon_factory, tmp_path) -> None:
     port = free_port()
     key = tmp_path / "id_ed25519"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     keys = private_file(tmp_path / "authorized_keys", (tmp_path / "id_ed25519.pub").read_text())
     daemon = daemon_factory(
         f"[manhole]\nssh = tcp:{port}:interface=127.0.0.1\nauthorized_keys = {keys}\n"
     )
     daemon.start().wait_ready()
     ssh = subprocess.Popen(
-        ["ssh", "-tt", "-p", str(port), "-i", str(key), "-o", "StrictHostKeyChecking=no",
-         "-o", f"UserKnownHostsFile={tmp_path / 'known_hosts'}", "-o", "BatchMode=yes",
-         "-o", "PasswordAuthentication=no", "admin@127.0.0.1"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            "ssh",
+            "-tt",
+            "-p",
+            str(port),
+            "-i",
+            str(key),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            f"UserKnownHostsFile={tmp_path / 'known_hosts'}",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "PasswordAuthentication=no",
+            "admin@127.0.0.1",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    # Keep stdin open: an SSH end-of-file closes the console session.
+    assert ssh.stdin is not None and ssh.stdout is not None
+    ssh.stdin.write(b"print(6 * 7)\r\n")
+    ssh.stdin.flush()
+    out = b""
+    deadline = time.monotonic() + 20
     try:
-        out, err = ssh.communicate(b"print(6 * 7)\r\n", timeout=20)
-    except subprocess.TimeoutExpired:
+        while b"42" not in out and time.monotonic() < deadline:
+            ready, _, _ = select.select([ssh.stdout], [], [], 1)
+            if ready:
+                chunk = os.read(ssh.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                out += chunk
+    finally:
         ssh.kill()
-        out, err = ssh.communicate()
-    assert b"42" in out, (out, err)
+        ssh.wait()
+    assert b"42" in out, out
     assert (tmp_path / "state0" / "manhole_host_key").exists()
 
 

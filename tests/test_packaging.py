@@ -29,8 +29,7 @@ def test_every_hubsd_package_is_listed_in_setup_cfg() -> None:
     cfg.read(REPO / "setup.cfg")
     listed = set(cfg["options"]["packages"].split())
     on_disk = {
-        ".".join(p.relative_to(REPO).parts[:-1])
-        for p in (REPO / "hubsd").rglob("__init__.py")
+        ".".join(p.relative_to(REPO).parts[:-1]) for p in (REPO / "hubsd").rglob("__init__.py")
     }
     assert on_disk <= listed, f"add to setup.cfg [options] packages: {sorted(on_disk - listed)}"
     assert "twisted.plugins" in listed
@@ -48,9 +47,7 @@ def test_plugin_module_that_fails_to_import_is_reported(tmp_path, monkeypatch) -
 
     plugin_dir = tmp_path / "twisted" / "plugins"
     plugin_dir.mkdir(parents=True)
-    (plugin_dir / "hubsd_broken_backend.py").write_text(
-        "import a_module_that_does_not_exist\n"
-    )
+    (plugin_dir / "hubsd_broken_backend.py").write_text("import a_module_that_does_not_exist\n")
     monkeypatch.setattr(twisted.plugins, "__path__", [*twisted.plugins.__path__, str(plugin_dir)])
     from hubsd.backends import find_backend
 
@@ -82,8 +79,18 @@ def test_a_regular_install_puts_the_plugins_where_twisted_finds_them(tmp_path) -
     """
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(REPO),
+        ],
         check=True,
         capture_output=True,
     )
