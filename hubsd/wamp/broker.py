@@ -210,9 +210,7 @@ class Broker:
             ret = self.retained.get(sub.uri)
             candidates = [ret] if ret is not None else []
         else:
-            candidates = [
-                r for t, r in self.retained.items() if _matches(sub.match, sub.uri, t)
-            ]
+            candidates = [r for t, r in self.retained.items() if _matches(sub.match, sub.uri, t)]
         for ret in candidates:
             if not _eligible(peer, ret.publisher, ret.options):
                 continue

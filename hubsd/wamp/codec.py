@@ -8,11 +8,11 @@ serializer is that slice spliced behind a freshly encoded header
 subscriber on another serializer costs one decode and one encode per other
 serializer, cached in the payload.
 
-Validation: JSON frames are parsed completely by orjson (C, fast) because a
-receiving client must never get invalid JSON; the decoded values are kept,
-so hooks read them for free. msgpack frames are checked structurally with
-C{Unpacker.skip} (strings are not re-validated as UTF-8). CBOR frames are
-decoded item by item.
+Validation: every incoming frame is decoded completely by a C decoder
+(orjson, msgpack, cbor2) because a receiving client must never get bytes it
+cannot decode (Hypothesis found msgpack's C{skip()} lets invalid UTF-8
+through). The decoded values are kept in the payload, so hooks and local
+sessions read them for free; what is saved is the re-encode per receiver.
 
 Binary values travel in JSON as strings starting with NUL followed by
 base64, as the WAMP spec says and Autobahn does.
@@ -307,12 +307,14 @@ class MsgpackCodec(Codec):
         n = u.read_array_header()
         head = [u.unpack() for _ in range(4)]
         start = u.tell()
-        for _ in range(n - 4):
-            u.skip()
+        # unpack (not skip): skip() does not check that strings are UTF-8,
+        # and a subscriber must never receive bytes it cannot decode.
+        rest = [u.unpack() for _ in range(n - 4)]
         end = u.tell()
         if end != len(data):
             raise CodecError("trailing bytes after msgpack message")
-        head.append(Payload(self, data[start:end], n - 4))
+        values = (rest[0], rest[1] if n > 5 else None)
+        head.append(Payload(self, data[start:end], n - 4, values))
         return head
 
     def encode(self, msg: Message) -> bytes:
@@ -362,7 +364,7 @@ class CborCodec(Codec):
                     raise CodecError("trailing bytes after CBOR message")
                 values = (rest[0], rest[1] if n > 5 else None)
                 msg.append(Payload(self, data[start:end], n - 4, values))
-                return msg and [_check(msg)]
+                return [_check(msg)]
             value = cbor2.CBORDecoder(fp).decode()
             if fp.tell() != len(data):
                 raise CodecError("trailing bytes after CBOR message")

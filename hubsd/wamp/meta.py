@@ -33,9 +33,7 @@ def install(realm: Realm) -> None:
 
     def filtered(kwargs: dict[str, Any]) -> list[RouterSession]:
         roles = kwargs.get("filter_authroles")
-        return [
-            s for s in realm.sessions.values() if roles is None or s.authrole in roles
-        ]
+        return [s for s in realm.sessions.values() if roles is None or s.authrole in roles]
 
     b["wamp.session.count"] = lambda c, a, k: len(filtered(k))
     b["wamp.session.list"] = lambda c, a, k: [s.session_id for s in filtered(k)]
@@ -72,16 +70,12 @@ def install(realm: Realm) -> None:
     b["wamp.subscription.lookup"] = lambda c, a, k: _id_or_none(
         broker.lookup(_arg(a, 0, str), match_policy(a))
     )
-    b["wamp.subscription.match"] = lambda c, a, k: [
-        s.id for s in broker.matching(_arg(a, 0, str))
-    ] or None
+    b["wamp.subscription.match"] = lambda c, a, k: (
+        [s.id for s in broker.matching(_arg(a, 0, str))] or None
+    )
     b["wamp.subscription.get"] = lambda c, a, k: sub_get(c, a, k).describe()
-    b["wamp.subscription.list_subscribers"] = lambda c, a, k: list(
-        sub_get(c, a, k).subscribers
-    )
-    b["wamp.subscription.count_subscribers"] = lambda c, a, k: len(
-        sub_get(c, a, k).subscribers
-    )
+    b["wamp.subscription.list_subscribers"] = lambda c, a, k: list(sub_get(c, a, k).subscribers)
+    b["wamp.subscription.count_subscribers"] = lambda c, a, k: len(sub_get(c, a, k).subscribers)
 
     def reg_get(c: RouterSession, args: list[Any], kw: dict[str, Any]) -> Any:
         reg = dealer.by_id.get(_arg(args, 0, int))

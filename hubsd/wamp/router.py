@@ -133,9 +133,7 @@ class Realm:
             self.publish_meta("wamp.registration.on_unregister", [sid, reg.id])
             if deleted:
                 self.publish_meta("wamp.registration.on_delete", [sid, reg.id])
-        self.publish_meta(
-            "wamp.session.on_leave", [sid, session.authid, session.authrole]
-        )
+        self.publish_meta("wamp.session.on_leave", [sid, session.authid, session.authrole])
 
     def publish_meta(self, topic: str, args: list[Any]) -> None:
         """Publish a router-originated meta event (no authorization)."""
@@ -159,7 +157,7 @@ class Router:
         self.has_hooks = False
         self.session_ids: set[int] = set()
         self.realms = {name: Realm(self, name) for name in settings.realms}
-        self._closing = False
+        self.closing = False
 
     # -- hooks -------------------------------------------------------------
 
@@ -185,9 +183,7 @@ class Router:
         if hooks is None:
             if len(self._hooks_for) > 4096:
                 self._hooks_for.clear()
-            hooks = self._hooks_for[topic] = tuple(
-                h for p, h in self._hooks if p.matches(topic)
-            )
+            hooks = self._hooks_for[topic] = tuple(h for p, h in self._hooks if p.matches(topic))
         if not hooks:
             return payload
         assert session.realm is not None
@@ -242,12 +238,14 @@ class Router:
 
     def shutdown(self, reason: str = errors.CLOSE_SYSTEM_SHUTDOWN) -> Deferred[None]:
         """GOODBYE every session, close transports; fires when all are closed."""
-        self._closing = True
+        self.closing = True
         waits = []
         for realm in self.realms.values():
             for session in list(realm.sessions.values()):
                 waits.append(session.shutdown(reason))
         if not waits:
             return succeed(None)
-        d = DeferredList(waits, consumeErrors=True)
+        d: Deferred[Any] = DeferredList(waits, consumeErrors=True)
+        # A transport that never reports its close must not block shutdown.
+        d.addTimeout(10.0, self.reactor, onTimeoutCancel=lambda *_: None)
         return d.addCallback(lambda _: None)

@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as m
-from autobahn.wamp.exception import ProtocolError
+from autobahn.wamp.exception import InvalidUriError, ProtocolError
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -180,6 +180,8 @@ class RouterSession:
             self._dispatch(msg)
         except WampError as e:
             self._error(msg, e)
+        except InvalidUriError as e:
+            self._error(msg, WampError(errors.INVALID_URI, str(e)))
         except (ProtocolViolation, ProtocolError) as e:
             self.abort(errors.PROTOCOL_VIOLATION, str(e))
         except Exception:
@@ -318,9 +320,7 @@ class RouterSession:
             lambda: self._publish(request, topic, payload, options),
         )
 
-    def _publish(
-        self, request: int, topic: str, payload: Payload, options: dict[str, Any]
-    ) -> None:
+    def _publish(self, request: int, topic: str, payload: Payload, options: dict[str, Any]) -> None:
         realm = self.realm
         assert realm is not None
         router = self.router
@@ -351,9 +351,7 @@ class RouterSession:
             sub, created, added = realm.broker.subscribe(self, s.topic, match)
             self.send([SUBSCRIBED, s.request, sub.id])
             if created:
-                realm.publish_meta(
-                    "wamp.subscription.on_create", [self.session_id, sub.describe()]
-                )
+                realm.publish_meta("wamp.subscription.on_create", [self.session_id, sub.describe()])
             if added:
                 realm.publish_meta("wamp.subscription.on_subscribe", [self.session_id, sub.id])
             if s.get_retained:
@@ -402,9 +400,7 @@ class RouterSession:
             reg, created = realm.dealer.register(self, r.procedure, match, invoke)
             self.send([REGISTERED, r.request, reg.id])
             if created:
-                realm.publish_meta(
-                    "wamp.registration.on_create", [self.session_id, reg.describe()]
-                )
+                realm.publish_meta("wamp.registration.on_create", [self.session_id, reg.describe()])
             realm.publish_meta("wamp.registration.on_register", [self.session_id, reg.id])
 
         self._when_allowed(msg, "register", r.procedure, {"match": match}, go, check_uri=False)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as m
-from autobahn.wamp.exception import ProtocolError
+from autobahn.wamp.exception import InvalidUriError, ProtocolError
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import ITransport
 from twisted.logger import Logger
@@ -84,9 +84,7 @@ class Wire:
     def message(self, msg: list[Any]) -> bytes:
         return self.frame(self.codec.encode(msg))
 
-    def event(
-        self, sub_id: int, pub_id: int, details: dict[str, Any], payload: Payload
-    ) -> bytes:
+    def event(self, sub_id: int, pub_id: int, details: dict[str, Any], payload: Payload) -> bytes:
         return self.frame(self.codec.encode_event(sub_id, pub_id, details, payload))
 
 
@@ -186,9 +184,10 @@ class WireSession(RouterSession):
     def shutdown(self, reason: str) -> Deferred[None]:
         if self.lost:
             return succeed(None)
-        self._closed_d = Deferred()
+        d: Deferred[None] = Deferred()
+        self._closed_d = d
         self.kill(reason, "router shutting down")
-        return self._closed_d
+        return d
 
     # -- input ---------------------------------------------------------------
 
@@ -243,7 +242,7 @@ class WireSession(RouterSession):
                 self._close()
             else:
                 raise ProtocolViolation(f"message type {msg[0]} not allowed in state {self.state}")
-        except (ProtocolViolation, ProtocolError) as e:
+        except (ProtocolViolation, ProtocolError, InvalidUriError) as e:
             self._violation(str(e))
         except Exception:
             log.failure("handshake failed")
@@ -251,6 +250,9 @@ class WireSession(RouterSession):
 
     def _on_hello(self, hello: m.Hello, msg: list[Any]) -> None:
         realm = self.router.realms.get(hello.realm)
+        if self.router.closing:
+            self.abort(errors.CLOSE_SYSTEM_SHUTDOWN, "router is shutting down")
+            return
         if realm is None:
             self.abort(errors.NO_SUCH_REALM, f"no realm {hello.realm!r}")
             return

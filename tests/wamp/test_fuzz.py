@@ -1,0 +1,167 @@
+"""
+Hypothesis: whatever a peer sends, the router answers with ABORT, ERROR or
+a normal reply, never lets an exception escape and never leaves a request
+unanswered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twisted.logger import globalLogPublisher
+
+from hubsd.wamp.codec import CBOR, JSON, MSGPACK
+from tests.wamp.wiretools import Peer, make_router
+
+CODECS = {"json": JSON, "msgpack": MSGPACK, "cbor": CBOR}
+TYPES = [1, 2, 3, 4, 5, 6, 8, 16, 17, 32, 33, 34, 35, 36, 48, 49, 50, 64, 65, 66, 67, 68, 69, 70]
+ANSWERED = {32, 34, 48, 64, 66}  # request types that must get a reply
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["com.t", "com..t", "wamp.session.count", "com.p", "", "a b"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+options = st.dictionaries(
+    st.sampled_from(
+        [
+            "acknowledge",
+            "match",
+            "exclude",
+            "eligible",
+            "receive_progress",
+            "timeout",
+            "invoke",
+            "retain",
+            "get_retained",
+            "mode",
+            "progress",
+            "disclose_me",
+            "droppable",
+        ]
+    ),
+    values,
+    max_size=3,
+)
+messages = st.builds(
+    lambda t, req, opts, rest: [t, req, opts, *rest],
+    st.sampled_from(TYPES),
+    st.one_of(st.integers(min_value=0, max_value=2**53), values),
+    st.one_of(options, values),
+    st.lists(values, max_size=3),
+)
+
+
+@pytest.fixture
+def failures() -> Iterator[list[Any]]:
+    seen: list[Any] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if "log_failure" in event:
+            seen.append(event["log_failure"])
+
+    globalLogPublisher.addObserver(observe)
+    yield seen
+    globalLogPublisher.removeObserver(observe)
+
+
+def _check_answered(msg: list[Any], replies: list[list[Any]], peer: Peer) -> None:
+    if peer.closed or any(r[0] == 3 for r in replies):
+        return
+    if msg[0] in ANSWERED and type(msg[1]) is int:
+        if msg[0] == 48 and any(r[0] == 68 for r in replies):
+            return  # our own callee got it; a pending call is fine
+        ids = [r[2] if r[0] == 8 else r[1] for r in replies if r[0] in (8, 33, 35, 50, 65, 67)]
+        assert msg[1] in ids, (msg, replies)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    codec=st.sampled_from(sorted(CODECS)), msgs=st.lists(messages, max_size=6), joined=st.booleans()
+)
+def test_random_messages_never_crash_or_hang(
+    failures: list[Any], codec: str, msgs: list[list[Any]], joined: bool
+) -> None:
+    failures.clear()
+    router, clock = make_router()
+    p = Peer(router, CODECS[codec])
+    other = Peer(router, CODECS[codec])
+    other.join()
+    other.send([64, 1, {}, "com.p"])
+    if joined:
+        p.join()
+    for msg in msgs:
+        try:
+            data = p.codec.encode(msg)
+        except Exception:
+            continue  # not representable in this serializer
+        replies = p.send_bytes(data)
+        if joined:
+            _check_answered(msg, replies, p)
+        if p.closed:
+            break
+    other.read()
+    clock.advance(3600)
+    assert failures == []
+    if p.closed:
+        assert p.session.session_id not in router.realms["realm1"].sessions
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(codec=st.sampled_from(sorted(CODECS)), blobs=st.lists(st.binary(max_size=64), max_size=4))
+def test_random_bytes_abort_or_are_ignored(
+    failures: list[Any], codec: str, blobs: list[bytes]
+) -> None:
+    failures.clear()
+    router, _ = make_router()
+    p = Peer(router, CODECS[codec])
+    p.join()
+    for blob in blobs:
+        replies = p.send_bytes(blob)
+        assert all(r[0] in (3, 8, 33, 35, 17, 50, 65, 67, 36, 6) for r in replies)
+        if p.closed:
+            break
+    assert failures == []
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    prefix=st.sampled_from(
+        [b'[16,1,{},"com.t",', b"\x95\x10\x01\x80\xa5com.t", b"\x85\x10\x01\xa0ecom.t"]
+    ),
+    tail=st.binary(max_size=32),
+)
+def test_truncated_or_corrupt_publish_payloads_never_reach_subscribers_broken(
+    failures: list[Any], prefix: bytes, tail: bytes
+) -> None:
+    codec = {b"[": JSON, b"\x95": MSGPACK, b"\x85": CBOR}[prefix[:1]]
+    failures.clear()
+    router, _ = make_router()
+    pub, sub = Peer(router, codec), Peer(router, codec)
+    pub.join()
+    sub.join()
+    sub.send([32, 1, {}, "com.t"])
+    pub.send_bytes(prefix + tail)
+    for event in sub.read():  # whatever was delivered decodes cleanly
+        assert event[0] == 36
+    assert failures == []
