@@ -33,7 +33,7 @@ from hubsd.storage.migrate import (
     load_migrations,
     pending_migrations,
 )
-from hubsd.storage.postgres_connection import ReconnectingPool, describe_dsn, one_line
+from hubsd.storage.postgres_connection import ReconnectingPool, describe_dsn, one_line, within
 from hubsd.storage.postgres_queries import PostgresQueries
 from hubsd.storage.records import utcnow
 
@@ -125,10 +125,8 @@ class PostgresRoomStore(PostgresQueries):
             self._retry_interval,
             self._connect_timeout,
         )
-        connecting = pool.start()
-        connecting.addTimeout(self._connect_timeout, self._reactor)
         try:
-            await connecting
+            await within(pool.start(), self._connect_timeout, self._reactor)
         except Exception as e:
             pool.close()
             reason: object = e.subFailure.value if isinstance(e, FirstError) else e

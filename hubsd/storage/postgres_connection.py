@@ -10,10 +10,11 @@ until the server answers again. Nothing here ever raises into the reactor.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg2.extensions import parse_dsn
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import TimeoutError as DeferredTimeout
 from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -21,6 +22,34 @@ from txpostgres.reconnection import DeadConnectionDetector
 from txpostgres.txpostgres import Connection, ConnectionPool
 
 log = Logger()
+
+T = TypeVar("T")
+
+
+def within(d: Deferred[T], seconds: float, reactor: Any) -> Deferred[T]:
+    """
+    A Deferred that fires like C{d}, or fails with C{DeferredTimeout} after
+    C{seconds}. C{d} is not cancelled (txpostgres cannot cancel a connection
+    attempt: its canceller raises); a late result is dropped, and the caller
+    closes the connection instead.
+    """
+    outcome: Deferred[T] = Deferred()
+
+    def expire() -> None:
+        outcome.errback(DeferredTimeout(f"no answer within {seconds:g}s"))
+
+    timer = reactor.callLater(seconds, expire)
+
+    def settle(result: Any) -> None:
+        if timer.active():
+            timer.cancel()
+            if isinstance(result, Failure):
+                outcome.errback(result)
+            else:
+                outcome.callback(result)
+
+    d.addBoth(settle)
+    return outcome
 
 
 def describe_dsn(dsn: str) -> str:
@@ -74,8 +103,7 @@ class Reconnector(DeadConnectionDetector):
         self._pending = None
         if self._stopped:
             return
-        d = maybeDeferred(self.reconnect)
-        d.addTimeout(self._timeout, self.reactor)
+        d = within(maybeDeferred(self.reconnect), self._timeout, self.reactor)
         d.addCallbacks(self._recovered, self._retry)
 
     def _retry(self, f: Failure) -> None:

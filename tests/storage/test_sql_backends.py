@@ -6,6 +6,7 @@ migrations that apply whole or not at all, and clear errors at start.
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -224,3 +225,22 @@ async def test_postgres_url_dsn_is_described_without_the_password() -> None:
 async def test_unstarted_store_is_unavailable(sql_backend: Backend) -> None:
     store: Any = sql_backend.make()
     await failure_of(store.list_rooms(), StorageUnavailable)
+
+
+@pytest_twisted.ensureDeferred
+async def test_silent_postgres_gives_up_after_connect_timeout() -> None:
+    # A socket that accepts connections and never answers: libpq would wait forever.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        store = PostgresRoomStore(
+            f"host=127.0.0.1 port={port} dbname=rooms", reactor, pool_size=2, connect_timeout=0.5
+        )
+        started = time.monotonic()
+        error = await failure_of(store.start(), StorageUnavailable)
+        assert 0.4 < time.monotonic() - started < 3
+    assert str(error) == (
+        f"cannot connect to PostgreSQL at host 127.0.0.1:{port} database rooms: "
+        "no answer within 0.5s"
+    )
