@@ -20,8 +20,6 @@ from zope.interface import implementer
 from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.records import (
-    DEFAULT_MEMBER_PERMISSIONS,
-    DEFAULT_ROOM_SIZE,
     Account,
     FileMeta,
     PinnedObject,
@@ -92,8 +90,8 @@ class MemoryRoomStore:
                 slug,
                 scene_id,
                 entry_mode,
-                DEFAULT_MEMBER_PERMISSIONS if member_permissions is None else member_permissions,
-                DEFAULT_ROOM_SIZE if room_size is None else room_size,
+                member_permissions,
+                room_size,
             )
             sids = {room.hub_sid for room in self._rooms.values()}
             hub_id, sid = new_id(), new_sid()

@@ -19,8 +19,6 @@ from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.records import (
-    DEFAULT_MEMBER_PERMISSIONS,
-    DEFAULT_ROOM_SIZE,
     Account,
     FileMeta,
     PinnedObject,
@@ -101,8 +99,8 @@ class PostgresQueries:
                 slug,
                 scene_id,
                 entry_mode,
-                DEFAULT_MEMBER_PERMISSIONS if member_permissions is None else member_permissions,
-                DEFAULT_ROOM_SIZE if room_size is None else room_size,
+                member_permissions,
+                room_size,
             )
         except StorageError:
             return fail()

@@ -179,12 +179,12 @@ def room_defaults(
     slug: str | None,
     scene_id: str | None,
     entry_mode: str,
-    member_permissions: int,
-    room_size: int,
+    member_permissions: int | None,
+    room_size: int | None,
 ) -> dict[str, Any]:
     """
-    The checked field values of a new room, with the slug derived from the
-    name when none is given.
+    The checked field values of a new room: the slug derived from the name
+    when none is given, default permissions and size for C{None}.
 
     @raise InvalidValue: as L{check_room_fields}.
     """
@@ -193,8 +193,10 @@ def room_defaults(
         "slug": slugify(name) if slug is None else slug,
         "scene_id": scene_id,
         "entry_mode": entry_mode,
-        "member_permissions": member_permissions,
-        "room_size": room_size,
+        "member_permissions": (
+            DEFAULT_MEMBER_PERMISSIONS if member_permissions is None else member_permissions
+        ),
+        "room_size": DEFAULT_ROOM_SIZE if room_size is None else room_size,
     }
     check_room_fields(fields)
     return fields

@@ -85,11 +85,11 @@ def pin_record(row: sqlite3.Row) -> PinnedObject:
     )
 
 
-def write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], Any]) -> Any:
-    """Run C{work(conn)} in one write transaction; roll back if it raises."""
+def write(conn: sqlite3.Connection, work: Callable[..., Any], *args: Any) -> Any:
+    """Run C{work(conn, *args)} in one write transaction; roll back if it raises."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        result = work(conn)
+        result = work(conn, *args)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
