@@ -132,6 +132,16 @@ class Payload:
         return msg
 
 
+def _payload_values(rest: list[Any]) -> tuple[list[Any], dict[str, Any] | None]:
+    """C{args}, C{kwargs} of a message tail, type-checked (a receiver must
+    never get an EVENT whose args is not a list)."""
+    args = rest[0]
+    kwargs = rest[1] if len(rest) > 1 else None
+    if type(args) is not list or (len(rest) > 1 and type(kwargs) is not dict):
+        raise CodecError("Arguments must be a list and ArgumentsKw a dict")
+    return args, kwargs
+
+
 def _check(msg: Any) -> Message:
     if type(msg) is not list or not msg or type(msg[0]) is not int:
         raise CodecError("a WAMP message is a non-empty array starting with an integer")
@@ -221,16 +231,14 @@ class JsonCodec(Codec):
 
     def decode_one(self, data: bytes) -> Message:
         msg = _check(self._loads(data))
-        if msg[0] == PUBLISH and len(msg) > 4:
+        if msg[0] == PUBLISH and 4 < len(msg) <= 6:
+            values = _payload_values(msg[4:])
             m = _JSON_PUBLISH_HEAD.match(data)
-            if m is not None and len(msg) <= 6:
+            if m is not None:
                 end = data.rindex(b"]")
-                raw = data[m.end() : end]
-                values = (msg[4], msg[5] if len(msg) > 5 else None)
-                msg[4:] = [Payload(self, raw, len(msg) - 4, values)]
+                msg[4:] = [Payload(self, data[m.end() : end], len(msg) - 4, values)]
             else:
-                # Unusual header (nested options): re-encode this once.
-                values = (msg[4], msg[5] if len(msg) > 5 else None)
+                # Unusual header (nested options): re-encoded once per serializer.
                 msg[4:] = [Payload.from_values(*values)]
         return msg
 
@@ -313,8 +321,7 @@ class MsgpackCodec(Codec):
         end = u.tell()
         if end != len(data):
             raise CodecError("trailing bytes after msgpack message")
-        values = (rest[0], rest[1] if n > 5 else None)
-        head.append(Payload(self, data[start:end], n - 4, values))
+        head.append(Payload(self, data[start:end], n - 4, _payload_values(rest)))
         return head
 
     def encode(self, msg: Message) -> bytes:
@@ -362,8 +369,7 @@ class CborCodec(Codec):
                 end = fp.tell()
                 if end != len(data):
                     raise CodecError("trailing bytes after CBOR message")
-                values = (rest[0], rest[1] if n > 5 else None)
-                msg.append(Payload(self, data[start:end], n - 4, values))
+                msg.append(Payload(self, data[start:end], n - 4, _payload_values(rest)))
                 return [_check(msg)]
             value = cbor2.CBORDecoder(fp).decode()
             if fp.tell() != len(data):

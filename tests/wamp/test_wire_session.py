@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubsd.wamp.codec import CBOR, MSGPACK
+from hubsd.wamp.codec import CBOR, JSON, MSGPACK
 from hubsd.wamp.settings import RouterSettings
 from tests.wamp.harness import OPEN_ROLE
 from tests.wamp.wiretools import Peer, make_router
@@ -155,3 +155,15 @@ def test_shutdown_says_goodbye_to_everyone() -> None:
         assert p.closed
     assert d.called
     assert router.realms["realm1"].sessions == {}
+
+
+def test_publish_with_non_list_args_is_a_protocol_violation() -> None:
+    for codec in (JSON, MSGPACK, CBOR):
+        router, _ = make_router()
+        pub, sub = Peer(router, codec), Peer(router, codec)
+        pub.join()
+        sub.join()
+        sub.send([32, 1, {}, "com.t"])
+        (abort,) = pub.send([16, 2, {}, "com.t", 5])
+        assert abort[2] == "wamp.error.protocol_violation"
+        assert sub.read() == []
