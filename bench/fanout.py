@@ -1,0 +1,489 @@
+"""
+Fan-out benchmark: hubsd's WAMP router against Crossbar.io, in the same run.
+
+R rooms of M members; every member subscribes to its room topic and
+publishes a networked-aframe ``um`` update (about 500 bytes of JSON) to it
+at H Hz; the router delivers each publish to the M-1 other members
+(exclude_me). The router runs pinned to core 0, this generator on core 1.
+
+Modes (each bounded in time and count; the script stops by itself):
+
+- ``run``: one load of ``--rooms`` rooms.
+- ``sweep``: raise the room count until delivery < 99% or p99 >= 100 ms;
+  report the highest sustainable load.
+- ``overload``: twice the sustainable rooms (``--rooms`` or the sweep's),
+  RSS sampled every second, reliable chat events timed on their own.
+- ``idle``: open ``--idle-sessions`` joined sessions, report RSS per session.
+- ``all``: sweep, then overload at 2x, then idle.
+
+Run ``bench/setup-crossbar.sh`` once first. Example:
+``.venv/bin/python bench/fanout.py --target both --serializer json --mode all``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from servers import ROUTERS, Router, core_busy, cpu_seconds, rss_bytes  # noqa: E402
+from wampload import (  # noqa: E402
+    Codec,
+    Member,
+    PublishTemplate,
+    Stats,
+    chat_message,
+    naf_update,
+    percentile,
+)
+
+RATIO_MIN = 0.99
+P99_MAX = 0.100
+RELIABLE_BELOW = 300  # bytes: chat events are ~150, um events ~600
+
+
+@dataclass
+class Result:
+    """One measured load."""
+
+    target: str
+    serializer: str
+    mode: str
+    rooms: int
+    members: int
+    hz: float
+    duration: float
+    published: int = 0
+    expected: int = 0
+    delivered: int = 0
+    events_per_s: float = 0.0
+    ratio: float = 0.0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    samples: int = 0
+    router_cpu: float = 0.0
+    router_rss_mb: float = 0.0
+    generator_cpu: float = 0.0
+    generator_ceiling_ev_s: float | None = None
+    disconnected: int = 0
+    min_member_ratio: float | None = None
+    payload_bytes: int = 0
+    reliable_expected: int = 0
+    reliable_delivered: int = 0
+    reliable_p99_ms: float | None = None
+    reliable_max_ms: float | None = None
+    rss_series_mb: list[float] = field(default_factory=list)
+    router_core_busy: float = 0.0
+    loadavg: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def sustainable(self) -> bool:
+        return (
+            self.ratio >= RATIO_MIN
+            and self.p99_ms is not None
+            and self.p99_ms < P99_MAX * 1000
+            and not self.disconnected
+        )
+
+
+def ms(v: float | None) -> float | None:
+    return None if v is None else round(v * 1000, 2)
+
+
+async def connect_all(
+    router: Router, codec: Codec, topics: list[list[str]], stats: Stats, timeout: float = 60
+) -> list[Member]:
+    """Open one session per entry of C{topics}, each subscribed to its topics."""
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(50)
+
+    async def one(subs: list[str]) -> Member:
+        async with gate:
+            member = Member(codec, "127.0.0.1", router.port, router.path, "hubsd", subs, stats)
+            await loop.create_connection(lambda: member, "127.0.0.1", router.port)
+            await asyncio.wait_for(member.ready, timeout)
+            return member
+
+    return list(await asyncio.gather(*(one(t) for t in topics)))
+
+
+async def load(
+    router: Router,
+    codec: Codec,
+    rooms: int,
+    members: int,
+    hz: float,
+    warmup: float,
+    duration: float,
+    sample_every: int,
+    mode: str = "run",
+    reliable_hz: float = 0.0,
+) -> Result:
+    """Run one load against a started router and measure it."""
+    rnd = random.Random(rooms * 1000 + members)
+    stats = Stats(sample_every, RELIABLE_BELOW if reliable_hz else 0)
+    res = Result(router.name, codec.name, mode, rooms, members, hz, duration)
+    topics = []
+    for r in range(rooms):
+        subs = [f"hubsd.room.{r}.naf"] + ([f"hubsd.room.{r}.chat"] if reliable_hz else [])
+        topics += [subs] * members
+    try:
+        crowd = await connect_all(router, codec, topics, stats)
+    except Exception as e:  # noqa: BLE001 - reported, not raised: the run goes on
+        res.errors.append(f"connect failed: {e!r}")
+        return res
+    try:
+        return await _measure(router, codec, crowd, res, stats, rnd, warmup, reliable_hz)
+    finally:
+        for m in crowd:
+            m.close()
+        await asyncio.sleep(0.5)
+
+
+async def _measure(
+    router: Router,
+    codec: Codec,
+    crowd: list[Member],
+    res: Result,
+    stats: Stats,
+    rnd: random.Random,
+    warmup: float,
+    reliable_hz: float,
+) -> Result:
+    members, hz = res.members, res.hz
+    naf = []
+    chat = []
+    for i, m in enumerate(crowd):
+        room = i // members
+        naf.append(PublishTemplate(codec, f"hubsd.room.{room}.naf", naf_update(rnd, 0.0), m.mask))
+        if reliable_hz:
+            tpl = PublishTemplate(codec, f"hubsd.room.{room}.chat", chat_message(rnd, 0.0), m.mask)
+            chat.append(tpl)
+    res.payload_bytes = naf[0].size
+    slots = 20
+    groups: list[list[int]] = [list(range(k, len(crowd), slots)) for k in range(slots)]
+    tick = 1.0 / hz / slots
+    chat_every = round(hz / reliable_hz) if reliable_hz else 0
+    fanout = members - 1
+    counts = {"published": 0, "expected": 0, "reliable_expected": 0}
+    stop = asyncio.Event()
+
+    async def publisher() -> None:
+        loop = asyncio.get_running_loop()
+        nxt = loop.time()
+        k = rnd.randrange(slots)
+        rounds = 0
+        while not stop.is_set():
+            now = time.time()
+            sent = 0
+            reliable = chat_every and rounds % chat_every == 0
+            for i in groups[k]:
+                m = crowd[i]
+                if m.alive:
+                    m.transport.write(naf[i].frame(now))
+                    sent += 1
+                    if reliable:
+                        m.transport.write(chat[i].frame(now))
+            if stats.measuring:
+                counts["published"] += sent
+                counts["expected"] += sent * fanout
+                if reliable:
+                    counts["reliable_expected"] += sent * fanout
+            k += 1
+            if k == slots:
+                k = 0
+                rounds += 1
+            nxt += tick
+            await asyncio.sleep(max(0.0, nxt - loop.time()))
+
+    task = asyncio.ensure_future(publisher())
+    await asyncio.sleep(warmup)
+    got0 = [m.received for m in crowd]
+    rel0 = stats.reliable_received
+    gen0 = _own_cpu()
+    cpu0 = cpu_seconds(router.pid)
+    core0 = core_busy(router.core)
+    t0 = time.monotonic()
+    stats.measuring = True
+    end = t0 + res.duration
+    while time.monotonic() < end:
+        await asyncio.sleep(min(1.0, max(0.0, end - time.monotonic())))
+        res.rss_series_mb.append(round(rss_bytes(router.pid) / 2**20, 1))
+    stats.measuring = False
+    elapsed = time.monotonic() - t0
+    cpu1 = cpu_seconds(router.pid)
+    core1 = core_busy(router.core)
+    gen1 = _own_cpu()
+    got = [m.received - g for m, g in zip(crowd, got0, strict=True)]
+    rel = stats.reliable_received - rel0
+    stop.set()
+    await task
+
+    res.published = counts["published"]
+    res.expected = counts["expected"]
+    res.delivered = sum(got) - rel
+    res.reliable_expected = counts["reliable_expected"]
+    res.reliable_delivered = rel
+    res.events_per_s = round(res.delivered / elapsed, 1)
+    res.ratio = round(res.delivered / res.expected, 4) if res.expected else 0.0
+    per_member = (res.published / len(crowd)) * fanout if crowd else 0
+    if per_member:
+        res.min_member_ratio = round(min(got) / per_member, 4)
+    lat = stats.latency
+    res.samples = len(lat)
+    res.p50_ms, res.p99_ms = ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99))
+    res.max_ms = ms(max(lat)) if lat else None
+    if stats.reliable_latency:
+        res.reliable_p99_ms = ms(percentile(stats.reliable_latency, 0.99))
+        res.reliable_max_ms = ms(max(stats.reliable_latency))
+    res.router_cpu = round((cpu1 - cpu0) / elapsed, 3)
+    # Busy time of the router's core: well above router_cpu means other
+    # processes on this shared machine took part of that core.
+    res.router_core_busy = round((core1 - core0) / elapsed, 3)
+    res.loadavg = [round(x, 2) for x in os.getloadavg()]
+    res.router_rss_mb = round(rss_bytes(router.pid) / 2**20, 1)
+    res.generator_cpu = round((gen1 - gen0) / elapsed, 3)
+    if res.generator_cpu > 0:
+        # Events the generator could handle on its whole core at this cost per event.
+        res.generator_ceiling_ev_s = round(res.events_per_s / res.generator_cpu)
+    res.disconnected = stats.disconnected
+    res.errors += stats.errors[:5]
+    return res
+
+
+def _own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def idle_sessions(router: Router, codec: Codec, count: int) -> dict[str, Any]:
+    """RSS of the router before and after C{count} joined idle sessions."""
+    await asyncio.sleep(2)
+    before = rss_bytes(router.pid)
+    stats = Stats(10**9)
+    crowd: list[Member] = []
+    try:
+        for start in range(0, count, 500):
+            batch = [[] for _ in range(min(500, count - start))]
+            crowd += await connect_all(router, codec, batch, stats)
+        await asyncio.sleep(3)
+        after = rss_bytes(router.pid)
+    finally:
+        for m in crowd:
+            m.close()
+    return {
+        "target": router.name,
+        "serializer": codec.name,
+        "mode": "idle",
+        "sessions": count,
+        "rss_before_mb": round(before / 2**20, 1),
+        "rss_after_mb": round(after / 2**20, 1),
+        "kb_per_session": round((after - before) / count / 1024, 2),
+    }
+
+
+class Bench:
+    """Runs the requested modes for one target and serializer, fresh router per load."""
+
+    def __init__(self, args: argparse.Namespace, target: str, serializer: str) -> None:
+        self.args = args
+        self.target = target
+        self.codec = Codec(serializer)
+
+    def router(self) -> Router:
+        if self.target == "hubsd":
+            extra = f"droppable_topics = {self.args.droppable}" if self.args.droppable else ""
+            return ROUTERS["hubsd"](storage=self.args.hubsd_storage, extra_wamp=extra).start()
+        return ROUTERS[self.target]().start()
+
+    async def one(self, rooms: int, mode: str = "run", duration: float | None = None) -> Result:
+        a = self.args
+        router = self.router()
+        try:
+            res = await load(
+                router,
+                self.codec,
+                rooms,
+                a.members,
+                a.hz,
+                a.warmup,
+                duration or a.duration,
+                a.sample,
+                mode,
+                reliable_hz=a.reliable_hz if mode == "overload" else 0.0,
+            )
+            if router.process is not None and router.process.poll() is not None:
+                res.errors.append(f"router exited {router.process.returncode}")
+            return res
+        finally:
+            router.stop()
+
+    async def sweep(self, report: list[dict[str, Any]]) -> int:
+        """Highest sustainable room count (0 if even the first load fails)."""
+        best, fail = 0, None
+        rooms = self.args.rooms
+        for _ in range(self.args.max_steps):
+            res = await self.one(rooms, "sweep")
+            emit(res, report)
+            if res.sustainable:
+                best = rooms
+                if rooms >= self.args.max_rooms:
+                    break
+                rooms = min(self.args.max_rooms, max(rooms + 1, int(rooms * 1.4)))
+            else:
+                fail = rooms
+                if fail - best <= 1:
+                    break
+                rooms = (best + fail) // 2 if best else max(1, fail // 2)
+                if rooms == best:
+                    break
+        return best
+
+    async def overload(self, rooms: int, report: list[dict[str, Any]]) -> None:
+        res = await self.one(rooms, "overload", self.args.overload_duration)
+        emit(res, report)
+
+    async def idle(self, report: list[dict[str, Any]]) -> None:
+        router = self.router()
+        try:
+            row = await idle_sessions(router, self.codec, self.args.idle_sessions)
+        finally:
+            router.stop()
+        print(json.dumps(row), flush=True)
+        report.append(row)
+
+
+def emit(res: Result, report: list[dict[str, Any]]) -> None:
+    row = asdict(res)
+    row["sustainable"] = res.sustainable
+    report.append(row)
+    print(
+        f"{res.target:8} {res.serializer:7} {res.mode:8} rooms={res.rooms:3} "
+        f"ev/s={res.events_per_s:>9.0f} ratio={res.ratio:.4f} "
+        f"p50={res.p50_ms}ms p99={res.p99_ms}ms max={res.max_ms}ms "
+        f"cpu={res.router_cpu:.2f} core={res.router_core_busy:.2f} rss={res.router_rss_mb}MB "
+        f"gen_cpu={res.generator_cpu:.2f} gen_ceiling={res.generator_ceiling_ev_s} "
+        f"disc={res.disconnected}"
+        + (
+            f" reliable={res.reliable_delivered}/{res.reliable_expected}"
+            f" rel_p99={res.reliable_p99_ms}ms rss_series={res.rss_series_mb}"
+            if res.mode == "overload"
+            else ""
+        )
+        + (f" errors={res.errors}" if res.errors else ""),
+        flush=True,
+    )
+
+
+def table(report: list[dict[str, Any]]) -> str:
+    """A Markdown table of the best sustainable load per target and serializer."""
+    lines = [
+        "| target | serializer | rooms | delivered ev/s | ratio | p50 ms | p99 ms | max ms "
+        "| router CPU | router RSS MB | generator CPU | generator ceiling ev/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in report:
+        if row.get("mode") in ("run", "sweep") and row.get("sustainable"):
+            key = (row["target"], row["serializer"])
+            if key not in best or row["events_per_s"] > best[key]["events_per_s"]:
+                best[key] = row
+    for (target, ser), r in sorted(best.items()):
+        lines.append(
+            f"| {target} | {ser} | {r['rooms']} | {r['events_per_s']:.0f} | {r['ratio']:.4f} "
+            f"| {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['router_cpu']:.2f} "
+            f"| {r['router_rss_mb']} | {r['generator_cpu']:.2f} | {r['generator_ceiling_ev_s']} |"
+        )
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--target", choices=["hubsd", "crossbar", "both"], default="both")
+    p.add_argument("--serializer", choices=["json", "msgpack", "both"], default="json")
+    p.add_argument("--mode", choices=["run", "sweep", "overload", "idle", "all"], default="run")
+    p.add_argument("--rooms", type=int, default=2, help="rooms (run, overload) or first step")
+    p.add_argument("--members", type=int, default=25)
+    p.add_argument("--hz", type=float, default=10.0)
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    p.add_argument("--duration", type=float, default=10.0, help="measurement window, seconds")
+    p.add_argument("--sample", type=int, default=50, help="decode one event in N for latency")
+    p.add_argument("--max-rooms", type=int, default=80)
+    p.add_argument("--max-steps", type=int, default=10)
+    p.add_argument("--overload-duration", type=float, default=30.0)
+    p.add_argument("--reliable-hz", type=float, default=0.5, help="chat publishes per member/s")
+    p.add_argument("--idle-sessions", type=int, default=2000)
+    p.add_argument("--droppable", default="hubsd.room..naf", help="hubsd droppable_topics")
+    p.add_argument("--hubsd-storage", default="memory", help="hubsd [storage] backend")
+    p.add_argument("--generator-core", type=int, default=1)
+    p.add_argument("--json-out", help="write every result here as JSON")
+    return p.parse_args(argv)
+
+
+async def main(args: argparse.Namespace) -> int:
+    os.sched_setaffinity(0, {args.generator_core})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    targets = ["crossbar", "hubsd"] if args.target == "both" else [args.target]
+    serializers = ["json", "msgpack"] if args.serializer == "both" else [args.serializer]
+    report: list[dict[str, Any]] = []
+    started = time.time()
+    for ser in serializers:
+        for target in targets:
+            bench = Bench(args, target, ser)
+            try:
+                if args.mode == "run":
+                    emit(await bench.one(args.rooms), report)
+                elif args.mode == "sweep":
+                    await bench.sweep(report)
+                elif args.mode == "overload":
+                    await bench.overload(args.rooms, report)
+                elif args.mode == "idle":
+                    await bench.idle(report)
+                else:
+                    best = await bench.sweep(report)
+                    if best:
+                        await bench.overload(2 * best, report)
+                    await bench.idle(report)
+            except RuntimeError as e:
+                print(f"{target} {ser}: {e}", file=sys.stderr, flush=True)
+                report.append({"target": target, "serializer": ser, "error": str(e)})
+    print()
+    print(table(report))
+    if args.json_out:
+        meta = {
+            "command": " ".join(sys.argv),
+            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores "
+            f"{_cpu_model()} Python {platform.python_version()}",
+            "started": started,
+            "elapsed_s": round(time.time() - started, 1),
+        }
+        Path(args.json_out).write_text(json.dumps({"meta": meta, "results": report}, indent=1))
+    return 0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))
