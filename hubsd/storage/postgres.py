@@ -185,7 +185,7 @@ class PostgresRoomStore(PostgresQueries):
         stop reconnecting. Deferred[None].
         """
         pool, self._pool = self._pool, None
-        waiting = DeferredList(list(self._in_flight), consumeErrors=True)
+        waiting = DeferredList([_settled(d) for d in self._in_flight])
 
         def close(_: object) -> None:
             if pool is not None:
@@ -241,3 +241,15 @@ class PostgresRoomStore(PostgresQueries):
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+def _settled(d: Deferred[Any]) -> Deferred[None]:
+    """Fires with None when C{d} fires, leaving C{d}'s result to its own callers."""
+    settled: Deferred[None] = Deferred()
+
+    def passThrough(result: Any) -> Any:
+        settled.callback(None)
+        return result
+
+    d.addBoth(passThrough)
+    return settled

@@ -84,14 +84,9 @@ class SQLiteRoomStore(SQLiteQueries):
             path) if the file cannot be opened or written, L{SchemaTooNew} or
             L{hubsd.storage.errors.MigrationFailed}.
         """
-        directory = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(directory):
-            return fail(
-                StorageUnavailable(
-                    f"cannot open SQLite database {self.path}: "
-                    f"directory {directory} does not exist or is not a directory"
-                )
-            )
+        problem = self._pathProblem()
+        if problem is not None:
+            return fail(StorageUnavailable(f"cannot open SQLite database {self.path}: {problem}"))
         try:
             migrations = load_migrations(self._migrations, "sqlite")
         except StorageError:
@@ -121,6 +116,18 @@ class SQLiteRoomStore(SQLiteQueries):
 
         d.addCallbacks(started, failedToStart)
         return d
+
+    def _pathProblem(self) -> str | None:
+        """Why the database cannot be opened for writing, if that is clear up front."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            return f"directory {directory} does not exist or is not a directory"
+        # WAL mode creates -wal and -shm files next to the database.
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return f"directory {directory} is not writable"
+        if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
+            return "the file is not readable and writable"
+        return None
 
     def stop(self) -> Deferred[None]:
         """

@@ -265,3 +265,14 @@ async def test_promoted_files_never_expire(store: Any) -> None:
         OTHER_FILE_ID,
         "later",
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_stop_lets_calls_in_flight_finish(backend: Any) -> None:
+    store = backend.make()
+    await store.start()
+    room = await store.create_room("Flush")
+    pending = [store.update_room(room.hub_id, room_size=n) for n in range(1, 6)]
+    await store.stop()
+    results = [await d for d in pending]
+    assert [r.room_size for r in results] == [1, 2, 3, 4, 5]
