@@ -96,9 +96,14 @@ class PostgresRoomStore(PostgresQueries):
         """
         Build from C{[storage]} options C{dsn}, C{pool_size}, C{connect_timeout}
         and C{retry_interval} (seconds). Nothing connects until L{start}.
+
+        @raise ValueError: if C{dsn} is missing.
         """
+        dsn = options.get("dsn")
+        if not dsn:
+            raise ValueError("[storage] dsn is required by the postgres backend")
         return cls(
-            options["dsn"],
+            dsn,
             context.reactor,
             pool_size=int(options.get("pool_size", 4)),
             connect_timeout=float(options.get("connect_timeout", 10.0)),
