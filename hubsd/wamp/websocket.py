@@ -55,6 +55,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
             transport,
             self._close_websocket,
             info,
+            lambda: self.dropConnection(abort=True),
         )
         # twisted.web's HTTPChannel registered itself as the producer of the
         # transport we took over; replace it with our queue.
@@ -71,6 +72,13 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if self._wamp is not None:
             self._wamp.message_received(payload)
+
+    def onCloseFrame(self, code: int, reasonRaw: bytes) -> Any:
+        # The peer is closing: stop sending WAMP frames behind its close frame.
+        if self._wamp is not None:
+            wamp, self._wamp = self._wamp, None
+            wamp.connection_lost()
+        return WebSocketServerProtocol.onCloseFrame(self, code, reasonRaw)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if self._wamp is not None:

@@ -115,11 +115,14 @@ class WireSession(RouterSession):
         transport: ITransport,
         close: Callable[[], None],
         transport_info: dict[str, Any],
+        abort: Callable[[], None] | None = None,
     ) -> None:
         RouterSession.__init__(self, router)
         self.wire = wire
         self.transport_info = transport_info
         self._close = close
+        # A slow peer's buffers are full: a polite close would queue too.
+        self._abort = abort or close
         settings = router.settings
         self.out = Outgoing(
             transport,
@@ -179,7 +182,7 @@ class WireSession(RouterSession):
         )
         self.state = "closed"
         self.leave()
-        self._close()
+        self._abort()
 
     def shutdown(self, reason: str) -> Deferred[None]:
         if self.lost:
