@@ -21,7 +21,12 @@ from hubsd.wamp.settings import Principal, RoleRules, RouterSettings
 from hubsd.wamp.websocket import WampWebSocketFactory
 
 TIMEOUT = 5.0
-SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}
+SERIALIZERS: dict[str, Any] = {
+    "json": JsonSerializer,
+    "msgpack": MsgPackSerializer,
+    "cbor": CBORSerializer,
+    "json.batched": lambda: JsonSerializer(batched=True),
+}
 
 OPEN_ROLE = RoleRules(
     name="anonymous",

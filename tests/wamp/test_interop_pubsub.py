@@ -194,3 +194,15 @@ async def test_session_and_subscription_meta_events(harness: Harness) -> None:
     assert left_id == other_id
     assert role == "anonymous"
     assert await watcher.call("wamp.session.count") == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_batched_json_client_exchanges_events_and_calls(harness: Harness) -> None:
+    batched = await harness.connect("json.batched")
+    plain = await harness.connect("msgpack")
+    inbox = Inbox()
+    await batched.subscribe(inbox, "com.b")
+    await plain.publish("com.b", "to-batched", options=ACK)
+    assert (await inbox.wait(1))[0][0] == ("to-batched",)
+    await batched.register(lambda: "from-batched", "com.b.proc")
+    assert await timeout(plain.call("com.b.proc")) == "from-batched"
