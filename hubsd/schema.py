@@ -229,6 +229,19 @@ MANHOLE = SectionSpec(
     check=_check_manhole,
 )
 
+METRICS = SectionSpec(
+    "metrics",
+    "Prometheus metrics.",
+    (
+        Option(
+            "endpoint",
+            Endpoint(optional=True),
+            "",
+            "Serve /metrics here, e.g. tcp:9100:interface=127.0.0.1; empty disables it.",
+        ),
+    ),
+)
+
 LOG = SectionSpec(
     "log",
     "Logging (twisted.logger).",
@@ -255,5 +268,6 @@ SCHEMA: tuple[SectionSpec, ...] = (
     SFU,
     CLUSTER,
     MANHOLE,
+    METRICS,
     LOG,
 )

@@ -88,6 +88,7 @@ class HubsdService(Service):
             ("sfu", lambda: self._start_backend("sfu", "sfu", context)),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
+            ("metrics", self._start_metrics),
         ]
         for name, step in steps:
             if not self.running:
@@ -174,6 +175,14 @@ class HubsdService(Service):
         except manhole.ManholeSetupError as e:
             raise StartupError(str(e)) from e
         return lambda: None  # its ports close with the others in _stop_listening
+
+    async def _start_metrics(self) -> Callable[[], Any]:
+        endpoint = self.config.section("metrics")["endpoint"]
+        if endpoint:
+            from hubsd.ops.metrics import metrics_site
+
+            await self._listen("metrics", endpoint, metrics_site(self))
+        return lambda: None  # its port closes with the others in _stop_listening
 
     def _start_failed(self, failure: Any) -> None:
         if failure.check(StartupError):

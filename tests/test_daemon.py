@@ -26,7 +26,16 @@ def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory
     assert "hubsd is ready" in out
     assert "Traceback" not in out
     stopped = [line.split("stopped ")[1] for line in out.splitlines() if "] stopped " in line]
-    assert stopped == ["manhole", "listeners", "sfu", "router", "cluster", "files", "storage"]
+    assert stopped == [
+        "metrics",
+        "manhole",
+        "listeners",
+        "sfu",
+        "router",
+        "cluster",
+        "files",
+        "storage",
+    ]
 
 
 @pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
@@ -99,3 +108,16 @@ def test_check_config_command_exits_nonzero_on_error(tmp_path) -> None:
     )
     assert run.returncode == 1
     assert "[storage] backend: storage backend 'nope' not found; found:" in run.stdout
+
+
+def test_metrics_endpoint_serves_router_counters(daemon_factory) -> None:
+    from tests.conftest import free_port
+
+    port = free_port()
+    daemon = daemon_factory(f"[metrics]\nendpoint = tcp:{port}:interface=127.0.0.1\n")
+    daemon.start().wait_ready()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as r:
+        text = r.read().decode()
+    assert "hubsd_up 1.0" in text
+    assert 'hubsd_wamp_sessions{realm="hubsd"} 0.0' in text
+    assert "hubsd_wamp_events_dropped_total 0.0" in text
