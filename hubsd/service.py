@@ -64,6 +64,7 @@ class HubsdService(Service):
         self.files: Any = None
         self.cluster: Any = None
         self.router: Any = None
+        self.router_settings: Any = None
         self.sfu: Any = None
         self._running: list[_Running] = []
         self._starting: Deferred[None] | None = None
@@ -115,7 +116,8 @@ class HubsdService(Service):
         from hubsd.wamp.router import Router
         from hubsd.wamp.settings import RouterSettings
 
-        self.router = Router(RouterSettings.fromConfig(self.config), self.reactor)
+        self.router_settings = RouterSettings.fromConfig(self.config)
+        self.router = Router(self.router_settings, self.reactor)
         return lambda: self.router.shutdown("wamp.close.system_shutdown")
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
@@ -131,12 +133,11 @@ class HubsdService(Service):
     async def _start_listeners(self) -> Callable[[], Any]:
         from autobahn.twisted.resource import WebSocketResource
 
-        from hubsd.wamp.settings import RouterSettings
         from hubsd.wamp.websocket import WampWebSocketFactory
         from hubsd.web.health import HealthResource
 
         listen = self.config.section("listen")
-        settings = RouterSettings.fromConfig(self.config)
+        settings = self.router_settings
         ws_factory = WampWebSocketFactory(self.router, settings, self.reactor)
         root = Resource()
         root.putChild(b"ws", WebSocketResource(ws_factory))
@@ -148,7 +149,7 @@ class HubsdService(Service):
             from hubsd.wamp.rawsocket import WampRawSocketFactory
 
             await self._listen(
-                "rawsocket", listen["rawsocket"], WampRawSocketFactory(self.router, settings)
+                "rawsocket", listen["rawsocket"], WampRawSocketFactory(self.router, settings, self.reactor)
             )
         return self._stop_listening
 

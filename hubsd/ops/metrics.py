@@ -69,7 +69,7 @@ class HubsdCollector:
 def metrics_site(service: Any) -> Site:
     """A Site serving the metrics at ``/metrics``."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HubsdCollector(service))  # type: ignore[arg-type]
+    registry.register(HubsdCollector(service))
     root = Resource()
     root.putChild(b"metrics", MetricsResource(registry=registry))
     return Site(root)
