@@ -1,7 +1,9 @@
 """
 Authorization of publish, subscribe, call and register.
 
-A request is allowed when the session's authrole is C{trusted}, or when the
+Publishing to or registering C{wamp.*} URIs is reserved for the router and
+trusted sessions. Otherwise a request is allowed when the session's
+authrole is C{trusted}, or when the
 static rules of its (realm, role) match the URI (syntax in
 L{hubsd.wamp.patterns}), or else when the dynamic authorizer set with
 L{hubsd.wamp.router.Router.set_authorizer} says yes. Anything else is
@@ -15,9 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 
 from hubsd.wamp.patterns import PatternSet
 from hubsd.wamp.settings import RouterSettings
+
+log = Logger()
 
 ACTIONS = ("publish", "subscribe", "call", "register")
 TRUSTED = "trusted"
@@ -44,6 +49,9 @@ class Authorizer:
         """What the configured rules alone say."""
         if authrole == TRUSTED:
             return True
+        if action in ("publish", "register") and uri.startswith("wamp."):
+            # Only the router (and trusted sessions) speak for wamp.*.
+            return False
         rules = self._rules.get((realm, authrole))
         return rules is not None and rules[action].matches(uri)
 
@@ -56,4 +64,9 @@ class Authorizer:
         """The dynamic hook's answer (False when there is none)."""
         if self.dynamic is None:
             return False
-        return self.dynamic(details, action, uri, options)
+        try:
+            return self.dynamic(details, action, uri, options)
+        except Exception:
+            # A broken hook denies; it must not take the session down.
+            log.failure("dynamic authorizer failed for {action} {uri}", action=action, uri=uri)
+            return False

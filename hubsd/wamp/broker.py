@@ -55,15 +55,20 @@ class Retained:
     __slots__ = ("topic", "payload", "options", "publisher")
 
     def __init__(
-        self, topic: str, payload: Payload, options: dict[str, Any], publisher: RouterSession | None
+        self,
+        topic: str,
+        payload: Payload,
+        options: dict[str, Any],
+        publisher: tuple[int, str, str] | None,
     ) -> None:
         self.topic = topic
         self.payload = payload
         self.options = options
+        # (session, authid, authrole): no reference to a session that may leave.
         self.publisher = publisher
 
 
-def _eligible(peer: RouterSession, publisher: RouterSession | None, opts: dict[str, Any]) -> bool:
+def _eligible(peer: RouterSession, opts: dict[str, Any]) -> bool:
     """Apply the advanced-profile receiver black/white lists."""
     sid = peer.session_id
     v = opts.get("exclude")
@@ -176,7 +181,12 @@ class Broker:
         """
         pub_id = new_id()
         if opts.get("retain"):
-            self.retained[topic] = Retained(topic, payload, opts, publisher)
+            who = (
+                (publisher.session_id, publisher.authid, publisher.authrole)
+                if publisher is not None
+                else None
+            )
+            self.retained[topic] = Retained(topic, payload, opts, who)
         sent = 0
         exclude_me = opts.get("exclude_me", True)
         me = publisher.session_id if (publisher is not None and exclude_me) else 0
@@ -196,7 +206,7 @@ class Broker:
             for sid, peer in list(sub.subscribers.items()):
                 if sid == me:
                     continue
-                if filtered and not _eligible(peer, publisher, opts):
+                if filtered and not _eligible(peer, opts):
                     continue
                 peer.send_event(sub.id, pub_id, details, payload, cache, droppable)
                 sent += 1
@@ -212,13 +222,15 @@ class Broker:
         else:
             candidates = [r for t, r in self.retained.items() if _matches(sub.match, sub.uri, t)]
         for ret in candidates:
-            if not _eligible(peer, ret.publisher, ret.options):
+            if not _eligible(peer, ret.options):
                 continue
             details: dict[str, Any] = {"retained": True}
             if sub.match != "exact":
                 details["topic"] = ret.topic
             if ret.publisher is not None and ret.options.get("disclose_me"):
-                details["publisher"] = ret.publisher.session_id
+                p = ret.publisher
+                details["publisher"], details["publisher_authid"] = p[0], p[1]
+                details["publisher_authrole"] = p[2]
             peer.send_event(sub.id, new_id(), details, ret.payload, {}, False)
 
     def remove_peer(self, peer: RouterSession) -> list[tuple[Subscription, bool]]:

@@ -88,6 +88,7 @@ class RouterSession:
         self.calls_out: set[PendingCall] = set()
         self.joined = False
         self._allowed: dict[tuple[str, str], bool] = {}
+        self._details: dict[str, Any] | None = None
 
     # -- output side, provided by subclasses ---------------------------
 
@@ -121,8 +122,11 @@ class RouterSession:
         return isinstance(f, dict) and bool(f.get(feature))
 
     def details(self) -> dict[str, Any]:
-        """The session meta API shape (C{wamp.session.get}, C{on_join})."""
-        return {
+        """The session meta API shape (C{wamp.session.get}, C{on_join}).
+        Built once after join (identity does not change); do not mutate."""
+        if self._details is not None:
+            return self._details
+        details = {
             "session": self.session_id,
             "authid": self.authid,
             "authrole": self.authrole,
@@ -131,6 +135,9 @@ class RouterSession:
             "authextra": self.authextra,
             "transport": self.transport_info,
         }
+        if self.joined:
+            self._details = details
+        return details
 
     def join(self, realm: Realm, auth: Authenticated) -> None:
         """Enter C{realm} with the identity C{auth} (session id already set)."""

@@ -167,3 +167,29 @@ def test_publish_with_non_list_args_is_a_protocol_violation() -> None:
         (abort,) = pub.send([16, 2, {}, "com.t", 5])
         assert abort[2] == "wamp.error.protocol_violation"
         assert sub.read() == []
+
+
+def test_clients_cannot_publish_as_the_router() -> None:
+    router, _ = make_router()
+    p = Peer(router)
+    p.join()
+    (err,) = p.send([16, 1, {"acknowledge": True}, "wamp.session.on_join", [{}]])
+    assert err[4] == "wamp.error.not_authorized"
+    (err,) = p.send([64, 2, {}, "wamp.session.count"])
+    assert err[4] in ("wamp.error.invalid_uri", "wamp.error.not_authorized")
+
+
+def test_failing_dynamic_authorizer_denies_without_killing_the_session() -> None:
+    # No role rules at all: every request goes to the (broken) dynamic hook.
+    router, _ = make_router(RouterSettings(realms=("realm1",)))
+
+    def broken(*args: Any) -> bool:
+        raise RuntimeError("bug in hook")
+
+    router.set_authorizer(broken)
+    p = Peer(router)
+    p.join()
+    (err,) = p.send([32, 1, {}, "com.x"])
+    assert err[4] == "wamp.error.not_authorized"
+    assert not p.closed
+    assert p.send([6, {}, "wamp.close.normal"])[0][0] == 6
