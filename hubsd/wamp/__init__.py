@@ -1,0 +1,23 @@
+"""
+hubsd's own WAMP v2 router (broker + dealer), built on Autobahn's message
+classes and websocket protocol. No Crossbar.
+
+Public API:
+
+- L{hubsd.wamp.settings}: C{RouterSettings}, C{Principal}, C{RoleRules}.
+- L{hubsd.wamp.router}: C{Router(settings, reactor)} with
+  C{set_authenticator}, C{set_authorizer}, C{add_publish_hook},
+  C{attach_local_session}, C{stats}, C{shutdown}; C{Publication},
+  C{PublishRejected}.
+- L{hubsd.wamp.auth}: C{Authenticated}.
+- L{hubsd.wamp.local}: C{LocalSession}, C{LocalEvent}, C{CallResult}.
+- L{hubsd.wamp.websocket}: C{WampWebSocketFactory} (mount with
+  C{WebSocketResource} at C{/ws}).
+- L{hubsd.wamp.rawsocket}: C{WampRawSocketFactory} (plain TCP endpoint).
+- L{hubsd.wamp.errors}: error URIs and C{WampError}.
+
+Where things live: serialization and raw-slice splicing in C{codec},
+byte-transport sessions in C{wire}, the per-message router logic in
+C{session}, fan-out in C{broker}, RPC in C{dealer}, backpressure in
+C{outgoing}, the meta API in C{meta}, URI patterns in C{patterns}.
+"""

@@ -12,12 +12,16 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from twisted.logger import Logger
+
 from hubsd.wamp.codec import Payload
 from hubsd.wamp.ids import new_id, new_unique_id
 from hubsd.wamp.patterns import wildcard_match
 
 if TYPE_CHECKING:
     from hubsd.wamp.session import RouterSession
+
+log = Logger()
 
 MATCH_POLICIES = ("exact", "prefix", "wildcard")
 
@@ -201,15 +205,25 @@ class Broker:
                 details["publisher"] = publisher.session_id
                 details["publisher_authid"] = publisher.authid
                 details["publisher_authrole"] = publisher.authrole
-            # One encoded frame per wire format for this subscription.
-            cache: dict[Any, Any] = {}
+            # One encoded frame per wire (serializer + framing) for this
+            # subscription; per receiver only a lookup and a buffered write.
+            cache: dict[Any, bytes] = {}
+            key = sub.id if droppable else None
             for sid, peer in list(sub.subscribers.items()):
                 if sid == me:
                     continue
                 if filtered and not _eligible(peer, opts):
                     continue
-                peer.send_event(sub.id, pub_id, details, payload, cache, droppable)
                 sent += 1
+                wire = peer.wire
+                if wire is None:
+                    peer.send_event(sub.id, pub_id, details, payload, cache, droppable)
+                    continue
+                frame = cache.get(wire)
+                if frame is None:
+                    frame = cache[wire] = encode_event(wire, sub.id, pub_id, details, payload)
+                if frame:
+                    peer.out.write(frame, key)
         return pub_id, sent
 
     def send_retained(self, peer: RouterSession, sub: Subscription) -> None:
@@ -239,6 +253,18 @@ class Broker:
         for sub in list(peer.subscriptions):
             out.append((sub, self.unsubscribe(peer, sub)))
         return out
+
+
+def encode_event(
+    wire: Any, sub_id: int, pub_id: int, details: dict[str, Any], payload: Payload
+) -> bytes:
+    """The framed EVENT for C{wire}, or b"" (logged) if it cannot be encoded."""
+    try:
+        frame: bytes = wire.event(sub_id, pub_id, details, payload)
+        return frame
+    except Exception:
+        log.failure("cannot encode event for subscription {sub}", sub=sub_id)
+        return b""
 
 
 def _matches(match: str, pattern: str, topic: str) -> bool:

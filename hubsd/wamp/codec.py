@@ -199,6 +199,10 @@ def _unbinary(value: Any) -> Any:
 
 
 _NUL = b"\\u0000"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 # The common PUBLISH header: [16, id, {flat options}, "topic", -- matched in C.
 _JSON_PUBLISH_HEAD = re.compile(
     rb'\s*\[\s*16\s*,\s*\d+\s*,\s*\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}\s*,'
@@ -216,7 +220,12 @@ class JsonCodec(Codec):
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as e:
-            raise CodecError(str(e)) from None
+            # orjson refuses integers beyond 64 bits; the stdlib does not
+            # (but must still refuse NaN/Infinity, which are not JSON).
+            try:
+                value = json.loads(data, parse_constant=_no_constant)
+            except (ValueError, TypeError):
+                raise CodecError(str(e)) from None
         if _NUL in data:
             value = _unbinary(value)
         return value

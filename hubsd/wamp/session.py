@@ -71,6 +71,11 @@ def _check_publish_options(options: Any) -> None:
 class RouterSession:
     """A session that has joined a realm. Subclasses provide the output side."""
 
+    #: The shared serializer+framing of a wire session (None: deliver values
+    #: through L{send_event}) and its outgoing queue; read by the broker.
+    wire: Any = None
+    out: Any = None
+
     def __init__(self, router: Router) -> None:
         self.router = router
         self.realm: Realm | None = None

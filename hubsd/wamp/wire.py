@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 
 from hubsd.wamp import errors
 from hubsd.wamp.auth import Authenticated, Challenge
+from hubsd.wamp.broker import encode_event
 from hubsd.wamp.codec import Codec, CodecError, Payload
 from hubsd.wamp.errors import ProtocolViolation, WampError
 from hubsd.wamp.outgoing import Outgoing
@@ -159,11 +160,7 @@ class WireSession(RouterSession):
         wire = self.wire
         frame = cache.get(wire)
         if frame is None:
-            try:
-                frame = cache[wire] = wire.event(sub_id, pub_id, details, payload)
-            except Exception:
-                log.failure("cannot encode event for subscription {sub}", sub=sub_id)
-                frame = cache[wire] = b""
+            frame = cache[wire] = encode_event(wire, sub_id, pub_id, details, payload)
         if frame:
             self.out.write(frame, sub_id if droppable else None)
 
