@@ -338,6 +338,12 @@ class Bench:
         for _ in range(self.args.max_steps):
             res = await self.one(rooms, "sweep")
             emit(res, report)
+            for _ in range(self.args.retries):
+                if res.sustainable:
+                    break
+                # This machine is shared: a failed step is confirmed once more.
+                res = await self.one(rooms, "sweep")
+                emit(res, report)
             if res.sustainable:
                 best = rooms
                 if rooms >= self.args.max_rooms:
@@ -422,7 +428,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="measurement window, seconds")
     p.add_argument("--sample", type=int, default=50, help="decode one event in N for latency")
     p.add_argument("--max-rooms", type=int, default=80)
-    p.add_argument("--max-steps", type=int, default=10)
+    p.add_argument("--max-steps", type=int, default=14)
+    p.add_argument("--retries", type=int, default=1, help="re-runs of a failed sweep step")
     p.add_argument("--overload-duration", type=float, default=30.0)
     p.add_argument("--reliable-hz", type=float, default=0.5, help="chat publishes per member/s")
     p.add_argument("--idle-sessions", type=int, default=2000)
