@@ -53,7 +53,8 @@ class Outgoing:
         self._on_overflow = on_overflow
         self.paused = False
         # Entries are [frame-or-None, key]; None marks a superseded frame.
-        self._queue: deque[list[Any]] = deque()
+        # Created on first pause: an idle connection should stay small.
+        self._queue: deque[list[Any]] | None = None
         self._latest: dict[int, list[Any]] = {}
         self.queued_bytes = 0
         self.closed = False
@@ -79,6 +80,8 @@ class Outgoing:
             self._latest[key] = entry
         else:
             entry = [frame, None]
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(entry)
         self.queued_bytes += len(frame)
         if self.queued_bytes > self._hard:
@@ -98,7 +101,7 @@ class Outgoing:
     def close(self) -> None:
         """Forget queued data; further writes are ignored."""
         self.closed = True
-        self._queue.clear()
+        self._queue = None
         self._latest.clear()
         self.queued_bytes = 0
 
@@ -110,6 +113,8 @@ class Outgoing:
     def resumeProducing(self) -> None:
         self.paused = False
         q = self._queue
+        if q is None:
+            return
         write = self._transport.write
         while q and not self.paused:
             frame, key = q.popleft()
@@ -121,6 +126,7 @@ class Outgoing:
                     del self._latest[key]
             write(frame)
         if not q:
+            self._queue = None
             self._latest.clear()
             drained, self._drained = self._drained, []
             for fn in drained:

@@ -45,10 +45,12 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         peer = str(self.peer)
         info: dict[str, Any] = {"type": "websocket", "protocol": self._subprotocol, "peer": peer}
-        if self._request is not None:
-            info["http_headers_received"] = {
-                k: v for k, v in self._request.headers.items() if k in ("user-agent", "origin")
-            }
+        # Handshake leftovers are only needed during the handshake; an idle
+        # connection should not carry its request headers (cookies!) around.
+        self._request = None
+        self.http_request_data = b""
+        self.http_response_data = ""
+        self.http_headers = {}
         self._wamp = WireSession(
             self.factory.router,
             wire_for(codec, "websocket"),
