@@ -203,6 +203,8 @@ _NUL = b"\\u0000"
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
 # The common PUBLISH header: [16, id, {flat options}, "topic", -- matched in C.
 _JSON_PUBLISH_HEAD = re.compile(
     rb'\s*\[\s*16\s*,\s*\d+\s*,\s*\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}\s*,'

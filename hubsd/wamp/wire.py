@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from autobahn.wamp import message as m
 from autobahn.wamp.exception import InvalidUriError, ProtocolError
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import ITransport
+from twisted.internet.interfaces import IDelayedCall, ITransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -137,6 +137,23 @@ class WireSession(RouterSession):
         self._realm_name = ""
         self._closed_d: Deferred[None] | None = None
         self.lost = False
+        # HELLO, CHALLENGE/AUTHENTICATE and slow authenticators all count
+        # against the open handshake timeout: no session waits forever.
+        self._join_timer: IDelayedCall | None = None
+        if settings.open_handshake_timeout > 0:
+            self._join_timer = router.reactor.callLater(
+                settings.open_handshake_timeout, self._join_timed_out
+            )
+
+    def _join_timed_out(self) -> None:
+        self._join_timer = None
+        if self.state in ("hello", "auth", "challenge"):
+            self.abort(errors.TIMEOUT, "no WELCOME within the open handshake timeout")
+
+    def _stop_join_timer(self) -> None:
+        if self._join_timer is not None and self._join_timer.active():
+            self._join_timer.cancel()
+        self._join_timer = None
 
     # -- output ------------------------------------------------------------
 
@@ -221,6 +238,7 @@ class WireSession(RouterSession):
         """The transport is gone: clean up everything this session held."""
         self.lost = True
         self.state = "closed"
+        self._stop_join_timer()
         self.out.close()
         self.leave()
         if self.session_id:
@@ -304,6 +322,7 @@ class WireSession(RouterSession):
         }
         if auth.authextra is not None:
             details["authextra"] = auth.authextra
+        self._stop_join_timer()
         self.state = "joined"
         self.send([WELCOME, self.session_id, details])
         self.join(realm, auth)

@@ -193,3 +193,34 @@ def test_failing_dynamic_authorizer_denies_without_killing_the_session() -> None
     assert err[4] == "wamp.error.not_authorized"
     assert not p.closed
     assert p.send([6, {}, "wamp.close.normal"])[0][0] == 6
+
+
+def test_session_that_never_says_hello_is_closed() -> None:
+    router, clock = make_router()
+    p = Peer(router)
+    clock.advance(router.settings.open_handshake_timeout + 0.1)
+    (abort,) = p.read()
+    assert abort[0] == 3 and abort[2] == "wamp.error.timeout"
+    assert p.closed
+
+
+def test_authenticator_that_never_answers_does_not_leave_a_stuck_session() -> None:
+    from twisted.internet.defer import Deferred
+
+    router, clock = make_router()
+    router.set_authenticator("slow", lambda realm, authid, details: Deferred())
+    p = Peer(router)
+    assert p.send([1, "realm1", {"roles": {"caller": {}}, "authmethods": ["slow"]}]) == []
+    clock.advance(router.settings.open_handshake_timeout + 0.1)
+    (abort,) = p.read()
+    assert abort[2] == "wamp.error.timeout"
+    assert p.closed
+    assert router.session_ids == set()
+
+
+def test_joined_session_is_not_timed_out() -> None:
+    router, clock = make_router()
+    p = Peer(router)
+    p.join()
+    clock.advance(3600)
+    assert p.read() == [] and not p.closed
