@@ -32,7 +32,7 @@ CALL, INVOCATION, INTERRUPT, RESULT, ERROR = 48, 68, 69, 50, 8
 class Registration:
     """One (procedure, match) with its callees in registration order."""
 
-    __slots__ = ("id", "uri", "match", "invoke", "created", "callees", "_next")
+    __slots__ = ("id", "uri", "match", "invoke", "created", "callees", "_next", "disclose_caller")
 
     def __init__(self, reg_id: int, uri: str, match: str, invoke: str) -> None:
         self.id = reg_id
@@ -42,6 +42,8 @@ class Registration:
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.callees: list[RouterSession] = []
         self._next = 0
+        # REGISTER.Options.disclose_caller: callers are always identified.
+        self.disclose_caller = False
 
     def describe(self) -> dict[str, Any]:
         """The C{wamp.registration.get} shape."""
@@ -114,7 +116,12 @@ class Dealer:
     # -- registrations -------------------------------------------------
 
     def register(
-        self, callee: RouterSession, uri: str, match: str, invoke: str
+        self,
+        callee: RouterSession,
+        uri: str,
+        match: str,
+        invoke: str,
+        disclose_caller: bool = False,
     ) -> tuple[Registration, bool]:
         """Add C{callee}; return (registration, created) or raise WampError."""
         if uri in self.builtins:
@@ -135,6 +142,7 @@ class Dealer:
                 raise WampError(errors.PROCEDURE_ALREADY_EXISTS)
             created = False
         reg.callees.append(callee)
+        reg.disclose_caller = reg.disclose_caller or disclose_caller
         callee.registrations.add(reg)
         return reg, created
 
@@ -205,7 +213,7 @@ class Dealer:
             details["procedure"] = procedure
         if pending.receive_progress:
             details["receive_progress"] = True
-        if options.get("disclose_me"):
+        if reg.disclose_caller or options.get("disclose_me"):
             details["caller"] = caller.session_id
             details["caller_authid"] = caller.authid
             details["caller_authrole"] = caller.authrole

@@ -84,6 +84,45 @@ class LocalEvent:
         return self.details.get("topic")
 
 
+class LocalInvocation:
+    """
+    What a local endpoint registered with C{details_arg} receives.
+
+    C{caller_session} is the caller's full session details (authid,
+    authrole, authextra...) when the caller is disclosed (register with
+    C{disclose_caller=True} to always get it). C{progress(*args, **kwargs)}
+    sends a progressive result when the caller asked for them.
+    """
+
+    __slots__ = (
+        "procedure",
+        "caller",
+        "caller_authid",
+        "caller_authrole",
+        "caller_session",
+        "receive_progress",
+        "_send_progress",
+    )
+
+    def __init__(
+        self,
+        details: dict[str, Any],
+        caller_session: dict[str, Any] | None,
+        send_progress: Callable[[list[Any], dict[str, Any]], None],
+    ) -> None:
+        self.procedure: str | None = details.get("procedure")
+        self.caller: int | None = details.get("caller")
+        self.caller_authid: str | None = details.get("caller_authid")
+        self.caller_authrole: str | None = details.get("caller_authrole")
+        self.caller_session = caller_session
+        self.receive_progress = bool(details.get("receive_progress"))
+        self._send_progress = send_progress
+
+    def progress(self, *args: Any, **kwargs: Any) -> None:
+        if self.receive_progress:
+            self._send_progress(list(args), kwargs)
+
+
 @dataclass
 class LocalSubscription:
     id: int
@@ -96,6 +135,7 @@ class LocalRegistration:
     id: int
     procedure: str
     endpoint: Callable[..., Any]
+    details_arg: str | None = None
 
 
 @dataclass
@@ -125,7 +165,8 @@ class LocalSession(RouterSession):
         self._pending: dict[int, tuple[Deferred[Any], Any]] = {}
         self._handlers: dict[int, list[LocalSubscription]] = {}
         self._endpoints: dict[int, LocalRegistration] = {}
-        self._invocations: dict[int, Deferred[Any]] = {}
+        # invocation id -> the endpoint's Deferred (None while it runs synchronously)
+        self._invocations: dict[int, Deferred[Any] | None] = {}
         self._progress: dict[int, Callable[..., Any]] = {}
 
     # -- API -----------------------------------------------------------------
@@ -167,13 +208,19 @@ class LocalSession(RouterSession):
         return self._request(request, [UNSUBSCRIBE, request, sub.id], lambda m: None)
 
     def register(
-        self, procedure: str, endpoint: Callable[..., Any], **options: Any
+        self,
+        procedure: str,
+        endpoint: Callable[..., Any],
+        details_arg: str | None = None,
+        **options: Any,
     ) -> Deferred[LocalRegistration]:
-        """Register C{endpoint(*args, **kwargs)}; options: match, invoke."""
+        """Register C{endpoint(*args, **kwargs)}; options: match, invoke,
+        disclose_caller. With C{details_arg}, the endpoint also gets a
+        L{LocalInvocation} as that keyword argument."""
         request = next(self._ids)
 
         def made(m: list[Any]) -> LocalRegistration:
-            reg = LocalRegistration(m[2], procedure, endpoint)
+            reg = LocalRegistration(m[2], procedure, endpoint, details_arg)
             self._endpoints[reg.id] = reg
             return reg
 
@@ -211,6 +258,8 @@ class LocalSession(RouterSession):
             if self.joined:
                 self.handle([CANCEL, request, {"mode": "killnowait"}])
 
+        if not self.joined:
+            return fail(WampError(errors.CANCELED, "session left"))
         d: Deferred[Any] = Deferred(canceller)
         self._pending[request] = (d, _call_result)
         self.handle(msg)
@@ -244,7 +293,8 @@ class LocalSession(RouterSession):
             if t == RESULT and msg[2].get("progress"):
                 cb = self._progress.get(request)
                 if cb is not None:
-                    _safe(cb, *_args(msg, 3))
+                    args, kwargs = _args(msg, 3)
+                    _safe(cb, *args, **kwargs)
                 return
             entry = self._pending.pop(request, None)
             self._progress.pop(request, None)
@@ -274,12 +324,28 @@ class LocalSession(RouterSession):
         if reg is None:
             self.handle([ERROR, INVOCATION, inv_id, {}, errors.NO_SUCH_PROCEDURE])
             return
+        if reg.details_arg:
+            details = msg[3]
+            caller = details.get("caller")
+            realm = self.realm
+            peer = realm.sessions.get(caller) if (realm is not None and caller) else None
+
+            def progress(a: list[Any], kw: dict[str, Any]) -> None:
+                if inv_id in self._invocations and self.joined:
+                    self.handle([YIELD, inv_id, {"progress": True}, a, kw])
+
+            kwargs[reg.details_arg] = LocalInvocation(
+                details, peer.details() if peer is not None else None, progress
+            )
+        self._invocations[inv_id] = None
         d = maybeDeferred(reg.endpoint, *args, **kwargs)
-        self._invocations[inv_id] = d
+        if inv_id in self._invocations:
+            self._invocations[inv_id] = d
 
         def done(result: Any) -> None:
-            if self._invocations.pop(inv_id, None) is None or not self.joined:
+            if inv_id not in self._invocations or not self.joined:
                 return
+            del self._invocations[inv_id]
             if isinstance(result, CallResult):
                 self.handle([YIELD, inv_id, {}, result.args, result.kwargs])
             elif result is None:
@@ -288,8 +354,9 @@ class LocalSession(RouterSession):
                 self.handle([YIELD, inv_id, {}, [result]])
 
         def failed(f: Failure) -> None:
-            if self._invocations.pop(inv_id, None) is None or not self.joined:
+            if inv_id not in self._invocations or not self.joined:
                 return
+            del self._invocations[inv_id]
             error = getattr(f.value, "error", None)
             if not isinstance(error, str):
                 log.failure("local endpoint {procedure} failed", f, procedure=reg.procedure)
@@ -332,9 +399,9 @@ def _call_result(msg: list[Any]) -> Any:
     return CallResult(args, kwargs)
 
 
-def _safe(fn: Callable[..., Any], *args: Any) -> None:
+def _safe(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     try:
-        r = fn(*args)
+        r = fn(*args, **kwargs)
         if isinstance(r, Deferred):
             r.addErrback(lambda f: log.failure("local handler failed", f))
     except Exception:

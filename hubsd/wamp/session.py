@@ -409,7 +409,8 @@ class RouterSession:
         def go() -> None:
             realm = self.realm
             assert realm is not None
-            reg, created = realm.dealer.register(self, r.procedure, match, invoke)
+            disclose = msg[2].get("disclose_caller") is True
+            reg, created = realm.dealer.register(self, r.procedure, match, invoke, disclose)
             self.send([REGISTERED, r.request, reg.id])
             if created:
                 realm.publish_meta("wamp.registration.on_create", [self.session_id, reg.describe()])

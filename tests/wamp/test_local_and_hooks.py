@@ -156,3 +156,66 @@ def test_payload_encodes_once_per_other_serializer() -> None:
         [1, "a"],
         {"k": True},
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_callee_learns_who_calls_with_disclose_caller(harness: Harness) -> None:
+    from hubsd.wamp.auth import Authenticated
+    from hubsd.wamp.local import LocalInvocation
+
+    harness.router.set_authenticator(
+        "ticket",
+        lambda realm, authid, details: Authenticated("u1", "anonymous", {"room": "r9"}),
+    )
+    core = harness.router.attach_local_session("realm1", "core", "trusted")
+    seen: list[LocalInvocation] = []
+
+    def join_room(room: str, details: LocalInvocation) -> str:
+        seen.append(details)
+        return "joined " + room
+
+    await core.register("com.room.join", join_room, details_arg="details", disclose_caller=True)
+    client = await harness.connect(authmethods=["ticket"], authid="u1", secret="jwt")
+    assert await timeout(client.call("com.room.join", "r9")) == "joined r9"
+    (inv,) = seen
+    assert inv.caller == client._session_id
+    assert inv.caller_session is not None
+    assert inv.caller_session["authextra"] == {"room": "r9"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_callee_sends_progressive_results(harness: Harness) -> None:
+    from autobahn.wamp.types import CallOptions
+
+    core = harness.router.attach_local_session("realm1", "core", "trusted")
+
+    def count(n: int, details: Any) -> int:
+        for i in range(n):
+            details.progress(i)
+        return n
+
+    await core.register("com.count", count, details_arg="details")
+    client = await harness.connect("msgpack")
+    seen: list[int] = []
+    result = await timeout(
+        client.call("com.count", 3, options=CallOptions(on_progress=seen.append))
+    )
+    assert (seen, result) == ([0, 1, 2], 3)
+    local_seen: list[int] = []
+    assert await timeout(core.call("com.count", [2], on_progress=local_seen.append)) == 2
+    assert local_seen == [0, 1]
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_session_after_leave_fails_fast(harness: Harness) -> None:
+    from hubsd.wamp.errors import WampError
+
+    core = harness.router.attach_local_session("realm1", "core", "trusted")
+    core.leave()
+    for attempt in (
+        core.call("com.x"),
+        core.publish("com.x"),
+        core.subscribe("com.x", lambda e: None),
+    ):
+        with pytest.raises(WampError):
+            await attempt
