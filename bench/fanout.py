@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import random
 import resource
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -309,7 +311,9 @@ class Bench:
             return ROUTERS["hubsd"](storage=self.args.hubsd_storage, extra_wamp=extra).start()
         return ROUTERS[self.target]().start()
 
-    async def one(self, rooms: int, mode: str = "run", duration: float | None = None) -> Result:
+    async def one(
+        self, rooms: int, mode: str = "run", duration: float | None = None, hz: float = 0.0
+    ) -> Result:
         a = self.args
         router = self.router()
         try:
@@ -318,7 +322,7 @@ class Bench:
                 self.codec,
                 rooms,
                 a.members,
-                a.hz,
+                hz or a.hz,
                 a.warmup,
                 duration or a.duration,
                 a.sample,
@@ -331,19 +335,12 @@ class Bench:
         finally:
             router.stop()
 
-    async def sweep(self, report: list[dict[str, Any]]) -> int:
-        """Highest sustainable room count (0 if even the first load fails)."""
-        best, fail = 0, None
+    async def sweep(self, report: list[dict[str, Any]]) -> float:
+        """Highest sustainable load in rooms at C{--hz} (0 if the first load fails)."""
+        best, fail = 0, 0
         rooms = self.args.rooms
         for _ in range(self.args.max_steps):
-            res = await self.one(rooms, "sweep")
-            emit(res, report)
-            for _ in range(self.args.retries):
-                if res.sustainable:
-                    break
-                # This machine is shared: a failed step is confirmed once more.
-                res = await self.one(rooms, "sweep")
-                emit(res, report)
+            res = await self.step(rooms, report)
             if res.sustainable:
                 best = rooms
                 if rooms >= self.args.max_rooms:
@@ -356,10 +353,43 @@ class Bench:
                 rooms = (best + fail) // 2 if best else max(1, fail // 2)
                 if rooms == best:
                     break
-        return best
+        if best and fail == best + 1:
+            return await self.fine(best, report)
+        return float(best)
 
-    async def overload(self, rooms: int, report: list[dict[str, Any]]) -> None:
-        res = await self.one(rooms, "overload", self.args.overload_duration)
+    async def step(self, rooms: int, report: list[dict[str, Any]], hz: float = 0.0) -> Result:
+        res = await self.one(rooms, "sweep", hz=hz)
+        emit(res, report)
+        for _ in range(self.args.retries):
+            if res.sustainable:
+                break
+            # This machine is shared: a failed step is confirmed once more.
+            res = await self.one(rooms, "sweep", hz=hz)
+            emit(res, report)
+        return res
+
+    async def fine(self, best: int, report: list[dict[str, Any]]) -> float:
+        """Bisect the load between C{best} and C{best}+1 rooms.
+
+        One room is a big step at a few rooms (2 -> 3 is +50%): the rooms
+        stay C{best}+1 of the same size and the publish rate of every
+        member is lowered instead, so the fan-out per publish is unchanged.
+        """
+        lo, hi = float(best), float(best + 1)
+        for _ in range(self.args.fine_steps):
+            mid = (lo + hi) / 2
+            hz = round(self.args.hz * mid / (best + 1), 3)
+            if (await self.step(best + 1, report, hz=hz)).sustainable:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    async def overload(self, load: float, report: list[dict[str, Any]]) -> None:
+        """C{load} rooms' worth of traffic (whole rooms, the rate scaled to match)."""
+        rooms = math.ceil(load)
+        hz = round(self.args.hz * load / rooms, 3)
+        res = await self.one(rooms, "overload", self.args.overload_duration, hz=hz)
         emit(res, report)
 
     async def idle(self, report: list[dict[str, Any]]) -> None:
@@ -377,7 +407,7 @@ def emit(res: Result, report: list[dict[str, Any]]) -> None:
     row["sustainable"] = res.sustainable
     report.append(row)
     print(
-        f"{res.target:8} {res.serializer:7} {res.mode:8} rooms={res.rooms:3} "
+        f"{res.target:8} {res.serializer:7} {res.mode:8} rooms={res.rooms:3} hz={res.hz:g} "
         f"ev/s={res.events_per_s:>9.0f} ratio={res.ratio:.4f} "
         f"p50={res.p50_ms}ms p99={res.p99_ms}ms max={res.max_ms}ms "
         f"cpu={res.router_cpu:.2f} core={res.router_core_busy:.2f} rss={res.router_rss_mb}MB "
@@ -397,9 +427,9 @@ def emit(res: Result, report: list[dict[str, Any]]) -> None:
 def table(report: list[dict[str, Any]]) -> str:
     """A Markdown table of the best sustainable load per target and serializer."""
     lines = [
-        "| target | serializer | rooms | delivered ev/s | ratio | p50 ms | p99 ms | max ms "
+        "| target | serializer | rooms | hz | delivered ev/s | ratio | p50 ms | p99 ms | max ms "
         "| router CPU | router RSS MB | generator CPU | generator ceiling ev/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     best: dict[tuple[str, str], dict[str, Any]] = {}
     for row in report:
@@ -409,7 +439,8 @@ def table(report: list[dict[str, Any]]) -> str:
                 best[key] = row
     for (target, ser), r in sorted(best.items()):
         lines.append(
-            f"| {target} | {ser} | {r['rooms']} | {r['events_per_s']:.0f} | {r['ratio']:.4f} "
+            f"| {target} | {ser} | {r['rooms']} | {r['hz']:g} | {r['events_per_s']:.0f} "
+            f"| {r['ratio']:.4f} "
             f"| {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['router_cpu']:.2f} "
             f"| {r['router_rss_mb']} | {r['generator_cpu']:.2f} | {r['generator_ceiling_ev_s']} |"
         )
@@ -429,6 +460,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sample", type=int, default=50, help="decode one event in N for latency")
     p.add_argument("--max-rooms", type=int, default=80)
     p.add_argument("--max-steps", type=int, default=14)
+    p.add_argument(
+        "--fine-steps", type=int, default=2, help="bisections between best and best+1 rooms"
+    )
     p.add_argument("--retries", type=int, default=1, help="re-runs of a failed sweep step")
     p.add_argument("--overload-duration", type=float, default=30.0)
     p.add_argument("--reliable-hz", type=float, default=0.5, help="chat publishes per member/s")
@@ -441,6 +475,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main(args: argparse.Namespace) -> int:
+    # Stop cleanly (routers stopped, results so far written) on SIGTERM and on
+    # SIGINT, which a shell's background job otherwise ignores.
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
     os.sched_setaffinity(0, {args.generator_core})
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -448,6 +489,30 @@ async def main(args: argparse.Namespace) -> int:
     serializers = ["json", "msgpack"] if args.serializer == "both" else [args.serializer]
     report: list[dict[str, Any]] = []
     started = time.time()
+    try:
+        await run_all(args, targets, serializers, report)
+    finally:
+        print()
+        print(table(report))
+        if args.json_out:
+            meta = {
+                "command": " ".join(sys.argv),
+                "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores "
+                f"{_cpu_model()} Python {platform.python_version()}",
+                "started": started,
+                "elapsed_s": round(time.time() - started, 1),
+            }
+            out = {"meta": meta, "results": report}
+            Path(args.json_out).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+async def run_all(
+    args: argparse.Namespace,
+    targets: list[str],
+    serializers: list[str],
+    report: list[dict[str, Any]],
+) -> None:
     for ser in serializers:
         for target in targets:
             bench = Bench(args, target, ser)
@@ -468,18 +533,6 @@ async def main(args: argparse.Namespace) -> int:
             except RuntimeError as e:
                 print(f"{target} {ser}: {e}", file=sys.stderr, flush=True)
                 report.append({"target": target, "serializer": ser, "error": str(e)})
-    print()
-    print(table(report))
-    if args.json_out:
-        meta = {
-            "command": " ".join(sys.argv),
-            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores "
-            f"{_cpu_model()} Python {platform.python_version()}",
-            "started": started,
-            "elapsed_s": round(time.time() - started, 1),
-        }
-        Path(args.json_out).write_text(json.dumps({"meta": meta, "results": report}, indent=1))
-    return 0
 
 
 def _cpu_model() -> str:
