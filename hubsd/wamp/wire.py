@@ -226,11 +226,12 @@ class WireSession(RouterSession):
                 self._handshake(msg)
 
     def _violation(self, text: str) -> None:
-        self.router.stats.protocol_violations += 1
         self.abort(errors.PROTOCOL_VIOLATION, text)
 
     def abort(self, reason: str, text: str) -> None:
-        if reason == errors.PROTOCOL_VIOLATION and self.state == "joined":
+        if self.state == "closed":
+            return
+        if reason == errors.PROTOCOL_VIOLATION:
             self.router.stats.protocol_violations += 1
         RouterSession.abort(self, reason, text)
 

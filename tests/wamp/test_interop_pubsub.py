@@ -206,3 +206,16 @@ async def test_batched_json_client_exchanges_events_and_calls(harness: Harness) 
     assert (await inbox.wait(1))[0][0] == ("to-batched",)
     await batched.register(lambda: "from-batched", "com.b.proc")
     assert await timeout(plain.call("com.b.proc")) == "from-batched"
+
+
+@pytest_twisted.ensureDeferred
+async def test_router_shutdown_says_goodbye_to_websocket_clients(harness: Harness) -> None:
+    a = await harness.connect("json")
+    b = await harness.connect("cbor")
+    await timeout(harness.router.shutdown())
+    for c in (a, b):
+        details = await timeout(c.left)
+        assert details.reason == "wamp.close.system_shutdown"
+    assert harness.router.realms["realm1"].sessions == {}
+    with pytest.raises(RuntimeError, match="system_shutdown"):
+        await harness.connect("msgpack")

@@ -224,3 +224,13 @@ def test_joined_session_is_not_timed_out() -> None:
     p.join()
     clock.advance(3600)
     assert p.read() == [] and not p.closed
+
+
+def test_protocol_violation_is_counted_once() -> None:
+    router, _ = make_router()
+    p = Peer(router)
+    p.join()
+    p.send_bytes(b"not json")
+    assert router.stats.protocol_violations == 1
+    p.send_bytes(b"still not json")
+    assert router.stats.protocol_violations == 1
