@@ -27,7 +27,7 @@ from hubsd.wamp.broker import encode_event
 from hubsd.wamp.codec import Codec, CodecError, Payload
 from hubsd.wamp.errors import ProtocolViolation, WampError
 from hubsd.wamp.outgoing import Outgoing
-from hubsd.wamp.session import ABORT, RouterSession
+from hubsd.wamp.session import ABORT, CALL, ERROR, INVOCATION, RESULT, RouterSession
 
 if TYPE_CHECKING:
     from hubsd.wamp.router import Router
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = Logger()
 
 HELLO, WELCOME, CHALLENGE, AUTHENTICATE = 1, 2, 4, 5
+_UNENCODABLE = "value cannot be represented in the receiver's serializer"
 
 BROKER_FEATURES = {
     "publisher_identification": True,
@@ -161,7 +162,14 @@ class WireSession(RouterSession):
         try:
             frame = self.wire.message(msg)
         except Exception:
+            # Values from another serializer or a local session may not be
+            # representable here; answer instead of leaving a call hanging.
             log.failure("cannot encode message type {type}", type=msg[0])
+            t = msg[0]
+            if t == RESULT:
+                self.send([ERROR, CALL, msg[1], {}, errors.INVALID_ARGUMENT, [_UNENCODABLE]])
+            elif t == INVOCATION and self.realm is not None:
+                self.realm.dealer.error(self, msg[1], errors.INVALID_ARGUMENT, [_UNENCODABLE], None)
             return
         self.out.write(frame)
 

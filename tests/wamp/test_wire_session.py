@@ -234,3 +234,25 @@ def test_protocol_violation_is_counted_once() -> None:
     assert router.stats.protocol_violations == 1
     p.send_bytes(b"still not json")
     assert router.stats.protocol_violations == 1
+
+
+def test_unencodable_result_becomes_an_error_not_a_hang() -> None:
+    router, _ = make_router()
+    core = router.attach_local_session("realm1", "core", "trusted")
+    core.register("com.weird", lambda: {1, 2})  # a set: msgpack cannot encode it
+    p = Peer(router, MSGPACK)
+    p.join()
+    (err,) = p.send([48, 5, {}, "com.weird"])
+    assert err[:5] == [8, 48, 5, {}, "wamp.error.invalid_argument"]
+
+
+def test_unencodable_invocation_fails_the_call() -> None:
+    router, _ = make_router()
+    callee = Peer(router, MSGPACK)
+    callee.join()
+    callee.send([64, 1, {}, "com.p"])
+    core = router.attach_local_session("realm1", "core", "trusted")
+    failures: list[Any] = []
+    core.call("com.p", [{1, 2}]).addErrback(failures.append)
+    assert callee.read() == []
+    assert failures[0].value.error == "wamp.error.invalid_argument"
