@@ -151,7 +151,11 @@ class AuthService:
                 raise WampError(errors.AUTHENTICATION_FAILED, "invalid signature")
             return Authenticated(principal.authid, principal.role, None, "static", "wampcra")
 
-        extra = {"challenge": challenge}
+        extra: dict[str, Any] = {"challenge": challenge}
+        if principal.wampcra_salt:
+            extra["salt"] = principal.wampcra_salt
+            extra["iterations"] = principal.wampcra_iterations
+            extra["keylen"] = principal.wampcra_keylen
         return Challenge("wampcra", extra, lambda sig: maybeDeferred(verify, sig))
 
 

@@ -18,6 +18,11 @@ class Principal:
     """
     A statically configured identity. C{ticket} enables the C{ticket} auth
     method, C{wampcra_secret} the C{wampcra} one; C{None} disables each.
+
+    Salted WAMP-CRA: with C{wampcra_salt} set, C{wampcra_secret} is the
+    derived key (C{autobahn.wamp.auth.derive_key(password, salt,
+    iterations, keylen)}), so the password itself is never stored; the
+    client gets salt/iterations/keylen in the CHALLENGE.
     """
 
     authid: str
@@ -25,6 +30,9 @@ class Principal:
     role: str
     ticket: str | None = None
     wampcra_secret: str | None = None
+    wampcra_salt: str | None = None
+    wampcra_iterations: int = 1000
+    wampcra_keylen: int = 32
 
     @property
     def name(self) -> str:
@@ -87,6 +95,9 @@ class RouterSettings:
                 role=p["role"],
                 ticket=opt(p.get("ticket")),
                 wampcra_secret=opt(p.get("wampcra_secret")),
+                wampcra_salt=opt(p.get("wampcra_salt")),
+                wampcra_iterations=int(p.get("wampcra_iterations") or 1000),
+                wampcra_keylen=int(p.get("wampcra_keylen") or 32),
             )
             for name, p in sorted(config.templated("wamp.principal").items())
         )

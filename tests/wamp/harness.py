@@ -7,7 +7,7 @@ from typing import Any
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.twisted.websocket import WampWebSocketClientFactory
-from autobahn.wamp.auth import compute_wcs
+from autobahn.wamp.auth import compute_wcs, derive_key
 from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import ComponentConfig
 from twisted.internet import reactor
@@ -71,7 +71,11 @@ class Client(ApplicationSession):
         if challenge.method == "ticket":
             return self.secret
         assert self.secret is not None
-        return compute_wcs(self.secret.encode(), challenge.extra["challenge"].encode()).decode()
+        extra = challenge.extra
+        key = self.secret.encode()
+        if "salt" in extra:
+            key = derive_key(key, extra["salt"].encode(), extra["iterations"], extra["keylen"])
+        return compute_wcs(key, extra["challenge"].encode()).decode()
 
     def onJoin(self, details: Any) -> None:
         self.details = details

@@ -158,3 +158,34 @@ async def test_untrusted_local_session_is_authorized_by_rules(harness: Harness) 
     with pytest.raises(WampError) as e:
         await timeout(local.publish("com.other", acknowledge=True))
     assert e.value.error == "wamp.error.not_authorized"
+
+
+@pytest_twisted.ensureDeferred
+async def test_salted_wampcra_principal_joins_without_stored_password() -> None:
+    from autobahn.wamp.auth import derive_key
+
+    from hubsd.wamp.settings import Principal, RouterSettings
+
+    key = derive_key(b"pa55word", b"pepper", 100, 16).decode()
+    settings = RouterSettings(
+        realms=("realm1",),
+        principals=(
+            Principal(
+                "carol",
+                "realm1",
+                "user",
+                wampcra_secret=key,
+                wampcra_salt="pepper",
+                wampcra_iterations=100,
+                wampcra_keylen=16,
+            ),
+        ),
+    )
+    h = Harness(settings)
+    try:
+        c = await h.connect(authmethods=["wampcra"], authid="carol", secret="pa55word")
+        assert c.details.authid == "carol"
+        with pytest.raises(RuntimeError, match="authentication_failed"):
+            await h.connect(authmethods=["wampcra"], authid="carol", secret="wrong")
+    finally:
+        await h.close()
