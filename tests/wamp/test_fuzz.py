@@ -90,7 +90,7 @@ def _check_answered(msg: list[Any], replies: list[list[Any]], peer: Peer) -> Non
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     codec=st.sampled_from(sorted(CODECS)), msgs=st.lists(messages, max_size=6), joined=st.booleans()
