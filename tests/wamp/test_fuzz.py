@@ -165,3 +165,106 @@ def test_truncated_or_corrupt_publish_payloads_never_reach_subscribers_broken(
     for event in sub.read():  # whatever was delivered decodes cleanly
         assert event[0] == 36
     assert failures == []
+
+
+TOPICS = st.sampled_from(["com.a", "com.b", "com.a.x"])
+MATCHES = st.sampled_from([None, "exact", "prefix"])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), codec=st.sampled_from(sorted(CODECS)))
+def test_wellformed_interleavings_leave_nothing_behind(
+    failures: list[Any], data: st.DataObject, codec: str
+) -> None:
+    """Two peers exchange valid messages in random order, referring to each
+    other's real ids; then one disconnects. Every call gets its answer and
+    the router forgets everything the leaver held."""
+    failures.clear()
+    router, clock = make_router()
+    a, b = Peer(router, CODECS[codec]), Peer(router, CODECS[codec])
+    a.join()
+    b.join()
+    known: dict[str, list[int]] = {"sub": [], "reg": [], "inv": [], "call": []}
+    answered: set[int] = set()
+    req = iter(range(1, 10_000))
+
+    def absorb(replies: list[list[Any]]) -> None:
+        for r in replies:
+            if r[0] == 33:
+                known["sub"].append(r[2])
+            elif r[0] == 65:
+                known["reg"].append(r[2])
+            elif r[0] == 68:
+                known["inv"].append(r[1])
+            elif r[0] == 50 and not r[2].get("progress"):
+                answered.add(r[1])
+            elif r[0] == 8 and r[1] == 48:
+                answered.add(r[2])
+
+    def pick(kind: str) -> int:
+        pool = known[kind]
+        return data.draw(st.sampled_from(pool)) if pool else 12345
+
+    for _ in range(data.draw(st.integers(min_value=1, max_value=25))):
+        who = data.draw(st.sampled_from([a, b]))
+        action = data.draw(
+            st.sampled_from(
+                [
+                    "sub",
+                    "unsub",
+                    "pub",
+                    "reg",
+                    "unreg",
+                    "call",
+                    "yield",
+                    "progress",
+                    "error",
+                    "cancel",
+                ]
+            )
+        )
+        r = next(req)
+        if action == "sub":
+            opts = {"match": m} if (m := data.draw(MATCHES)) else {}
+            msg: list[Any] = [32, r, opts, data.draw(TOPICS)]
+        elif action == "unsub":
+            msg = [34, r, pick("sub")]
+        elif action == "pub":
+            msg = [16, r, {"acknowledge": data.draw(st.booleans())}, data.draw(TOPICS), [r]]
+        elif action == "reg":
+            invoke = data.draw(st.sampled_from(["single", "roundrobin"]))
+            msg = [64, r, {"invoke": invoke}, data.draw(TOPICS)]
+        elif action == "unreg":
+            msg = [66, r, pick("reg")]
+        elif action == "call":
+            timeout_ms = data.draw(st.sampled_from([0, 1000]))
+            msg = [48, r, {"receive_progress": True, "timeout": timeout_ms}, data.draw(TOPICS)]
+            known["call"].append(r)
+        elif action in ("yield", "progress"):
+            msg = [70, pick("inv"), {"progress": action == "progress"}, ["y"]]
+        elif action == "error":
+            msg = [8, 68, pick("inv"), {}, "com.error.x"]
+        else:
+            mode = data.draw(st.sampled_from(["skip", "kill", "killnowait"]))
+            msg = [49, pick("call"), {"mode": mode}]
+        absorb(who.send(msg))
+        absorb(a.read())
+        absorb(b.read())
+    # b vanishes without a word; a must not be left waiting for anything.
+    b.session.connection_lost()
+    absorb(a.read())
+    clock.advance(5)  # call timeouts fire
+    absorb(a.read())
+    realm = router.realms["realm1"]
+    assert b.session.session_id not in realm.sessions
+    for sub in realm.broker.by_id.values():
+        assert b.session.session_id not in sub.subscribers
+    for reg in realm.dealer.by_id.values():
+        assert b.session not in reg.callees
+    # Whatever a still waits for is only a call to its own registration
+    # that a itself has not answered yet (a is alive and may still answer).
+    for pending in realm.dealer._invocations.values():
+        assert pending.caller is a.session and pending.callee is a.session
+    assert failures == []
