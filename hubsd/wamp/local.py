@@ -61,15 +61,22 @@ INTERRUPT = 69
 class LocalEvent:
     """An EVENT delivered to a local handler; args/kwargs decode lazily."""
 
-    __slots__ = ("subscription", "publication", "details", "payload")
+    __slots__ = ("subscription", "publication", "details", "payload", "topic")
 
     def __init__(
-        self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
+        self,
+        subscription: int,
+        publication: int,
+        details: dict[str, Any],
+        payload: Payload,
+        topic: str,
     ) -> None:
         self.subscription = subscription
         self.publication = publication
         self.details = details
         self.payload = payload
+        #: The concrete topic (also for pattern subscriptions).
+        self.topic = topic
 
     @property
     def args(self) -> list[Any]:
@@ -80,8 +87,8 @@ class LocalEvent:
         return self.payload.kwargs or {}
 
     @property
-    def topic(self) -> str | None:
-        return self.details.get("topic")
+    def retained(self) -> bool:
+        return bool(self.details.get("retained"))
 
 
 class LocalInvocation:
@@ -379,7 +386,9 @@ class LocalSession(RouterSession):
         handlers = self._handlers.get(sub_id)
         if not handlers:
             return
-        event = LocalEvent(sub_id, pub_id, details, payload)
+        event = LocalEvent(
+            sub_id, pub_id, details, payload, details.get("topic") or handlers[0].topic
+        )
         for sub in list(handlers):
             _safe(sub.handler, event)
 

@@ -37,6 +37,7 @@ async def test_local_and_remote_sessions_see_each_other(harness: Harness) -> Non
     assert events[0].args == ["from-remote"]
     assert events[0].kwargs == {"n": 1}
     assert events[0].payload.serializer == "msgpack"
+    assert events[0].topic == "com.room"
     await local.publish("com.room", ["from-local"], {"x": b"\x00"})
     ((args, kwargs),) = await inbox.wait(1)
     assert args == ("from-local",) and kwargs == {"x": b"\x00"}
@@ -219,3 +220,16 @@ async def test_local_session_after_leave_fails_fast(harness: Harness) -> None:
     ):
         with pytest.raises(WampError):
             await attempt
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_pattern_subscriber_and_retained_event(harness: Harness) -> None:
+    core = harness.router.attach_local_session("realm1", "core", "trusted")
+    await core.publish("com.rooms.r1.state", [{"v": 1}], retain=True, acknowledge=True)
+    events: list[LocalEvent] = []
+    await core.subscribe("com.rooms.", events.append, match="prefix", get_retained=True)
+    assert [(e.topic, e.retained, e.args) for e in events] == [
+        ("com.rooms.r1.state", True, [{"v": 1}])
+    ]
+    await core.publish("com.rooms.r2.state", [2], exclude_me=False, acknowledge=True)
+    assert events[-1].topic == "com.rooms.r2.state" and not events[-1].retained
