@@ -86,17 +86,18 @@ class Outgoing:
         self.queued_bytes += len(frame)
         if self.queued_bytes > self._hard:
             self._stats.slow_disconnects += 1
+            queued = self.queued_bytes
             self.close()
-            self._on_overflow(
-                "outgoing queue of %d bytes exceeds the hard limit" % self.queued_bytes
-            )
+            self._on_overflow("outgoing queue of %d bytes exceeds the hard limit" % queued)
 
-    def when_drained(self, fn: Callable[[], None]) -> None:
-        """Call C{fn} once everything queued has been handed to the transport."""
+    def when_drained(self, fn: Callable[[], None]) -> bool:
+        """Call C{fn} once everything queued has been handed to the transport.
+        Return True if that happened at once."""
         if not self._queue:
             fn()
-        else:
-            self._drained.append(fn)
+            return True
+        self._drained.append(fn)
+        return False
 
     def close(self) -> None:
         """Forget queued data; further writes are ignored."""

@@ -36,6 +36,8 @@ log = Logger()
 
 HELLO, WELCOME, CHALLENGE, AUTHENTICATE = 1, 2, 4, 5
 _UNENCODABLE = "value cannot be represented in the receiver's serializer"
+#: Seconds a closing session may take to flush its queue before it is cut.
+CLOSE_GRACE = 10.0
 
 BROKER_FEATURES = {
     "publisher_identification": True,
@@ -193,7 +195,13 @@ class WireSession(RouterSession):
         if self.state == "closed":
             return
         self.state = "closed"
-        self.out.when_drained(self._close)
+        if not self.out.when_drained(self._close):
+            # A peer that stopped reading would keep the connection forever.
+            self.router.reactor.callLater(CLOSE_GRACE, self._abort_if_open)
+
+    def _abort_if_open(self) -> None:
+        if not self.lost:
+            self._abort()
 
     def _overflow(self, why: str) -> None:
         log.warn(

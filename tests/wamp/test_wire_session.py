@@ -256,3 +256,18 @@ def test_unencodable_invocation_fails_the_call() -> None:
     core.call("com.p", [{1, 2}]).addErrback(failures.append)
     assert callee.read() == []
     assert failures[0].value.error == "wamp.error.invalid_argument"
+
+
+def test_closing_session_that_never_drains_is_cut_after_grace() -> None:
+    from hubsd.wamp.wire import CLOSE_GRACE
+
+    router, clock = make_router()
+    p = Peer(router)
+    p.join()
+    aborted: list[bool] = []
+    p.session._abort = lambda: aborted.append(True)  # type: ignore[method-assign]
+    p.session.out.pauseProducing()
+    p.send([6, {}, "wamp.close.normal"])  # GOODBYE reply waits in the queue
+    assert not p.closed
+    clock.advance(CLOSE_GRACE + 1)
+    assert aborted == [True]
