@@ -175,6 +175,9 @@ class LocalSession(RouterSession):
         # invocation id -> the endpoint's Deferred (None while it runs synchronously)
         self._invocations: dict[int, Deferred[Any] | None] = {}
         self._progress: dict[int, Callable[..., Any]] = {}
+        #: Fires (with None) when the session leaves, for whatever reason
+        #: (L{leave}, C{wamp.session.kill}, router shutdown).
+        self.left: Deferred[None] = Deferred()
 
     # -- API -----------------------------------------------------------------
 
@@ -281,6 +284,7 @@ class LocalSession(RouterSession):
             pending, self._pending = self._pending, {}
             for d, _ in pending.values():
                 d.errback(Failure(WampError(errors.CANCELED, "session left")))
+            self.left.callback(None)
 
     # -- plumbing ----------------------------------------------------------------
 

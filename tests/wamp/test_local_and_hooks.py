@@ -67,6 +67,7 @@ async def test_local_session_leave_cleans_up(harness: Harness) -> None:
     realm = harness.router.realms["realm1"]
     assert realm.broker.by_id and realm.dealer.by_id
     local.leave()
+    assert local.left.called
     assert not realm.broker.by_id and not realm.dealer.by_id
     assert local.session_id not in realm.sessions
 
@@ -233,3 +234,12 @@ async def test_local_pattern_subscriber_and_retained_event(harness: Harness) -> 
     ]
     await core.publish("com.rooms.r2.state", [2], exclude_me=False, acknowledge=True)
     assert events[-1].topic == "com.rooms.r2.state" and not events[-1].retained
+
+
+@pytest_twisted.ensureDeferred
+async def test_killed_local_session_is_told(harness: Harness) -> None:
+    victim = harness.router.attach_local_session("realm1", "gw", "trusted")
+    admin = harness.router.attach_local_session("realm1", "admin", "trusted")
+    await admin.call("wamp.session.kill", [victim.session_id])
+    assert victim.left.called
+    assert not victim.joined
