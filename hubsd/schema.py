@@ -18,6 +18,7 @@ from hubsd.options import (
     Choice,
     Duration,
     Endpoint,
+    Integer,
     List,
     Option,
     Text,
