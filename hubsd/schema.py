@@ -134,6 +134,14 @@ WAMP_PRINCIPAL = SectionSpec(
         Option("role", Text(), None, "authrole given after authentication."),
         Option("ticket", Text(), "", "Secret for the 'ticket' method; empty disables it."),
         Option("wampcra_secret", Text(), "", "Secret for the 'wampcra' method; empty disables it."),
+        Option(
+            "wampcra_salt",
+            Text(),
+            "",
+            "Salt for salted WAMP-CRA: the client derives its key with PBKDF2; empty is unsalted.",
+        ),
+        Option("wampcra_iterations", Integer(1, 10_000_000), "1000", "PBKDF2 iterations."),
+        Option("wampcra_keylen", Integer(16, 128), "32", "PBKDF2 derived key length in bytes."),
     ),
     templated=True,
 )
