@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
-from hubsd.wamp.codec import Payload
 from hubsd.wamp.ids import new_id, new_unique_id
 from hubsd.wamp.patterns import wildcard_match
+from hubsd.wamp.payload import Payload
 
 if TYPE_CHECKING:
     from hubsd.wamp.session import RouterSession

@@ -20,13 +20,13 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
 from hubsd.wamp.ids import new_unique_id
+from hubsd.wamp.messages import CALL, ERROR, INTERRUPT, INVOCATION, RESULT
 from hubsd.wamp.patterns import wildcard_match
 
 if TYPE_CHECKING:
     from hubsd.wamp.session import RouterSession
 
 INVOKE_POLICIES = ("single", "roundrobin", "random", "first", "last")
-CALL, INVOCATION, INTERRUPT, RESULT, ERROR = 48, 68, 69, 50, 8
 
 
 class Registration:

@@ -27,14 +27,14 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from hubsd.wamp import errors
-from hubsd.wamp.codec import Payload
 from hubsd.wamp.errors import WampError
-from hubsd.wamp.session import (
+from hubsd.wamp.messages import (
     ABORT,
     CALL,
     CANCEL,
     ERROR,
     GOODBYE,
+    INTERRUPT,
     INVOCATION,
     PUBLISH,
     PUBLISHED,
@@ -48,14 +48,14 @@ from hubsd.wamp.session import (
     UNSUBSCRIBE,
     UNSUBSCRIBED,
     YIELD,
-    RouterSession,
 )
+from hubsd.wamp.payload import Payload
+from hubsd.wamp.session import RouterSession
 
 if TYPE_CHECKING:
     from hubsd.wamp.router import Router
 
 log = Logger()
-INTERRUPT = 69
 
 
 class LocalEvent:

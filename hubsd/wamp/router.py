@@ -23,11 +23,11 @@ from hubsd.wamp import errors, meta
 from hubsd.wamp.auth import Authenticated, Authenticator, AuthService
 from hubsd.wamp.authorization import Authorizer, DynamicAuthorizer
 from hubsd.wamp.broker import Broker
-from hubsd.wamp.codec import Payload
 from hubsd.wamp.dealer import Dealer
 from hubsd.wamp.errors import WampError
 from hubsd.wamp.ids import new_unique_id
 from hubsd.wamp.patterns import PatternSet
+from hubsd.wamp.payload import Payload
 from hubsd.wamp.settings import RouterSettings
 
 if TYPE_CHECKING:

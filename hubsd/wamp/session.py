@@ -12,7 +12,6 @@ exception escaping to the transport.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as m
@@ -22,9 +21,30 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from hubsd.wamp import errors
-from hubsd.wamp.codec import Payload
 from hubsd.wamp.errors import ProtocolViolation, WampError
-from hubsd.wamp.ids import MAX_ID
+from hubsd.wamp.messages import (
+    ABORT,
+    CALL,
+    CANCEL,
+    ERROR,
+    GOODBYE,
+    INVOCATION,
+    PUBLISH,
+    PUBLISHED,
+    REGISTER,
+    REGISTERED,
+    RESULT,
+    SUBSCRIBE,
+    SUBSCRIBED,
+    UNREGISTER,
+    UNREGISTERED,
+    UNSUBSCRIBE,
+    UNSUBSCRIBED,
+    YIELD,
+    is_uri,
+    parse_publish,
+)
+from hubsd.wamp.payload import Payload
 
 if TYPE_CHECKING:
     from hubsd.wamp.auth import Authenticated
@@ -34,38 +54,7 @@ if TYPE_CHECKING:
 
 log = Logger()
 
-ABORT, GOODBYE, ERROR = 3, 6, 8
-PUBLISH, PUBLISHED = 16, 17
-SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBE, UNSUBSCRIBED = 32, 33, 34, 35
-CALL, CANCEL, RESULT = 48, 49, 50
-REGISTER, REGISTERED, UNREGISTER, UNREGISTERED = 64, 65, 66, 67
-INVOCATION, YIELD = 68, 70
-
-# Strict-enough URI check for concrete URIs (the spec's loose rule).
-_URI = re.compile(r"^([^\s\.#]+\.)*([^\s\.#]+)$")
-_PUBLISH_BOOL = ("acknowledge", "exclude_me", "disclose_me", "retain", "droppable")
-_PUBLISH_LISTS = (
-    "exclude",
-    "eligible",
-    "exclude_authid",
-    "eligible_authid",
-    "exclude_authrole",
-    "eligible_authrole",
-)
 _CACHE_MAX = 1024
-
-
-def _check_publish_options(options: Any) -> None:
-    if type(options) is not dict:
-        raise ProtocolViolation("PUBLISH.Options must be a dict")
-    for k in _PUBLISH_BOOL:
-        v = options.get(k)
-        if v is not None and type(v) is not bool:
-            raise ProtocolViolation(f"PUBLISH.Options.{k} must be a bool")
-    for k in _PUBLISH_LISTS:
-        v = options.get(k)
-        if v is not None and type(v) is not list:
-            raise ProtocolViolation(f"PUBLISH.Options.{k} must be a list")
 
 
 class RouterSession:
@@ -258,7 +247,7 @@ class RouterSession:
         key = (action, uri)
         ok = self._allowed.get(key)
         if ok is None:
-            if check_uri and not _URI.match(uri):
+            if check_uri and not is_uri(uri):
                 raise WampError(errors.INVALID_URI, f"invalid URI {uri!r}")
             assert self.realm is not None
             ok = self.router.authorizer.static(self.realm.name, self.authrole, action, uri)
@@ -306,24 +295,7 @@ class RouterSession:
     # -- broker ----------------------------------------------------------
 
     def _on_publish(self, msg: list[Any]) -> None:
-        n = len(msg)
-        if n < 4 or n > 6:
-            raise ProtocolViolation("PUBLISH has 4 to 6 elements")
-        request, options, topic = msg[1], msg[2], msg[3]
-        if type(request) is not int or not 0 <= request <= MAX_ID:
-            raise ProtocolViolation("PUBLISH.Request must be an id")
-        if type(topic) is not str:
-            raise ProtocolViolation("PUBLISH.Topic must be a string")
-        _check_publish_options(options)
-        if n == 4:
-            payload = Payload.from_values()
-        elif type(msg[4]) is Payload:
-            payload = msg[4]
-        else:
-            args, kwargs = msg[4], (msg[5] if n > 5 else None)
-            if type(args) is not list or (kwargs is not None and type(kwargs) is not dict):
-                raise ProtocolViolation("PUBLISH args must be a list, kwargs a dict")
-            payload = Payload.from_values(args, kwargs)
+        request, options, topic, payload = parse_publish(msg)
         self._when_allowed(
             msg,
             "publish",

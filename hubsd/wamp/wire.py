@@ -24,10 +24,12 @@ from twisted.python.failure import Failure
 from hubsd.wamp import errors
 from hubsd.wamp.auth import Authenticated, Challenge
 from hubsd.wamp.broker import encode_event
-from hubsd.wamp.codec import Codec, CodecError, Payload
+from hubsd.wamp.codec import Codec, CodecError
 from hubsd.wamp.errors import ProtocolViolation, WampError
+from hubsd.wamp.messages import ABORT, CALL, ERROR, INVOCATION, RESULT
 from hubsd.wamp.outgoing import Outgoing
-from hubsd.wamp.session import ABORT, CALL, ERROR, INVOCATION, RESULT, RouterSession
+from hubsd.wamp.payload import Payload
+from hubsd.wamp.session import RouterSession
 
 if TYPE_CHECKING:
     from hubsd.wamp.router import Router

@@ -10,8 +10,8 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions
 from twisted.internet.defer import Deferred
 
-from hubsd.wamp.codec import Payload
 from hubsd.wamp.local import LocalEvent
+from hubsd.wamp.payload import Payload
 from hubsd.wamp.router import Publication, PublishRejected
 from tests.wamp.harness import Harness, Inbox, timeout
 

@@ -63,7 +63,7 @@ class Peer:
 
 
 def _plain(msg: list[Any]) -> list[Any]:
-    from hubsd.wamp.codec import Payload
+    from hubsd.wamp.payload import Payload
 
     if msg and msg[0] == 16 and len(msg) == 5 and isinstance(msg[4], Payload):
         return msg[:4] + msg[4].append_to([])
