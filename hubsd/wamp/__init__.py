@@ -10,13 +10,16 @@ Public API:
   C{attach_local_session}, C{stats}, C{shutdown}; C{Publication},
   C{PublishRejected}.
 - L{hubsd.wamp.auth}: C{Authenticated}.
-- L{hubsd.wamp.local}: C{LocalSession}, C{LocalEvent}, C{CallResult}.
+- L{hubsd.wamp.local}: C{LocalSession}, C{LocalEvent}, C{LocalInvocation},
+  C{CallResult}.
+- L{hubsd.wamp.payload}: C{Payload} (what hooks and local handlers see).
 - L{hubsd.wamp.websocket}: C{WampWebSocketFactory} (mount with
   C{WebSocketResource} at C{/ws}).
 - L{hubsd.wamp.rawsocket}: C{WampRawSocketFactory} (plain TCP endpoint).
 - L{hubsd.wamp.errors}: error URIs and C{WampError}.
 
-Where things live: serialization and raw-slice splicing in C{codec},
+Where things live: serialization and raw-slice splicing in C{codec} (lazy
+arguments in C{payload}), message codes and PUBLISH checks in C{messages},
 byte-transport sessions in C{wire}, the per-message router logic in
 C{session}, fan-out in C{broker}, RPC in C{dealer}, backpressure in
 C{outgoing}, the meta API in C{meta}, URI patterns in C{patterns}.
