@@ -149,7 +149,9 @@ class HubsdService(Service):
             from hubsd.wamp.rawsocket import WampRawSocketFactory
 
             await self._listen(
-                "rawsocket", listen["rawsocket"], WampRawSocketFactory(self.router, settings, self.reactor)
+                "rawsocket",
+                listen["rawsocket"],
+                WampRawSocketFactory(self.router, settings, self.reactor),
             )
         return self._stop_listening
 
