@@ -31,6 +31,7 @@ import platform
 import random
 import resource
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -345,7 +346,12 @@ class Bench:
                 best = rooms
                 if rooms >= self.args.max_rooms:
                     break
-                rooms = min(self.args.max_rooms, max(rooms + 1, int(rooms * 1.4)))
+                if fail:
+                    rooms = (best + fail) // 2
+                    if rooms == best:
+                        break
+                else:
+                    rooms = min(self.args.max_rooms, max(rooms + 1, int(rooms * 1.4)))
             else:
                 fail = rooms
                 if fail - best <= 1:
@@ -489,6 +495,7 @@ async def main(args: argparse.Namespace) -> int:
     serializers = ["json", "msgpack"] if args.serializer == "both" else [args.serializer]
     report: list[dict[str, Any]] = []
     started = time.time()
+    code_before = _hubsd_code()
     try:
         await run_all(args, targets, serializers, report)
     finally:
@@ -501,6 +508,9 @@ async def main(args: argparse.Namespace) -> int:
                 f"{_cpu_model()} Python {platform.python_version()}",
                 "started": started,
                 "elapsed_s": round(time.time() - started, 1),
+                # hubsd runs from this working tree, which may change meanwhile.
+                "hubsd_code_before": code_before,
+                "hubsd_code_after": _hubsd_code(),
             }
             out = {"meta": meta, "results": report}
             Path(args.json_out).write_text(json.dumps(out, indent=1))
@@ -533,6 +543,18 @@ async def run_all(
             except RuntimeError as e:
                 print(f"{target} {ser}: {e}", file=sys.stderr, flush=True)
                 report.append({"target": target, "serializer": ser, "error": str(e)})
+
+
+def _hubsd_code() -> str:
+    """The commit hubsd runs from, with the files of hubsd/ that differ from it."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*cmd: str) -> str:
+        done = subprocess.run(["git", *cmd], cwd=repo, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "hubsd").splitlines()
+    return git("rev-parse", "--short", "HEAD") + (f" + {len(changed)} changed" if changed else "")
 
 
 def _cpu_model() -> str:
