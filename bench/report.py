@@ -35,7 +35,8 @@ def main(path: str) -> None:
     meta = data["meta"]
     print(
         f"Command: `{meta['command']}`  \nMachine: {meta['machine']}  \n"
-        f"Run took {meta['elapsed_s']} s.\n"
+        f"Run took {meta['elapsed_s']} s. hubsd code: {meta.get('hubsd_code_before')} "
+        f"(at the end: {meta.get('hubsd_code_after')}).\n"
     )
 
     best = best_sustainable(rows)
