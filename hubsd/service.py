@@ -86,6 +86,7 @@ class HubsdService(Service):
             ("files", lambda: self._start_backend("files", "files", context)),
             ("cluster", lambda: self._start_backend("cluster", "cluster", context)),
             ("router", self._start_router),
+            ("rooms", self._start_rooms),
             ("sfu", lambda: self._start_backend("sfu", "sfu", context)),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
@@ -119,6 +120,23 @@ class HubsdService(Service):
         self.router_settings = RouterSettings.fromConfig(self.config)
         self.router = Router(self.router_settings, self.reactor)
         return lambda: self.router.shutdown("wamp.close.system_shutdown")
+
+    async def _start_rooms(self) -> Callable[[], Any]:
+        from hubsd.rooms.directory import RoomDirectory
+        from hubsd.rooms.procedures import register_room_procedures
+
+        directory = RoomDirectory(self.store)
+        sessions = []
+        for realm in self.router_settings.realms:
+            session = self.router.attach_local_session(realm, "hubsd.rooms", "trusted")
+            sessions.append(session)
+            await register_room_procedures(session, directory)
+
+        def leave() -> None:
+            for session in sessions:
+                session.leave()
+
+        return leave
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:
