@@ -256,6 +256,9 @@ class RouterSession:
             self._allowed[key] = ok
         if ok:
             return True
+        if action in ("publish", "register") and uri.startswith("wamp."):
+            # Reserved for the router: not even the dynamic authorizer grants it.
+            return False
         return self.router.authorizer.ask_dynamic(self.details(), action, uri, options)
 
     def _when_allowed(

@@ -271,3 +271,12 @@ def test_closing_session_that_never_drains_is_cut_after_grace() -> None:
     assert not p.closed
     clock.advance(CLOSE_GRACE + 1)
     assert aborted == [True]
+
+
+def test_dynamic_authorizer_cannot_grant_publishing_as_the_router() -> None:
+    router, _ = make_router()
+    router.set_authorizer(lambda details, action, uri, options: True)
+    p = Peer(router)
+    p.join()
+    (err,) = p.send([16, 1, {"acknowledge": True}, "wamp.session.on_join", [{}]])
+    assert err[4] == "wamp.error.not_authorized"
