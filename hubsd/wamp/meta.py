@@ -1,7 +1,7 @@
 """
 The WAMP meta API: built-in procedures answered by the router itself.
 
-Session: C{wamp.session.count/list/get/kill}. Subscriptions:
+Session: C{wamp.session.count/list/get/kill/kill_by_authid/kill_by_authrole}. Subscriptions:
 C{wamp.subscription.list/lookup/match/get/list_subscribers/count_subscribers}.
 Registrations: C{wamp.registration.list/lookup/match/get/list_callees/count_callees}.
 Meta events (C{wamp.session.on_join/on_leave}, C{wamp.subscription.on_*},
@@ -11,10 +11,12 @@ Calling them still needs a C{call} rule (or authrole C{trusted}).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
+from hubsd.wamp.messages import is_uri
 
 if TYPE_CHECKING:
     from hubsd.wamp.router import Realm
@@ -31,12 +33,13 @@ def install(realm: Realm) -> None:
     """Register the meta procedures of C{realm}'s dealer."""
     broker, dealer, b = realm.broker, realm.dealer, realm.dealer.builtins
 
-    def filtered(kwargs: dict[str, Any]) -> list[RouterSession]:
-        roles = kwargs.get("filter_authroles")
+    def filtered(args: list[Any], kwargs: dict[str, Any]) -> list[RouterSession]:
+        # The spec passes the filter positionally; a keyword is accepted too.
+        roles = args[0] if args and isinstance(args[0], list) else kwargs.get("filter_authroles")
         return [s for s in realm.sessions.values() if roles is None or s.authrole in roles]
 
-    b["wamp.session.count"] = lambda c, a, k: len(filtered(k))
-    b["wamp.session.list"] = lambda c, a, k: [s.session_id for s in filtered(k)]
+    b["wamp.session.count"] = lambda c, a, k: len(filtered(a, k))
+    b["wamp.session.list"] = lambda c, a, k: [s.session_id for s in filtered(a, k)]
 
     def session_get(caller: RouterSession, args: list[Any], kw: dict[str, Any]) -> Any:
         s = realm.sessions.get(_arg(args, 0, int))
@@ -44,17 +47,38 @@ def install(realm: Realm) -> None:
             raise WampError(errors.NO_SUCH_SESSION)
         return s.details()
 
+    def kill_where(
+        caller: RouterSession, kw: dict[str, Any], which: Callable[[RouterSession], bool]
+    ) -> int:
+        """Kill every other session of the realm C{which} selects; the count."""
+        reason, message = _kill_reason(kw)
+        victims = [s for s in realm.sessions.values() if s is not caller and which(s)]
+        for s in victims:
+            s.kill(reason, message)
+        return len(victims)
+
     def session_kill(caller: RouterSession, args: list[Any], kw: dict[str, Any]) -> Any:
-        s = realm.sessions.get(_arg(args, 0, int))
-        if s is None:
+        sid = _arg(args, 0, int)
+        # The caller is not "another session with that id" (spec).
+        s = realm.sessions.get(sid)
+        if s is None or s is caller:
             raise WampError(errors.NO_SUCH_SESSION)
-        if s is caller:
-            raise WampError(errors.INVALID_ARGUMENT, "cannot kill own session")
-        s.kill(kw.get("reason") or errors.CLOSE_KILLED, kw.get("message") or "killed")
+        s.kill(*_kill_reason(kw))
         return None
 
     b["wamp.session.get"] = session_get
     b["wamp.session.kill"] = session_kill
+
+    def kill_by_authid(caller: RouterSession, args: list[Any], kw: dict[str, Any]) -> int:
+        authid = _arg(args, 0, str)
+        return kill_where(caller, kw, lambda s: s.authid == authid)
+
+    def kill_by_authrole(caller: RouterSession, args: list[Any], kw: dict[str, Any]) -> int:
+        authrole = _arg(args, 0, str)
+        return kill_where(caller, kw, lambda s: s.authrole == authrole)
+
+    b["wamp.session.kill_by_authid"] = kill_by_authid
+    b["wamp.session.kill_by_authrole"] = kill_by_authrole
 
     def match_policy(args: list[Any]) -> str:
         opts = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
@@ -93,6 +117,20 @@ def install(realm: Realm) -> None:
         s.session_id for s in reg_get(c, a, k).callees
     ]
     b["wamp.registration.count_callees"] = lambda c, a, k: len(reg_get(c, a, k).callees)
+
+
+def _kill_reason(kw: dict[str, Any]) -> tuple[str, str | None]:
+    """The GOODBYE reason and message of the kill procedures (spec defaults:
+    C{wamp.close.normal}, no message)."""
+    reason = kw.get("reason")
+    if reason is None:
+        reason = errors.CLOSE_NORMAL
+    if not isinstance(reason, str) or not is_uri(reason):
+        raise WampError(errors.INVALID_URI, "reason must be a URI")
+    message = kw.get("message")
+    if message is not None and not isinstance(message, str):
+        raise WampError(errors.INVALID_ARGUMENT, "message must be a string")
+    return reason, message
 
 
 def _id_or_none(obj: Any) -> int | None:

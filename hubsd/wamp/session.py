@@ -152,11 +152,12 @@ class RouterSession:
         assert self.realm is not None
         self.realm.detach(self)
 
-    def kill(self, reason: str, text: str) -> None:
-        """Close this session from the router side with GOODBYE."""
+    def kill(self, reason: str, text: str | None) -> None:
+        """Close this session from the router side with GOODBYE (with
+        C{Details.message} unless C{text} is None)."""
         if not self.joined:
             return
-        self.send([GOODBYE, {"message": text}, reason])
+        self.send([GOODBYE, {"message": text} if text is not None else {}, reason])
         self.leave()
         self.close_transport(reason)
 
