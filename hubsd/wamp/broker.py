@@ -25,6 +25,12 @@ log = Logger()
 
 MATCH_POLICIES = ("exact", "prefix", "wildcard")
 
+#: Topics whose retained event one realm keeps. Past this, the topic retained
+#: least recently is forgotten: clients publishing retain=true to ever-new
+#: topics cannot grow memory without bound (at most this many events, each
+#: at most C{max_message_size}).
+MAX_RETAINED_TOPICS = 1000
+
 #: PUBLISH options that filter receivers; their presence disables the fast path.
 _FILTERS = (
     "exclude",
@@ -190,7 +196,7 @@ class Broker:
                 if publisher is not None
                 else None
             )
-            self.retained[topic] = Retained(topic, payload, opts, who)
+            self._retain(Retained(topic, payload, opts, who))
         sent = 0
         exclude_me = opts.get("exclude_me", True)
         me = publisher.session_id if (publisher is not None and exclude_me) else 0
@@ -225,6 +231,15 @@ class Broker:
                 if frame:
                     peer.out.write(frame, key)
         return pub_id, sent
+
+    def _retain(self, ret: Retained) -> None:
+        """Keep C{ret} as its topic's retained event; the dict's order is
+        the order of retaining, so the first key is the one to forget."""
+        retained = self.retained
+        retained.pop(ret.topic, None)
+        retained[ret.topic] = ret
+        if len(retained) > MAX_RETAINED_TOPICS:
+            del retained[next(iter(retained))]
 
     def send_retained(self, peer: RouterSession, sub: Subscription) -> None:
         """Deliver the retained events matching C{sub} to C{peer} only."""
