@@ -50,10 +50,8 @@ class SQLiteQueries:
     """The IRoomStore operations in SQLite's SQL dialect."""
 
     _clock: Callable[[], datetime]
-
-    def _run(self, work: Callable[..., Any], *args: Any) -> Deferred[Any]:
-        """Run C{work(conn, *args)} on the database thread (the store provides it)."""
-        raise NotImplementedError
+    #: Runs C{work(conn, *args)} on the database thread; the store provides it.
+    _run: Callable[..., Deferred[Any]]
 
     # Rooms
 
