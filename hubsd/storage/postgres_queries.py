@@ -65,16 +65,12 @@ def _pin(row: tuple[Any, ...]) -> PinnedObject:
 class PostgresQueries:
     """The IRoomStore operations in PostgreSQL's SQL dialect."""
 
+    # Provided by the store (hubsd.storage.postgres): run a coroutine as a
+    # tracked call, run work in one transaction, run one query.
     _clock: Callable[[], datetime]
-
-    def _call(self, work: Coroutine[Any, Any, T]) -> Deferred[T]:
-        raise NotImplementedError
-
-    async def _interaction(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        raise NotImplementedError
-
-    async def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+    _call: Callable[[Coroutine[Any, Any, Any]], Deferred[Any]]
+    _interaction: Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
+    _query: Callable[..., Awaitable[list[tuple[Any, ...]]]]
 
     async def _one(self, sql: str, params: tuple[Any, ...], kind: str, key: object) -> Any:
         rows = await self._query(sql, params)
