@@ -305,6 +305,15 @@ class Dealer:
             self._interrupt(pending, "killnowait", errors.CANCELED)
         self._fail_caller(pending, errors.CANCELED, "call canceled")
 
+    def abandon(self, caller: RouterSession, request: int, reason: str) -> None:
+        """The caller cannot receive this call's results: end the call and
+        interrupt the callee (the caller is answered by whoever abandons)."""
+        pending = self._by_caller.get((caller.session_id, request))
+        if pending is None:
+            return
+        self._finish(pending)
+        self._interrupt(pending, "killnowait", reason)
+
     def remove_peer(self, peer: RouterSession) -> list[tuple[Registration, bool]]:
         """Drop C{peer}'s registrations and calls, answering every waiter."""
         out = []

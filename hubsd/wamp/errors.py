@@ -28,6 +28,7 @@ PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT = (
 CANCELED = "wamp.error.canceled"
 TIMEOUT = "wamp.error.timeout"
 RUNTIME_ERROR = "wamp.error.runtime_error"
+PAYLOAD_SIZE_EXCEEDED = "wamp.error.payload_size_exceeded"
 
 CLOSE_NORMAL = "wamp.close.normal"
 CLOSE_GOODBYE_AND_OUT = "wamp.close.goodbye_and_out"

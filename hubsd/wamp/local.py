@@ -352,6 +352,10 @@ class LocalSession(RouterSession):
         d = maybeDeferred(reg.endpoint, *args, **kwargs)
         if inv_id in self._invocations:
             self._invocations[inv_id] = d
+        else:
+            # INTERRUPT arrived while the endpoint ran (e.g. its progress
+            # could not be delivered): cancel what it left running.
+            d.cancel()
 
         def done(result: Any) -> None:
             if inv_id not in self._invocations or not self.joined:

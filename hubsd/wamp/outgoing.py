@@ -16,11 +16,17 @@ frames wait in our own queue, whose size in bytes is the session's budget:
 - Reliable messages are never dropped; past the hard limit the session is
   disconnected with a logged reason.
 
-Drops, supersedes and disconnects are counted in L{RouterStats}.
+A frame longer than C{max_frame} (the peer's announced maximum, RawSocket
+only) is never written: the wire session answers in place of a reply that
+is too big, and an event that is too big is skipped for this receiver.
+
+Drops, supersedes, disconnects and skipped events are counted in
+L{RouterStats}.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -59,10 +65,17 @@ class Outgoing:
         self.queued_bytes = 0
         self.closed = False
         self._drained: list[Callable[[], None]] = []
+        #: Longest frame the peer accepts, framing header included.
+        self.max_frame = sys.maxsize
 
     def write(self, frame: bytes, key: int | None = None) -> None:
         """Send C{frame}; C{key} marks it droppable under that key."""
         if self.closed:
+            return
+        if len(frame) > self.max_frame:
+            # Only events get here (L{WireSession.send} checks replies first):
+            # one publisher's big event must not break or kill receivers.
+            self._stats.events_too_big += 1
             return
         if not self.paused:
             self._transport.write(frame)

@@ -8,6 +8,12 @@ C{0x7F, EEEE 0000, 0, 0} with an error code. Frames are a 4-byte header
 (3 reserved bits, 3 bits type: 0 message, 1 ping, 2 pong; 24 bits length)
 followed by the payload. Outgoing messages share the websocket path's
 per-serializer encoding (framed with L{hubsd.wamp.wire.rawsocket_frame}).
+
+The client's LLLL is the longest message it accepts, 2**(9+LLLL) bytes (and
+never more than a 24-bit length can say). Nothing longer is sent to it: a
+reply that is too big becomes an ERROR C{wamp.error.payload_size_exceeded}
+(the call fails instead of the peer), an event that is too big is skipped
+for this client and counted (C{RouterStats.events_too_big}).
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ ERR_SERIALIZER_UNSUPPORTED = 1
 ERR_LENGTH_UNACCEPTABLE = 2
 ERR_RESERVED_BITS = 3
 MSG, PING, PONG = 0, 1, 2
+#: The frame header: 1 byte type, 3 bytes length.
+HEADER = 4
+MAX_LENGTH = 2**24 - 1
 
 
 def length_exponent(max_size: int) -> int:
@@ -104,7 +113,7 @@ class WampRawSocketProtocol(Protocol):
             self._timer.cancel()
         self._timer = None
         settings = self.factory.settings
-        self._max_in = min(settings.max_message_size, 2**24 - 1)
+        self._max_in = min(settings.max_message_size, MAX_LENGTH)
         exp = length_exponent(self._max_in)
         self.transport.write(bytes((0x7F, (exp << 4) | (head[1] & 0x0F), 0, 0)))
         transport: Any = self.transport
@@ -117,6 +126,8 @@ class WampRawSocketProtocol(Protocol):
             {"type": "rawsocket", "protocol": codec.name, "peer": str(peer)},
             transport.abortConnection,
         )
+        peer_max = min(2 ** (9 + (head[1] >> 4)), MAX_LENGTH)
+        self._wamp.out.max_frame = HEADER + peer_max
         transport.registerProducer(self._wamp.out, True)
         return True
 

@@ -50,6 +50,7 @@ class RouterStats:
     events_superseded: int = 0
     slow_disconnects: int = 0
     protocol_violations: int = 0
+    events_too_big: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -26,7 +26,7 @@ from hubsd.wamp.auth import Authenticated, Challenge
 from hubsd.wamp.broker import encode_event
 from hubsd.wamp.codec import Codec, CodecError
 from hubsd.wamp.errors import ProtocolViolation, WampError
-from hubsd.wamp.messages import ABORT, CALL, ERROR, INVOCATION, RESULT
+from hubsd.wamp.messages import ABORT, CALL, ERROR, GOODBYE, INVOCATION, RESULT
 from hubsd.wamp.outgoing import Outgoing
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.session import RouterSession
@@ -167,15 +167,34 @@ class WireSession(RouterSession):
             frame = self.wire.message(msg)
         except Exception:
             # Values from another serializer or a local session may not be
-            # representable here; answer instead of leaving a call hanging.
+            # representable here.
             log.failure("cannot encode message type {type}", type=msg[0])
-            t = msg[0]
-            if t == RESULT:
-                self.send([ERROR, CALL, msg[1], {}, errors.INVALID_ARGUMENT, [_UNENCODABLE]])
-            elif t == INVOCATION and self.realm is not None:
-                self.realm.dealer.error(self, msg[1], errors.INVALID_ARGUMENT, [_UNENCODABLE], None)
+            self._undeliverable(msg, errors.INVALID_ARGUMENT, _UNENCODABLE)
+            return
+        if len(frame) > self.out.max_frame:
+            # The peer announced a smaller maximum (RawSocket handshake).
+            text = "message of %d bytes exceeds the peer's maximum length" % len(frame)
+            self._undeliverable(msg, errors.PAYLOAD_SIZE_EXCEEDED, text)
             return
         self.out.write(frame)
+
+    def _undeliverable(self, msg: list[Any], error: str, text: str) -> None:
+        """Answer in place of C{msg}, which this peer cannot receive, so that
+        no call hangs and the peer never gets bytes it must refuse."""
+        t = msg[0]
+        if t == RESULT:
+            if self.realm is not None:
+                # A progressive result: the call cannot go on either.
+                self.realm.dealer.abandon(self, msg[1], error)
+            self.send([ERROR, CALL, msg[1], {}, error, [text]])
+        elif t == INVOCATION:
+            if self.realm is not None:
+                self.realm.dealer.error(self, msg[1], error, [text], None)
+        elif t == ERROR:
+            if msg[4] != error:
+                self.send([ERROR, msg[1], msg[2], {}, error, [text]])
+        elif t not in (ABORT, GOODBYE):
+            self.abort(error, text)
 
     def send_event(
         self,
@@ -344,4 +363,5 @@ class WireSession(RouterSession):
         self._stop_join_timer()
         self.state = "joined"
         self.send([WELCOME, self.session_id, details])
-        self.join(realm, auth)
+        if self.state == "joined":  # not aborted: WELCOME may not fit the peer
+            self.join(realm, auth)
