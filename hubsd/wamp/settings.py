@@ -2,7 +2,7 @@
 Typed settings of the WAMP router.
 
 The daemon's config schema (section ``[wamp]`` plus the templated sections
-``[wamp.principal NAME]`` and ``[wamp.role NAME]``) produces these frozen
+``[wamp.principal:AUTHID]`` and ``[wamp.role:NAME]``) produces these frozen
 objects through L{RouterSettings.fromConfig}; tests build them directly.
 """
 
@@ -55,9 +55,11 @@ class RoleRules:
 
 
 class _Config(Protocol):
+    """What L{RouterSettings.fromConfig} reads: the daemon's read-only config."""
+
     def section(self, name: str) -> Mapping[str, Any]: ...
 
-    def templated(self, name: str) -> dict[str, Mapping[str, Any]]: ...
+    def templated(self, name: str) -> Mapping[str, Mapping[str, Any]]: ...
 
 
 @dataclass(frozen=True)
