@@ -67,7 +67,12 @@ json_values = st.recursive(
 @given(
     args=st.lists(json_values, max_size=3),
     kwargs=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_values, max_size=3)),
-    details=st.dictionaries(st.sampled_from(["topic", "publisher"]), st.text(max_size=5)),
+    # A string starting with NUL is binary in WAMP's JSON convention, so it
+    # cannot round-trip as text (in details no more than in args).
+    details=st.dictionaries(
+        st.sampled_from(["topic", "publisher"]),
+        st.text(max_size=5).filter(lambda s: not s.startswith("\x00")),
+    ),
 )
 def test_event_splicing_equals_plain_encoding_for_every_pair(
     args: list[Any], kwargs: dict[str, Any] | None, details: dict[str, Any]
