@@ -31,9 +31,7 @@ class IBackendPlugin(Interface):
         "Dotted 'module:callable' path. The callable is called as "
         "factory(options, context) and returns a provider of the kind's interface."
     )
-    options = Attribute(
-        "Tuple of hubsd.config.Option: the keys this backend adds to its section."
-    )
+    options = Attribute("Tuple of hubsd.config.Option: the keys this backend adds to its section.")
 
 
 class IService(Interface):

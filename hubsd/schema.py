@@ -96,7 +96,7 @@ WAMP = SectionSpec(
             "outgoing_soft_limit",
             ByteSize(minimum=1024),
             "256KiB",
-            "Queued bytes for one session above which droppable events are superseded or dropped.",
+            "Queued bytes for one session above which droppable events are dropped.",
         ),
         Option(
             "outgoing_hard_limit",

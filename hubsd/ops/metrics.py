@@ -27,7 +27,11 @@ _ROUTER_COUNTERS = {
     "events_dropped": ("hubsd_wamp_events_dropped", "Droppable events dropped under backpressure."),
     "events_superseded": (
         "hubsd_wamp_events_superseded",
-        "Queued droppable events replaced by a newer one on the same subscription.",
+        "Queued droppable events replaced by the same publisher's newer one.",
+    ),
+    "events_too_big": (
+        "hubsd_wamp_events_too_big",
+        "Events skipped for a RawSocket peer whose announced maximum length they exceed.",
     ),
     "slow_disconnects": (
         "hubsd_wamp_slow_disconnects",

@@ -214,7 +214,14 @@ class Broker:
             # One encoded frame per wire (serializer + framing) for this
             # subscription; per receiver only a lookup and a buffered write.
             cache: dict[Any, bytes] = {}
-            key = sub.id if droppable else None
+            # A droppable event supersedes only the same publisher's older one
+            # on this subscription: in a room topic every member publishes its
+            # own avatar state, and one member's update never stands for another's.
+            key = (
+                (sub.id, publisher.session_id if publisher is not None else 0)
+                if droppable
+                else None
+            )
             for sid, peer in list(sub.subscribers.items()):
                 if sid == me:
                     continue
@@ -223,7 +230,7 @@ class Broker:
                 sent += 1
                 wire = peer.wire
                 if wire is None:
-                    peer.send_event(sub.id, pub_id, details, payload, cache, droppable)
+                    peer.send_event(sub.id, pub_id, details, payload, cache, key)
                     continue
                 frame = cache.get(wire)
                 if frame is None:

@@ -389,7 +389,7 @@ class LocalSession(RouterSession):
         details: dict[str, Any],
         payload: Payload,
         cache: dict[Any, Any],
-        droppable: bool,
+        key: Any,
     ) -> None:
         handlers = self._handlers.get(sub_id)
         if not handlers:

@@ -7,9 +7,10 @@ Twisted pauses us (we are registered as its streaming IPushProducer) and
 frames wait in our own queue, whose size in bytes is the session's budget:
 
 - Droppable events (publish option C{droppable=True}, a hubsd extension, or
-  a topic matching C{droppable_topics} in settings) carry a key (their
-  subscription id). While queued, a newer droppable event with the same
-  key supersedes the older one (the older frame is discarded, the newer is
+  a topic matching C{droppable_topics} in settings) carry a key: their
+  subscription and their publisher. While queued, a newer droppable event
+  with the same key (the same publisher's next update on that subscription)
+  supersedes the older one (the older frame is discarded, the newer is
   appended, so order with other messages is kept).
 - Beyond the soft limit, droppable events without an older one to replace
   are dropped.
@@ -61,14 +62,14 @@ class Outgoing:
         # Entries are [frame-or-None, key]; None marks a superseded frame.
         # Created on first pause: an idle connection should stay small.
         self._queue: deque[list[Any]] | None = None
-        self._latest: dict[int, list[Any]] = {}
+        self._latest: dict[Any, list[Any]] = {}
         self.queued_bytes = 0
         self.closed = False
         self._drained: list[Callable[[], None]] = []
         #: Longest frame the peer accepts, framing header included.
         self.max_frame = sys.maxsize
 
-    def write(self, frame: bytes, key: int | None = None) -> None:
+    def write(self, frame: bytes, key: Any = None) -> None:
         """Send C{frame}; C{key} marks it droppable under that key."""
         if self.closed:
             return

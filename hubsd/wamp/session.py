@@ -97,9 +97,13 @@ class RouterSession:
         details: dict[str, Any],
         payload: Payload,
         cache: dict[Any, Any],
-        droppable: bool,
+        key: Any,
     ) -> None:
-        """Deliver an EVENT; C{cache} is shared by the subscription's receivers."""
+        """
+        Deliver an EVENT; C{cache} is shared by the subscription's receivers.
+        C{key} is None for a reliable event, else the supersede key of a
+        droppable one (see L{hubsd.wamp.outgoing}).
+        """
         raise NotImplementedError
 
     def close_transport(self, reason: str) -> None:

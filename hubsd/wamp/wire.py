@@ -203,14 +203,14 @@ class WireSession(RouterSession):
         details: dict[str, Any],
         payload: Payload,
         cache: dict[Any, Any],
-        droppable: bool,
+        key: Any,
     ) -> None:
         wire = self.wire
         frame = cache.get(wire)
         if frame is None:
             frame = cache[wire] = encode_event(wire, sub_id, pub_id, details, payload)
         if frame:
-            self.out.write(frame, sub_id if droppable else None)
+            self.out.write(frame, key)
 
     def close_transport(self, reason: str) -> None:
         if self.state == "closed":

@@ -119,6 +119,19 @@ def test_newer_droppable_event_supersedes_queued_one() -> None:
     assert router.stats.events_superseded == 1
 
 
+def test_droppable_event_supersedes_only_its_own_publishers_update() -> None:
+    router, alice, slow, _ = _flood_setup()
+    bob = Peer(router, CBOR)
+    bob.join()
+    alice.send([16, 1, {"droppable": True}, "com.pos", ["alice-1"]])
+    bob.send([16, 2, {"droppable": True}, "com.pos", ["bob-1"]])
+    alice.send([16, 3, {"droppable": True}, "com.pos", ["alice-2"]])
+    slow.session.out.resumeProducing()
+    # Bob's update survives Alice's newer one; Alice's older one does not.
+    assert [m[4] for m in slow.read()] == [["bob-1"], ["alice-2"]]
+    assert router.stats.events_superseded == 1
+
+
 def test_droppable_topics_from_settings_are_dropped_past_soft_limit() -> None:
     router, pub, slow, _ = _flood_setup(
         outgoing_soft_limit=100, outgoing_hard_limit=100_000, droppable_topics=("com.p*",)
