@@ -93,8 +93,11 @@ class AuthService:
             elif method in self.custom:
                 return self._custom(method, realm, authid, details)
             elif method == "anonymous" and self._settings.anonymous_role:
+                # The router names anonymous sessions: an authid a client could
+                # choose would let it pass eligible_authid filters (and
+                # kill_by_authid) meant for the principal of that name.
                 return Authenticated(
-                    authid=authid or "anonymous-%d" % new_id(),
+                    authid="anonymous-%d" % new_id(),
                     authrole=self._settings.anonymous_role,
                     authprovider="static",
                     authmethod="anonymous",

@@ -189,3 +189,11 @@ async def test_salted_wampcra_principal_joins_without_stored_password() -> None:
             await h.connect(authmethods=["wampcra"], authid="carol", secret="wrong")
     finally:
         await h.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_anonymous_client_cannot_choose_its_authid(harness: Harness) -> None:
+    impostor = await harness.connect(authid="alice")
+    assert impostor.details.authmethod == "anonymous"
+    assert impostor.details.authid != "alice"
+    assert impostor.details.authid.startswith("anonymous-")

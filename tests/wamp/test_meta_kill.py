@@ -11,12 +11,16 @@ from tests.wamp.harness import Harness, timeout
 
 @pytest_twisted.ensureDeferred
 async def test_kill_by_authid_kills_the_others_with_that_authid(harness: Harness) -> None:
-    # Anonymous clients choose their own authid, which makes duplicates easy.
-    caller = await harness.connect(authid="dup")
-    twins = [await harness.connect("msgpack", authid="dup"), await harness.connect(authid="dup")]
-    bystander = await harness.connect(authid="other")
+    caller = await harness.connect()
+    twins = [
+        await harness.connect(authmethods=["ticket"], authid="alice", secret="secret-ticket"),
+        await harness.connect(
+            "msgpack", authmethods=["ticket"], authid="alice", secret="secret-ticket"
+        ),
+    ]
+    bystander = await harness.connect(authmethods=["wampcra"], authid="bob", secret="bob-secret")
     killed = await caller.call(
-        "wamp.session.kill_by_authid", "dup", reason="com.example.bye", message="see you"
+        "wamp.session.kill_by_authid", "alice", reason="com.example.bye", message="see you"
     )
     assert killed == 2
     for twin in twins:
