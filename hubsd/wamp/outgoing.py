@@ -1,8 +1,12 @@
 """
-Per-session outgoing queue with backpressure.
+Per-session outgoing queue with backpressure, and batched sending.
 
-While the transport accepts data, frames are written straight through
-(one C{transport.write} per frame). When the transport's buffer fills,
+While the transport accepts data, frames written during one reactor turn
+are collected per session and sent together when the turn ends
+(L{OutputBatcher}): one C{send} system call per receiver per turn however
+many events it got, straight to the socket when the transport has nothing
+buffered. That skips Twisted's write buffer and the two epoll updates it
+costs for every write, which dominated fan-out. When the transport's buffer fills,
 Twisted pauses us (we are registered as its streaming IPushProducer) and
 frames wait in our own queue, whose size in bytes is the session's budget:
 
@@ -30,15 +34,50 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from twisted.internet.interfaces import IPushProducer, ITransport
+from twisted.internet import tcp
+from twisted.internet.interfaces import IPushProducer, IReactorTime, ITransport
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from hubsd.wamp.router import RouterStats
+if TYPE_CHECKING:
+    from hubsd.wamp.router import RouterStats
 
 log = Logger()
+
+#: Bytes a session may collect within one reactor turn before they are sent
+#: at once (Twisted's own write buffer pauses producers at 64 KiB too).
+FLUSH_AT = 64 * 1024
+
+
+class OutputBatcher:
+    """
+    Sends what sessions were given during one reactor turn, at its end.
+
+    A fan-out to N receivers marks N sessions; the flush runs once, after
+    the reactor has handled every socket that was ready, so a receiver that
+    got several events in that turn gets them in one send.
+    """
+
+    def __init__(self, reactor: IReactorTime) -> None:
+        self._reactor = reactor
+        self._dirty: list[Outgoing] = []
+        self._scheduled = False
+
+    def mark(self, out: Outgoing) -> None:
+        self._dirty.append(out)
+        if not self._scheduled:
+            self._scheduled = True
+            self._reactor.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """Send everything pending now (also used by tests and shutdown)."""
+        self._scheduled = False
+        while self._dirty:
+            dirty, self._dirty = self._dirty, []
+            for out in dirty:
+                out.flush()
 
 
 @implementer(IPushProducer)
@@ -52,8 +91,16 @@ class Outgoing:
         hard_limit: int,
         stats: RouterStats,
         on_overflow: Callable[[str], None],
+        batcher: OutputBatcher | None = None,
     ) -> None:
-        self._transport = transport
+        self._transport: Any = transport
+        self._batcher = batcher
+        # Frames given while not paused, sent at the end of the reactor turn.
+        self._pending: list[bytes] | None = None
+        self._pending_bytes = 0
+        # Plain TCP: we may send on the socket ourselves while Twisted's
+        # buffer for it is empty (TLS and test transports go through write).
+        self._socket = transport.socket if isinstance(transport, tcp.Connection) else None
         self._soft = soft_limit
         self._hard = hard_limit
         self._stats = stats
@@ -79,8 +126,57 @@ class Outgoing:
             self._stats.events_too_big += 1
             return
         if not self.paused:
-            self._transport.write(frame)
+            pending = self._pending
+            if pending is not None:
+                pending.append(frame)
+                self._pending_bytes += len(frame)
+                if self._pending_bytes > FLUSH_AT:
+                    # A burst within one turn: send now, so that the
+                    # transport's backpressure (and our limits) apply.
+                    self.flush()
+            elif self._batcher is None:
+                self._transport.write(frame)
+            else:
+                self._pending = [frame]
+                self._pending_bytes = len(frame)
+                self._batcher.mark(self)
             return
+        self._enqueue(frame, key)
+
+    def flush(self) -> None:
+        """Send the frames pending from this reactor turn."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        if self.closed:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        if self.paused:
+            # Paused by a write of someone else's (a ping) since: keep order.
+            self._enqueue(data, None)
+            return
+        t = self._transport
+        sock = self._socket
+        if (
+            sock is not None
+            and t.connected
+            and not t.disconnecting
+            and not t.dataBuffer
+            and not t._tempDataBuffer
+        ):
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                return  # the connection is gone; the reactor reports it on read
+            if sent == len(data):
+                return
+            data = data[sent:]
+        t.write(data)
+
+    def _enqueue(self, frame: bytes, key: Any) -> None:
         if key is not None:
             old = self._latest.get(key)
             if old is not None and old[0] is not None:
@@ -107,6 +203,7 @@ class Outgoing:
     def when_drained(self, fn: Callable[[], None]) -> bool:
         """Call C{fn} once everything queued has been handed to the transport.
         Return True if that happened at once."""
+        self.flush()
         if not self._queue:
             fn()
             return True
@@ -116,6 +213,7 @@ class Outgoing:
     def close(self) -> None:
         """Forget queued data; further writes are ignored."""
         self.closed = True
+        self._pending = None
         self._queue = None
         self._latest.clear()
         self.queued_bytes = 0

@@ -26,6 +26,7 @@ from hubsd.wamp.broker import Broker
 from hubsd.wamp.dealer import Dealer
 from hubsd.wamp.errors import WampError
 from hubsd.wamp.ids import new_unique_id
+from hubsd.wamp.outgoing import OutputBatcher
 from hubsd.wamp.patterns import PatternSet
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.settings import RouterSettings
@@ -150,6 +151,7 @@ class Router:
         self.settings = settings
         self.reactor = reactor
         self.stats = RouterStats()
+        self.batcher = OutputBatcher(reactor)
         self.auth = AuthService(settings)
         self.authorizer = Authorizer(settings)
         self.droppable = PatternSet(settings.droppable_topics)

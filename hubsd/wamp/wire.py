@@ -136,6 +136,7 @@ class WireSession(RouterSession):
             settings.outgoing_hard_limit,
             router.stats,
             self._overflow,
+            router.batcher,
         )
         self.state = "hello"
         self._challenge: Challenge | None = None

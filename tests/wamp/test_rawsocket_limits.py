@@ -25,6 +25,7 @@ class RawClient:
     """A RawSocket client (JSON) driven by hand over an in-memory transport."""
 
     def __init__(self, router: Router, exponent: int = 1) -> None:
+        self.router = router
         self.max = 2 ** (9 + exponent)
         factory = WampRawSocketFactory(router, SETTINGS, Clock())
         self.protocol: WampRawSocketProtocol = factory.buildProtocol(None)  # type: ignore[assignment]
@@ -39,6 +40,7 @@ class RawClient:
         return self.read()
 
     def read(self) -> list[list[Any]]:
+        self.router.batcher.flush()  # end the reactor turn
         data, out = self.transport.value(), []
         self.transport.clear()
         while data:

@@ -47,6 +47,8 @@ class Peer:
         return self.read()
 
     def read(self) -> list[list[Any]]:
+        # Output is sent at the end of the reactor turn; end it now.
+        self.session.router.batcher.flush()
         data = self.transport.value()
         self.transport.clear()
         out = []
