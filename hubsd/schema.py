@@ -112,6 +112,13 @@ WAMP = SectionSpec(
             "(as if published with droppable=true).",
         ),
         Option(
+            "overload_lag",
+            Duration(minimum=0),
+            "25ms",
+            "When the reactor runs this late, droppable publications are shed before "
+            "fan-out so reliable messages stay on time; 0 disables shedding.",
+        ),
+        Option(
             "anonymous_role",
             Text(),
             "anonymous",

@@ -33,6 +33,10 @@ _ROUTER_COUNTERS = {
         "hubsd_wamp_events_too_big",
         "Events skipped for a RawSocket peer whose announced maximum length they exceed.",
     ),
+    "publishes_shed": (
+        "hubsd_wamp_publishes_shed",
+        "Droppable publishes not fanned out because the router was behind.",
+    ),
     "slow_disconnects": (
         "hubsd_wamp_slow_disconnects",
         "Sessions disconnected for exceeding the outgoing hard limit.",

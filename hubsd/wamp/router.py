@@ -30,6 +30,7 @@ from hubsd.wamp.outgoing import OutputBatcher
 from hubsd.wamp.patterns import PatternSet
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.settings import RouterSettings
+from hubsd.wamp.shedding import LoadShedder
 
 if TYPE_CHECKING:
     from hubsd.wamp.local import LocalSession
@@ -52,6 +53,7 @@ class RouterStats:
     slow_disconnects: int = 0
     protocol_violations: int = 0
     events_too_big: int = 0
+    publishes_shed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -152,6 +154,8 @@ class Router:
         self.reactor = reactor
         self.stats = RouterStats()
         self.batcher = OutputBatcher(reactor)
+        self.shedder = LoadShedder(reactor, settings.overload_lag)
+        self.shedder.start()
         self.auth = AuthService(settings)
         self.authorizer = Authorizer(settings)
         self.droppable = PatternSet(settings.droppable_topics)
@@ -242,6 +246,7 @@ class Router:
     def shutdown(self, reason: str = errors.CLOSE_SYSTEM_SHUTDOWN) -> Deferred[None]:
         """GOODBYE every session, close transports; fires when all are closed."""
         self.closing = True
+        self.shedder.stop()
         waits = []
         for realm in self.realms.values():
             for session in list(realm.sessions.values()):

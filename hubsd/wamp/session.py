@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from hubsd.wamp import errors
 from hubsd.wamp.errors import ProtocolViolation, WampError
+from hubsd.wamp.ids import new_id
 from hubsd.wamp.messages import (
     ABORT,
     CALL,
@@ -325,10 +326,16 @@ class RouterSession:
                     raise
                 return
         droppable = options.get("droppable") or realm.is_droppable(topic)
-        pub_id, sent = realm.broker.publish(self, topic, payload, options, droppable)
         stats = router.stats
         stats.publishes += 1
-        stats.events += sent
+        if droppable and not options.get("retain") and router.shedder.shed():
+            # The router is behind: this update goes nowhere, so that
+            # reliable messages are not kept waiting (L{hubsd.wamp.shedding}).
+            stats.publishes_shed += 1
+            pub_id = new_id()
+        else:
+            pub_id, sent = realm.broker.publish(self, topic, payload, options, droppable)
+            stats.events += sent
         if options.get("acknowledge"):
             self.send([PUBLISHED, request, pub_id])
 

@@ -79,6 +79,7 @@ class RouterSettings:
     droppable_topics: tuple[str, ...] = ()
     anonymous_role: str = "anonymous"
     call_timeout: float = 0.0
+    overload_lag: float = 0.0
     principals: tuple[Principal, ...] = ()
     roles: tuple[RoleRules, ...] = field(default_factory=tuple)
 
@@ -125,6 +126,7 @@ class RouterSettings:
             droppable_topics=tuple(s["droppable_topics"]),
             anonymous_role=str(s["anonymous_role"]),
             call_timeout=float(s["call_timeout"]),
+            overload_lag=float(s["overload_lag"]),
             principals=principals,
             roles=roles,
         )

@@ -12,6 +12,7 @@ permessage-deflate is not offered (it would defeat frame sharing).
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
@@ -22,6 +23,20 @@ from hubsd.wamp.codec import SUBPROTOCOLS
 from hubsd.wamp.router import Router
 from hubsd.wamp.settings import RouterSettings
 from hubsd.wamp.wire import WireSession, wire_for
+
+
+_LEN16 = struct.Struct("!H")
+_LEN64 = struct.Struct("!Q")
+
+
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    """XOR C{payload} with the 4-byte client C{mask} (RFC 6455 5.3), as one
+    big-integer operation: a few microseconds for a typical WAMP message."""
+    n = len(payload)
+    key = (mask * ((n >> 2) + 1))[:n]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
+        n, "little"
+    )
 
 
 class WampWebSocketProtocol(WebSocketServerProtocol):
@@ -70,6 +85,60 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
             self.sendClose(1000)
         else:
             self.dropConnection(abort=True)
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Fast path for the common case, one whole unfragmented masked data
+        frame after another: parse and unmask here, hand each message to the
+        session. Anything else (a control frame, a fragment, a frame split
+        across reads, a frame over the size limit) and everything after it
+        goes to autobahn's own parser, which is then also left to finish
+        whatever it had buffered. Inbound parsing was about half the
+        router's time under fan-out load with autobahn alone.
+        """
+        wamp = self._wamp
+        if (
+            wamp is None
+            or self.state != self.STATE_OPEN
+            or self.current_frame is not None
+            or self.data
+            or self.inside_message
+        ):
+            WebSocketServerProtocol.dataReceived(self, data)
+            return
+        limit = self.maxMessagePayloadSize
+        end = len(data)
+        pos = 0
+        while end - pos >= 6:
+            b0 = data[pos]
+            b1 = data[pos + 1]
+            # FIN set, no RSV bits, text or binary opcode, masked (clients must).
+            if (b0 != 0x81 and b0 != 0x82) or not b1 & 0x80:
+                break
+            length = b1 & 0x7F
+            head = pos + 2
+            if length == 126:
+                if end - head < 2:
+                    break
+                (length,) = _LEN16.unpack_from(data, head)
+                head += 2
+            elif length == 127:
+                if end - head < 8:
+                    break
+                (length,) = _LEN64.unpack_from(data, head)
+                head += 8
+            if limit and length > limit:
+                break
+            start = head + 4
+            if start + length > end:
+                break
+            payload = unmask(data[start : start + length], data[head:start])
+            pos = start + length
+            wamp.message_received(payload)
+            if self._wamp is not wamp or self.state != self.STATE_OPEN:
+                break
+        if pos < end:
+            WebSocketServerProtocol.dataReceived(self, data[pos:])
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if self._wamp is not None:

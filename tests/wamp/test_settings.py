@@ -34,6 +34,7 @@ WAMP = {
     "droppable_topics": ("hubs.room.*",),
     "anonymous_role": "",
     "call_timeout": 30.0,
+    "overload_lag": 0.02,
 }
 
 
@@ -59,6 +60,7 @@ def test_from_config_builds_principals_and_roles() -> None:
     s = RouterSettings.fromConfig(config)
     assert s.realms == ("hubs", "admin")
     assert s.max_message_size == 65536 and s.call_timeout == 30.0
+    assert s.overload_lag == 0.02
     assert s.anonymous_role == "" and s.droppable_topics == ("hubs.room.*",)
     assert s.principals == (
         Principal("ops", "admin", "admin", ticket="t", wampcra_secret=None),
