@@ -24,7 +24,6 @@ from hubsd.wamp.router import Router
 from hubsd.wamp.settings import RouterSettings
 from hubsd.wamp.wire import WireSession, wire_for
 
-
 _LEN16 = struct.Struct("!H")
 _LEN64 = struct.Struct("!Q")
 
@@ -34,9 +33,7 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     big-integer operation: a few microseconds for a typical WAMP message."""
     n = len(payload)
     key = (mask * ((n >> 2) + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-        n, "little"
-    )
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
 class WampWebSocketProtocol(WebSocketServerProtocol):

@@ -9,7 +9,6 @@ import struct
 from typing import Any
 
 import pytest
-from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from hubsd.wamp.websocket import WampWebSocketFactory, unmask
