@@ -138,13 +138,13 @@ class Broker:
             self.by_id[sub.id] = sub
         added = peer.session_id not in sub.subscribers
         sub.subscribers[peer.session_id] = peer
-        peer.subscriptions.add(sub)
+        peer.subscriptions[sub] = None
         return sub, created, added
 
     def unsubscribe(self, peer: RouterSession, sub: Subscription) -> bool:
         """Remove C{peer}; return True if the subscription is now deleted."""
         sub.subscribers.pop(peer.session_id, None)
-        peer.subscriptions.discard(sub)
+        peer.subscriptions.pop(sub, None)
         if not sub.subscribers:
             self._table(sub.match).pop(sub.uri, None)
             self.by_id.pop(sub.id, None)

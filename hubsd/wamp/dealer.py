@@ -143,14 +143,14 @@ class Dealer:
             created = False
         reg.callees.append(callee)
         reg.disclose_caller = reg.disclose_caller or disclose_caller
-        callee.registrations.add(reg)
+        callee.registrations[reg] = None
         return reg, created
 
     def unregister(self, callee: RouterSession, reg: Registration) -> bool:
         """Remove C{callee}; return True if the registration is deleted."""
         if callee in reg.callees:
             reg.callees.remove(callee)
-        callee.registrations.discard(reg)
+        callee.registrations.pop(reg, None)
         if not reg.callees:
             self._tables[reg.match].pop(reg.uri, None)
             self.by_id.pop(reg.id, None)
@@ -201,8 +201,8 @@ class Dealer:
         pending.receive_progress = bool(options.get("receive_progress"))
         self._invocations[inv] = pending
         self._by_caller[(caller.session_id, request)] = pending
-        caller.calls_out.add(pending)
-        callee.calls_in.add(pending)
+        caller.calls_out[pending] = None
+        callee.calls_in[pending] = None
         timeout = options.get("timeout")
         seconds = timeout / 1000.0 if isinstance(timeout, int) and timeout > 0 else 0.0
         seconds = seconds or self._default_timeout
@@ -226,8 +226,8 @@ class Dealer:
     def _finish(self, pending: PendingCall) -> None:
         self._invocations.pop(pending.invocation, None)
         self._by_caller.pop((pending.caller.session_id, pending.request), None)
-        pending.caller.calls_out.discard(pending)
-        pending.callee.calls_in.discard(pending)
+        pending.caller.calls_out.pop(pending, None)
+        pending.callee.calls_in.pop(pending, None)
         if pending.timer is not None and pending.timer.active():
             pending.timer.cancel()
         pending.timer = None

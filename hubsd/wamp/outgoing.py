@@ -51,6 +51,32 @@ log = Logger()
 FLUSH_AT = 64 * 1024
 
 
+def send_now(transport: Any, data: bytes) -> None:
+    """
+    Write C{data} to C{transport}, straight to the socket when it is plain
+    TCP with nothing buffered (no epoll registration, no wait for the next
+    reactor turn); whatever the socket does not take goes through
+    C{transport.write} as usual, after anything already buffered.
+    """
+    if (
+        isinstance(transport, tcp.Connection)
+        and transport.connected
+        and not transport.disconnecting
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return  # the connection is gone; the reactor reports it on read
+        if sent == len(data):
+            return
+        data = data[sent:]
+    transport.write(data)
+
+
 class OutputBatcher:
     """
     Sends what sessions were given during one reactor turn, at its end.
@@ -98,9 +124,6 @@ class Outgoing:
         # Frames given while not paused, sent at the end of the reactor turn.
         self._pending: list[bytes] | None = None
         self._pending_bytes = 0
-        # Plain TCP: we may send on the socket ourselves while Twisted's
-        # buffer for it is empty (TLS and test transports go through write).
-        self._socket = transport.socket if isinstance(transport, tcp.Connection) else None
         self._soft = soft_limit
         self._hard = hard_limit
         self._stats = stats
@@ -156,25 +179,7 @@ class Outgoing:
             # Paused by a write of someone else's (a ping) since: keep order.
             self._enqueue(data, None)
             return
-        t = self._transport
-        sock = self._socket
-        if (
-            sock is not None
-            and t.connected
-            and not t.disconnecting
-            and not t.dataBuffer
-            and not t._tempDataBuffer
-        ):
-            try:
-                sent = sock.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError:
-                return  # the connection is gone; the reactor reports it on read
-            if sent == len(data):
-                return
-            data = data[sent:]
-        t.write(data)
+        send_now(self._transport, data)
 
     def _enqueue(self, frame: bytes, key: Any) -> None:
         if key is not None:

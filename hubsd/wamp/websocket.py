@@ -20,6 +20,7 @@ from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.interfaces import IReactorTime
 
 from hubsd.wamp.codec import SUBPROTOCOLS
+from hubsd.wamp.outgoing import send_now
 from hubsd.wamp.router import Router
 from hubsd.wamp.settings import RouterSettings
 from hubsd.wamp.wire import WireSession, wire_for
@@ -34,6 +35,25 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     n = len(payload)
     key = (mask * ((n >> 2) + 1))[:n]
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+
+
+#: Attributes autobahn keeps after the opening handshake that are never read
+#: again in the open state (request headers, cookies, raw handshake bytes);
+#: the class attributes autobahn declares take over where it has one.
+_HANDSHAKE_ONLY = (
+    "http_request_data",
+    "http_response_data",
+    "http_headers",
+    "http_status_line",
+    "http_request_uri",
+    "http_request_path",
+    "http_request_params",
+    "http_request_host",
+    "websocket_extensions",
+    "websocket_protocols",
+    "websocket_origin",
+    "websocket_extensions_in_use",
+)
 
 
 class WampWebSocketProtocol(WebSocketServerProtocol):
@@ -60,9 +80,13 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         # Handshake leftovers are only needed during the handshake; an idle
         # connection should not carry its request headers (cookies!) around.
         self._request = None
-        self.http_request_data = b""
-        self.http_response_data = ""
-        self.http_headers = {}
+        for name in _HANDSHAKE_ONLY:
+            self.__dict__.pop(name, None)
+        # UTF-8 is validated by the decoders (utf8validateIncoming is off).
+        self.utf8validator = None  # type: ignore[assignment]
+        # autobahn grows this dict to ~100 entries during the handshake; a
+        # copy without the leftovers is a third smaller for the connection's life.
+        self.__dict__ = dict(self.__dict__)
         self._wamp = WireSession(
             self.factory.router,
             wire_for(codec, "websocket"),
@@ -82,6 +106,19 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
             self.sendClose(1000)
         else:
             self.dropConnection(abort=True)
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+        """
+        autobahn's own frames (pong, close) go out at once, like WAMP
+        frames (L{send_now}). A close frame left in Twisted's buffer would
+        be lost: autobahn aborts the TCP connection as soon as the peer's
+        close arrives, and with WAMP frames sent straight away the peer's
+        close can arrive within the same reactor turn.
+        """
+        if sync or chopsize or self.send_queue:
+            WebSocketServerProtocol.sendData(self, data, sync, chopsize)
+        else:
+            send_now(self.transport, data)
 
     def dataReceived(self, data: bytes) -> None:
         """
