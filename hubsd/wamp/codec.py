@@ -24,6 +24,7 @@ import base64
 import io
 import json
 import re
+from abc import ABC, abstractmethod
 from typing import Any
 
 import cbor2
@@ -69,29 +70,33 @@ def _check(msg: Any) -> Message:
     return msg
 
 
-class Codec:
+class Codec(ABC):
     """One WAMP serializer. Subclasses are stateless and shareable."""
 
     name = ""
     binary = False
 
+    @abstractmethod
     def decode(self, data: bytes) -> list[Message]:
         """All messages in one transport frame (several when batched)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def encode(self, msg: Message) -> bytes:
-        raise NotImplementedError
+        """One message as this serializer's bytes."""
 
+    @abstractmethod
     def encode_event(
         self, subscription: int, publication: int, details: dict[str, Any], payload: Payload
     ) -> bytes:
-        raise NotImplementedError
+        """An EVENT, splicing the payload's raw slice when it is ours."""
 
+    @abstractmethod
     def encode_values(self, args: Any, kwargs: Any) -> tuple[bytes, int]:
-        raise NotImplementedError
+        """Arguments as a raw slice and how many elements it holds."""
 
+    @abstractmethod
     def decode_values(self, raw: bytes, count: int) -> tuple[Any, Any]:
-        raise NotImplementedError
+        """The arguments back from a raw slice."""
 
 
 def _json_default(obj: Any) -> Any:

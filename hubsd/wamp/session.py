@@ -12,6 +12,7 @@ exception escaping to the transport.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message as m
@@ -58,7 +59,7 @@ log = Logger()
 _CACHE_MAX = 1024
 
 
-class RouterSession:
+class RouterSession(ABC):
     """A session that has joined a realm. Subclasses provide the output side."""
 
     #: The shared serializer+framing of a wire session (None: deliver values
@@ -89,10 +90,11 @@ class RouterSession:
 
     # -- output side, provided by subclasses ---------------------------
 
+    @abstractmethod
     def send(self, msg: list[Any]) -> None:
         """Deliver one message (as values) to the peer."""
-        raise NotImplementedError
 
+    @abstractmethod
     def send_event(
         self,
         sub_id: int,
@@ -107,10 +109,12 @@ class RouterSession:
         C{key} is None for a reliable event, else the supersede key of a
         droppable one (see L{hubsd.wamp.outgoing}).
         """
-        raise NotImplementedError
 
-    def close_transport(self, reason: str) -> None:
-        """Close the underlying transport (after queued output if possible)."""
+    def close_transport(self, reason: str) -> None:  # noqa: B027 - a no-op by default
+        """
+        Close the underlying transport (after queued output if possible).
+        In-process sessions have none, hence no-op by default.
+        """
 
     # -- identity --------------------------------------------------------
 
