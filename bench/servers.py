@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
-class Router:
+class Router(ABC):
     """A router process under test."""
 
     name = "?"
@@ -85,8 +86,9 @@ class Router:
         self.process: subprocess.Popen[bytes] | None = None
         self.pid = 0
 
+    @abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The command line that starts this router."""
 
     def env(self) -> dict[str, str]:
         return dict(os.environ)
