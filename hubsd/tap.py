@@ -27,21 +27,20 @@ class Options(usage.Options):
     ]
 
 
-class _TwistdHubsd:
-    """Wraps the service so twistd uses hubsd's [log] settings and exit status."""
+def _log_through(service: Any, observer: Any) -> None:
+    """
+    Make twistd log through C{observer} ([log] settings): twistd creates its
+    Application after makeService, parents the service to it, then asks it
+    for an ILogObserver component; set that component when parented.
+    """
+    original = service.setServiceParent
 
-    @staticmethod
-    def adopt(service: Any, observer: Any) -> None:
-        original = service.setServiceParent
+    def setServiceParent(parent: Any) -> None:
+        if isinstance(parent, Componentized):
+            parent.setComponent(ILogObserver, observer)
+        original(parent)
 
-        def setServiceParent(parent: Any) -> None:
-            # twistd creates the Application after makeService and then asks it
-            # for an ILogObserver component: give it the one [log] describes.
-            if isinstance(parent, Componentized):
-                parent.setComponent(ILogObserver, observer)
-            original(parent)
-
-        service.setServiceParent = setServiceParent
+    service.setServiceParent = setServiceParent
 
 
 def _exit_after_shutdown(status: int) -> None:
@@ -77,5 +76,5 @@ def makeService(options: Options) -> Any:
         )
     service = HubsdService(config, reactor)
     service.on_fatal = _exit_after_shutdown
-    _TwistdHubsd.adopt(service, make_observer(config.section("log")))
+    _log_through(service, make_observer(config.section("log")))
     return service

