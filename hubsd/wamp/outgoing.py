@@ -90,12 +90,17 @@ class OutputBatcher:
         self._reactor = reactor
         self._dirty: list[Outgoing] = []
         self._scheduled = False
+        #: Seconds to wait before sending; 0 is "at the end of this turn".
+        #: Raised while the router is overloaded (L{hubsd.wamp.shedding}), so
+        #: that each send carries more events: per-receiver system calls,
+        #: not events, are then what a turn costs.
+        self.delay = 0.0
 
     def mark(self, out: Outgoing) -> None:
         self._dirty.append(out)
         if not self._scheduled:
             self._scheduled = True
-            self._reactor.callLater(0, self.flush)
+            self._reactor.callLater(self.delay, self.flush)
 
     def flush(self) -> None:
         """Send everything pending now (also used by tests and shutdown)."""

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = Logger()
 
+#: How long output waits to be sent while the router sheds load (seconds).
+OVERLOAD_FLUSH_DELAY = 0.01
+
 
 @dataclass
 class RouterStats:
@@ -154,7 +157,7 @@ class Router:
         self.reactor = reactor
         self.stats = RouterStats()
         self.batcher = OutputBatcher(reactor)
-        self.shedder = LoadShedder(reactor, settings.overload_lag)
+        self.shedder = LoadShedder(reactor, settings.overload_lag, self._overloaded)
         self.shedder.start()
         self.auth = AuthService(settings)
         self.authorizer = Authorizer(settings)
@@ -165,6 +168,10 @@ class Router:
         self.session_ids: set[int] = set()
         self.realms = {name: Realm(self, name) for name in settings.realms}
         self.closing = False
+
+    def _overloaded(self, overloaded: bool) -> None:
+        # Behind: send to each receiver less often, with more events a send.
+        self.batcher.delay = OVERLOAD_FLUSH_DELAY if overloaded else 0.0
 
     # -- hooks -------------------------------------------------------------
 

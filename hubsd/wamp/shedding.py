@@ -35,9 +35,11 @@ MAX_SHARE = 0.95
 class LoadShedder:
     """Decides, per droppable publication, whether to shed it."""
 
-    def __init__(self, reactor: Any, target_lag: float) -> None:
+    def __init__(self, reactor: Any, target_lag: float, on_overload: Any = None) -> None:
         self._reactor = reactor
         self.target_lag = target_lag
+        #: Called with True when shedding starts and False when it ends.
+        self._on_overload = on_overload or (lambda overloaded: None)
         #: Share of droppable publications shed right now, 0..MAX_SHARE.
         self.share = 0.0
         self._random = random.random
@@ -57,14 +59,19 @@ class LoadShedder:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._loop = None
-        self.share = 0.0
+        if self.share:
+            self.share = 0.0
+            self._on_overload(False)
 
     def observe(self, lag: float) -> None:
         """Adjust the share after a sample that ran C{lag} seconds late."""
+        before = self.share
         if lag > self.target_lag:
             self.share = min(MAX_SHARE, self.share + STEP_UP)
         elif lag < self.target_lag / 2 and self.share:
             self.share = max(0.0, self.share - STEP_DOWN)
+        if (before == 0.0) != (self.share == 0.0):
+            self._on_overload(self.share > 0.0)
 
     def _sample(self) -> None:
         now = self._reactor.seconds()

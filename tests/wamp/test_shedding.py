@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from twisted.internet.task import Clock
 
+from hubsd.wamp.router import OVERLOAD_FLUSH_DELAY
 from hubsd.wamp.settings import RouterSettings
 from hubsd.wamp.shedding import MAX_SHARE, PERIOD, LoadShedder
 from tests.wamp.harness import OPEN_ROLE
@@ -63,3 +64,27 @@ def test_overloaded_router_sheds_droppable_but_delivers_reliable() -> None:
     pub.send([16, 5, {"retain": True}, "com.pos", ["kept"]])
     assert [m[4] for m in sub.read()] == [["hello"], ["kept"]]
     assert router.stats.publishes_shed == 1
+
+
+def test_overloaded_router_sends_less_often_with_more_events_a_send() -> None:
+    settings = RouterSettings(realms=("realm1",), roles=(OPEN_ROLE,), overload_lag=0.025)
+    router, clock = make_router(settings)
+    calls: list[float] = []
+    router.shedder.observe(0.5)  # far behind: shedding starts
+    assert router.batcher.delay == OVERLOAD_FLUSH_DELAY
+    router.batcher.mark(_Recorder(calls, clock))
+    clock.advance(0)
+    assert calls == []  # not at the end of this turn ...
+    clock.advance(OVERLOAD_FLUSH_DELAY)
+    assert calls == [OVERLOAD_FLUSH_DELAY]  # ... but a little later
+    for _ in range(200):
+        router.shedder.observe(0.0)  # caught up
+    assert router.batcher.delay == 0.0
+
+
+class _Recorder:
+    def __init__(self, calls: list[float], clock: Clock) -> None:
+        self.calls, self.clock = calls, clock
+
+    def flush(self) -> None:
+        self.calls.append(self.clock.seconds())
