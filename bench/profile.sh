@@ -13,8 +13,10 @@ shift
 bench=$!
 pid=""
 for _ in $(seq 60); do
-    pid=$(pgrep -n -f "hubsd --config /tmp/bench-hubsd-" || true)
-    [ -n "$pid" ] && break
+    # pgrep fails until the router has started; keep polling until then.
+    if pid=$(pgrep -n -f "hubsd --config /tmp/bench-hubsd-"); then
+        break
+    fi
     sleep 0.5
 done
 [ -n "$pid" ] || { echo "hubsd did not start"; kill "$bench"; exit 1; }

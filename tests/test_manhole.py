@@ -60,35 +60,31 @@ def private_file(path, text: str) -> str:
     return str(path)
 
 
-def test_telnet_console_evaluates_python_after_login(daemon_factory, tmp_path) -> None:
+def telnet_login(daemon_factory, tmp_path, password: bytes) -> socket.socket:
+    """Start hubsd with a telnet console and log in as admin with C{password}."""
     port = free_port()
     passwd = private_file(tmp_path / "passwd", "admin:correct horse\n")
     daemon = daemon_factory(
         f"[manhole]\ntelnet = tcp:{port}:interface=127.0.0.1\npasswd = {passwd}\n"
     )
     daemon.start().wait_ready()
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        read_until(sock, b"Username: ")
-        sock.sendall(b"admin\r\n")
-        read_until(sock, b"Password: ")
-        sock.sendall(b"correct horse\r\n")
+    sock = socket.create_connection(("127.0.0.1", port))
+    read_until(sock, b"Username: ")
+    sock.sendall(b"admin\r\n")
+    read_until(sock, b"Password: ")
+    sock.sendall(password + b"\r\n")
+    return sock
+
+
+def test_telnet_console_evaluates_python_after_login(daemon_factory, tmp_path) -> None:
+    with telnet_login(daemon_factory, tmp_path, b"correct horse") as sock:
         read_until(sock, b">>> ")
         sock.sendall(b"hubsd.state + '!' * 3\r\n")
         assert b"ready!!!" in read_until(sock, b"ready!!!")
 
 
 def test_telnet_console_refuses_a_wrong_password(daemon_factory, tmp_path) -> None:
-    port = free_port()
-    passwd = private_file(tmp_path / "passwd", "admin:correct horse\n")
-    daemon = daemon_factory(
-        f"[manhole]\ntelnet = tcp:{port}:interface=127.0.0.1\npasswd = {passwd}\n"
-    )
-    daemon.start().wait_ready()
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        read_until(sock, b"Username: ")
-        sock.sendall(b"admin\r\n")
-        read_until(sock, b"Password: ")
-        sock.sendall(b"battery staple\r\n")
+    with telnet_login(daemon_factory, tmp_path, b"battery staple") as sock:
         # Refused: asked again, never given a prompt.
         assert b">>>" not in read_until(sock, b"Username: ")
 

@@ -89,8 +89,10 @@ class _TelnetRealm:
         self._namespace = namespace
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+        # Only AuthenticatingTelnetProtocol logs in through this realm's
+        # portal, and it always asks for ITelnetProtocol.
         if ITelnetProtocol not in interfaces:
-            raise NotImplementedError("only telnet avatars are offered")
+            raise TypeError(f"the telnet console offers only ITelnetProtocol, not {interfaces}")
         from twisted.conch.telnet import TelnetBootstrapProtocol
 
         proto = TelnetBootstrapProtocol(
