@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hubsd.wamp.settings import RouterSettings
 from tests.wamp.harness import OPEN_ROLE
 from tests.wamp.wiretools import Peer, make_router
+
+
+def _registered(router: Any) -> tuple[Peer, Peer]:
+    """A callee with com.p registered, and a caller; both joined."""
+    callee, caller = Peer(router), Peer(router)
+    callee.join()
+    caller.join()
+    callee.send([64, 1, {}, "com.p"])
+    return callee, caller
+
+
+def _pending_call(router: Any) -> tuple[Peer, Peer, int]:
+    """Callee, caller and the invocation id of the caller's call 7 to com.p."""
+    callee, caller = _registered(router)
+    caller.send([48, 7, {}, "com.p"])
+    return callee, caller, _invocation(callee, caller)
 
 
 def _invocation(callee: Peer, caller: Peer) -> int:
@@ -15,12 +33,7 @@ def _invocation(callee: Peer, caller: Peer) -> int:
 
 def test_cancel_skip_answers_caller_and_leaves_callee_alone() -> None:
     router, _ = make_router()
-    callee, caller = Peer(router), Peer(router)
-    callee.join()
-    caller.join()
-    callee.send([64, 1, {}, "com.p"])
-    caller.send([48, 7, {}, "com.p"])
-    inv = _invocation(callee, caller)
+    callee, caller, inv = _pending_call(router)
     (err,) = caller.send([49, 7, {"mode": "skip"}])
     assert err[:5] == [8, 48, 7, {}, "wamp.error.canceled"]
     assert callee.read() == []
@@ -31,12 +44,7 @@ def test_cancel_skip_answers_caller_and_leaves_callee_alone() -> None:
 
 def test_cancel_killnowait_interrupts_and_answers_at_once() -> None:
     router, _ = make_router()
-    callee, caller = Peer(router), Peer(router)
-    callee.join()
-    caller.join()
-    callee.send([64, 1, {}, "com.p"])
-    caller.send([48, 7, {}, "com.p"])
-    inv = _invocation(callee, caller)
+    callee, caller, inv = _pending_call(router)
     (err,) = caller.send([49, 7, {"mode": "killnowait"}])
     assert err[4] == "wamp.error.canceled"
     (interrupt,) = callee.read()
@@ -45,12 +53,7 @@ def test_cancel_killnowait_interrupts_and_answers_at_once() -> None:
 
 def test_cancel_kill_waits_for_the_callee() -> None:
     router, _ = make_router()
-    callee, caller = Peer(router), Peer(router)
-    callee.join()
-    caller.join()
-    callee.send([64, 1, {}, "com.p"])
-    caller.send([48, 7, {}, "com.p"])
-    inv = _invocation(callee, caller)
+    callee, caller, inv = _pending_call(router)
     assert caller.send([49, 7, {"mode": "kill"}]) == []
     (interrupt,) = callee.read()
     assert interrupt[0] == 69 and interrupt[2]["mode"] == "kill"
@@ -61,10 +64,7 @@ def test_cancel_kill_waits_for_the_callee() -> None:
 
 def test_progress_is_forwarded_only_when_asked() -> None:
     router, _ = make_router()
-    callee, caller = Peer(router), Peer(router)
-    callee.join()
-    caller.join()
-    callee.send([64, 1, {}, "com.p"])
+    callee, caller = _registered(router)
     caller.send([48, 1, {"receive_progress": True}, "com.p"])
     inv1 = _invocation(callee, caller)
     caller.send([48, 2, {}, "com.p"])
@@ -79,10 +79,7 @@ def test_progress_is_forwarded_only_when_asked() -> None:
 def test_settings_call_timeout_applies_without_call_option() -> None:
     settings = RouterSettings(realms=("realm1",), roles=(OPEN_ROLE,), call_timeout=2.0)
     router, clock = make_router(settings)
-    callee, caller = Peer(router), Peer(router)
-    callee.join()
-    caller.join()
-    callee.send([64, 1, {}, "com.p"])
+    callee, caller = _registered(router)
     caller.send([48, 7, {}, "com.p"])
     _invocation(callee, caller)
     clock.advance(1.9)
