@@ -1,0 +1,171 @@
+"""
+Who may do what in a room: the one place that decides.
+
+Hubs' model (member permission bits, owner/creator roles, entry modes) with
+hubsd's moderators added. Every privileged room procedure and every publish
+on a room topic asks this module (through ``require`` or ``gate``); the WAMP
+router's static role rules stay coarse and never grant room rights.
+
+Member permission bits are stored per room as an integer; the hub
+permissions (17 names) are what a member's presence meta and perms token
+carry. Object permissions (the eight bits) are granted by the room's bit, or
+to owners and moderators; owner actions to owners (and, except role changes
+and room settings, to moderators).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hubsd.rooms.errors import NotPermitted
+
+#: Member permission bits (Hubs' order; stored as ``rooms.member_permissions``).
+MEMBER_BITS: dict[str, int] = {
+    "spawn_and_move_media": 1,
+    "spawn_camera": 2,
+    "spawn_drawing": 4,
+    "pin_objects": 8,
+    "spawn_emoji": 16,
+    "fly": 32,
+    "voice_chat": 64,
+    "text_chat": 128,
+}
+ALL_MEMBER_BITS = sum(MEMBER_BITS.values())
+#: Hubs' default for rooms of non-permissive sites: voice and text chat.
+DEFAULT_MEMBER_PERMISSIONS = MEMBER_BITS["voice_chat"] | MEMBER_BITS["text_chat"]
+
+#: Actions reserved to owners (and moderators where noted in MODERATOR_ACTIONS).
+OWNER_ACTIONS = (
+    "update_hub",
+    "update_hub_promotion",
+    "update_roles",
+    "close_hub",
+    "embed_hub",
+    "kick_users",
+    "mute_users",
+    "amplify_audio",
+)
+#: What a moderator may do of the owner actions: moderate people, not the room.
+MODERATOR_ACTIONS = frozenset({"kick_users", "mute_users", "amplify_audio"})
+
+#: The 17 hub permissions, in the order Hubs lists them.
+HUB_PERMISSIONS: tuple[str, ...] = (
+    "join_hub",
+    "update_hub",
+    "update_hub_promotion",
+    "update_roles",
+    "close_hub",
+    "embed_hub",
+    "kick_users",
+    "mute_users",
+    "amplify_audio",
+    "spawn_camera",
+    "spawn_drawing",
+    "spawn_and_move_media",
+    "pin_objects",
+    "spawn_emoji",
+    "fly",
+    "voice_chat",
+    "text_chat",
+)
+
+#: First-sync template suffix -> permission needed (None: nothing needed).
+_SPAWN_SUFFIXES: tuple[tuple[str, str | None], ...] = (
+    ("-avatar", None),
+    ("-media", "spawn_and_move_media"),
+    ("-camera", "spawn_camera"),
+    ("-drawing", "spawn_drawing"),
+    ("-pen", "spawn_drawing"),
+    ("-emoji", "spawn_emoji"),
+)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A member's roles in one room (computed by the server, never sent by clients)."""
+
+    owner: bool = False
+    creator: bool = False
+    moderator: bool = False
+    signed_in: bool = False
+
+    def as_dict(self) -> dict[str, bool]:
+        return {
+            "owner": self.owner,
+            "creator": self.creator,
+            "moderator": self.moderator,
+            "signed_in": self.signed_in,
+        }
+
+
+def bits_to_map(member_permissions: int) -> dict[str, bool]:
+    """The room's member permission bits as a name -> bool map."""
+    return {name: bool(member_permissions & bit) for name, bit in MEMBER_BITS.items()}
+
+
+def map_to_bits(permissions: Mapping[str, object]) -> int:
+    """
+    A name -> bool map as bits; names missing are off (Hubs' channel
+    semantics). Unknown names or non-bool values are refused.
+
+    @raise ValueError: naming the bad entry.
+    """
+    bits = 0
+    for name, value in permissions.items():
+        if name not in MEMBER_BITS:
+            raise ValueError(f"unknown member permission {name!r}")
+        if not isinstance(value, bool):
+            raise ValueError(f"member permission {name} must be true or false")
+        if value:
+            bits |= MEMBER_BITS[name]
+    return bits
+
+
+def permissions_for(roles: Roles, member_permissions: int, entry_mode: str) -> dict[str, bool]:
+    """
+    The 17 hub permissions of a member with C{roles} in a room whose member
+    bits are C{member_permissions} and entry mode C{entry_mode}.
+    """
+    owner = roles.owner or roles.creator
+    out: dict[str, bool] = {"join_hub": entry_mode != "deny" or owner}
+    for action in OWNER_ACTIONS:
+        if action == "update_roles":
+            out[action] = roles.creator or roles.owner
+        else:
+            out[action] = owner or (roles.moderator and action in MODERATOR_ACTIONS)
+    for name, bit in MEMBER_BITS.items():
+        out[name] = bool(member_permissions & bit) or owner or roles.moderator
+    return {name: out[name] for name in HUB_PERMISSIONS}
+
+
+def require(permissions: Mapping[str, bool], permission: str) -> None:
+    """
+    @raise NotPermitted: naming C{permission} unless C{permissions} grants it.
+    """
+    if not permissions.get(permission):
+        raise NotPermitted(permission)
+
+
+def spawn_permission(template: str) -> str | None | bool:
+    """
+    What a first-sync spawn of an entity with C{template} needs: None for
+    nothing (avatars), a permission name, or False when such a template may
+    never be spawned by a client (hubs-protocol.md 5.2).
+    """
+    for suffix, permission in _SPAWN_SUFFIXES:
+        if template.endswith(suffix):
+            return permission
+    return False
+
+
+def may_spawn(permissions: Mapping[str, bool], template: object) -> bool:
+    """True if a member with C{permissions} may spawn C{template}."""
+    if not isinstance(template, str):
+        return False
+    need = spawn_permission(template)
+    if need is None:
+        return True
+    if need is False:
+        return False
+    return bool(permissions.get(str(need)))
