@@ -182,11 +182,28 @@ class LocalSession(RouterSession):
     # -- API -----------------------------------------------------------------
 
     def publish(
-        self, topic: str, args: Any = None, kwargs: Any = None, **options: Any
+        self,
+        topic: str,
+        args: Any = None,
+        kwargs: Any = None,
+        payload: Payload | None = None,
+        **options: Any,
     ) -> Deferred[int | None]:
-        """Publish; fires with the publication id when C{acknowledge=True}."""
+        """
+        Publish C{args}/C{kwargs}, or C{payload} as it is (e.g. the
+        L{LocalEvent.payload} or L{hubsd.wamp.router.Publication.payload}
+        of a received publication: no decoding, and receivers in its
+        serializer get the raw slice spliced). Options as in WAMP
+        (C{acknowledge}, C{exclude_me}, C{exclude}, C{eligible},
+        C{retain}, C{droppable}, C{disclose_me}...). Fires with the
+        publication id when C{acknowledge=True}, else with None.
+        """
         request = next(self._ids)
-        msg: list[Any] = [PUBLISH, request, options, topic, Payload.from_values(args, kwargs)]
+        if payload is None:
+            payload = Payload.from_values(args, kwargs)
+        elif args is not None or kwargs is not None:
+            raise TypeError("give args/kwargs or a payload, not both")
+        msg: list[Any] = [PUBLISH, request, options, topic, payload]
         if options.get("acknowledge"):
             return self._request(request, msg, lambda m: m[2])
         if not self.joined:
@@ -391,12 +408,25 @@ class LocalSession(RouterSession):
         cache: dict[Any, Any],
         key: Any,
     ) -> None:
+        """Queue the event for L{deliver}: one L{LocalEvent} per
+        (subscription, publication), shared by every local receiver."""
         handlers = self._handlers.get(sub_id)
         if not handlers:
             return
-        event = LocalEvent(
-            sub_id, pub_id, details, payload, details.get("topic") or handlers[0].topic
-        )
+        event = cache.get(LocalEvent)
+        if event is None:
+            topic = details.get("topic") or handlers[0].topic
+            event = cache[LocalEvent] = LocalEvent(sub_id, pub_id, details, payload, topic)
+        self.router.local_queue.append((self, sub_id, event))
+
+    def deliver(self, sub_id: int, event: LocalEvent) -> None:
+        """Run this session's handlers of C{sub_id} (called by the router
+        after the fan-out that queued C{event})."""
+        if not self.joined:
+            return
+        handlers = self._handlers.get(sub_id)
+        if not handlers:
+            return
         for sub in list(handlers):
             _safe(sub.handler, event)
 
