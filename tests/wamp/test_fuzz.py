@@ -334,7 +334,8 @@ def test_wellformed_interleavings_leave_nothing_behind(
     a.join()
     b.join()
     known: dict[str, list[int]] = {"sub": [], "reg": [], "inv": [], "call": []}
-    answered: set[int] = set()
+    answered: set[int] = set()  # request ids are unique over both peers
+    callers: dict[int, Peer] = {}
     req = iter(range(1, 10_000))
 
     def absorb(replies: list[list[Any]]) -> None:
@@ -389,6 +390,7 @@ def test_wellformed_interleavings_leave_nothing_behind(
             timeout_ms = data.draw(st.sampled_from([0, 1000]))
             msg = [48, r, {"receive_progress": True, "timeout": timeout_ms}, data.draw(TOPICS)]
             known["call"].append(r)
+            callers[r] = who
         elif action in ("yield", "progress"):
             msg = [70, pick("inv"), {"progress": action == "progress"}, ["y"]]
         elif action == "error":
@@ -412,6 +414,12 @@ def test_wellformed_interleavings_leave_nothing_behind(
         assert b.session not in reg.callees
     # Whatever a still waits for is only a call to its own registration
     # that a itself has not answered yet (a is alive and may still answer).
+    waiting = set()
     for pending in realm.dealer._invocations.values():
         assert pending.caller is a.session and pending.callee is a.session
+        waiting.add(pending.request)
+    # Every call of a has its one final answer, or is that wait.
+    for request, who in callers.items():
+        if who is a:
+            assert (request in answered) != (request in waiting), request
     assert failures == []
