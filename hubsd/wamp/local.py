@@ -2,17 +2,20 @@
 In-process sessions: the room core, the Phoenix gateway and the SFU
 signalling talk to the router with values, no serialization.
 
-    session = router.attach_local_session("hubs", "room-core", "trusted")
-    sub = yield session.subscribe("hubs.room.x", on_event)   # on_event(LocalEvent)
-    yield session.publish("hubs.room.x", ["hi"], acknowledge=True)
-    reg = yield session.register("hubs.room.join", join)     # join(*args, **kwargs)
-    result = yield session.call("hubs.room.join", ["me"])
+    session = router.attach_local_session("hubsd", "room-core", "trusted")
+    sub = yield session.subscribe("hubsd.room.x", on_event)   # on_event(LocalEvent)
+    yield session.publish("hubsd.room.x", ["hi"], acknowledge=True)
+    reg = yield session.register("hubsd.room.join", join)     # join(*args, **kwargs)
+    result = yield session.call("hubsd.room.join", ["me"])
     session.leave()
 
 A local session is authorized like any other (authrole C{trusted} may do
 everything). Every method returns a Deferred failing with
 L{hubsd.wamp.errors.WampError} on an ERROR. An event's args/kwargs are
-decoded lazily and at most once per publication (the payload is shared).
+decoded lazily and at most once per publication (the payload is shared);
+each subscription's handlers get one L{LocalEvent} per publication, after
+the fan-out that produced it (L{hubsd.wamp.router.Router.deliver_local}),
+never re-entrantly in its middle.
 """
 
 from __future__ import annotations
@@ -389,12 +392,18 @@ class LocalSession(RouterSession):
             if inv_id not in self._invocations or not self.joined:
                 return
             del self._invocations[inv_id]
-            error = getattr(f.value, "error", None)
-            if not isinstance(error, str):
-                log.failure("local endpoint {procedure} failed", f, procedure=reg.procedure)
-                error = errors.RUNTIME_ERROR
             exc: Any = f.value
-            args = list(getattr(exc, "args_", None) or exc.args[1:] or [])
+            error = getattr(exc, "error", None)
+            uri = getattr(exc, "uri", None)
+            if isinstance(error, str):
+                args = list(getattr(exc, "args_", None) or exc.args[1:] or [])
+            elif isinstance(uri, str):
+                # The room core's exceptions: a URI and a message for the client.
+                error, args = uri, [str(exc)]
+            else:
+                log.failure("local endpoint {procedure} failed", f, procedure=reg.procedure)
+                # Nothing of an unexpected exception goes to the caller.
+                error, args = errors.RUNTIME_ERROR, []
             self.handle([ERROR, INVOCATION, inv_id, {}, error, args])
 
         d.addCallbacks(done, failed)

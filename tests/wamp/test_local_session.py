@@ -118,3 +118,35 @@ def test_failing_local_handler_is_logged_and_others_still_get_the_event() -> Non
     p.send([16, 1, {}, "com.t", ["x"]])
     assert len(got) == 1
     assert p.send([32, 2, {}, "com.u"])[0][0] == 33
+
+
+def test_local_endpoint_raising_a_room_error_answers_its_uri_and_message() -> None:
+    from hubsd.rooms.errors import RoomFull
+
+    router, _ = make_router()
+    core = router.attach_local_session("realm1", "core", "trusted")
+    refusal = RoomFull("room full: 24 of 24 seats taken")
+
+    def join() -> None:
+        raise refusal
+
+    core.register("com.room.join", join)
+    p = Peer(router)
+    p.join()
+    (err,) = p.send([48, 1, {}, "com.room.join"])
+    assert err[:5] == [8, 48, 1, {}, "hubsd.error.room_full"]
+    assert err[5] == [str(refusal)]
+
+
+def test_local_endpoint_bug_tells_the_caller_nothing_of_it() -> None:
+    router, _ = make_router()
+    core = router.attach_local_session("realm1", "core", "trusted")
+
+    def buggy() -> None:
+        raise RuntimeError("internal detail", "secret path /etc/x")
+
+    core.register("com.buggy", buggy)
+    p = Peer(router)
+    p.join()
+    (err,) = p.send([48, 1, {}, "com.buggy"])
+    assert err[4] == "wamp.error.runtime_error" and err[5:] in ([], [[]])
