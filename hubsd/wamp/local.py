@@ -325,7 +325,7 @@ class LocalSession(RouterSession):
                 cb = self._progress.get(request)
                 if cb is not None:
                     args, kwargs = _args(msg, 3)
-                    _safe(cb, *args, **kwargs)
+                    self._safe(cb, "progress handler", *args, **kwargs)
                 return
             entry = self._pending.pop(request, None)
             self._progress.pop(request, None)
@@ -401,12 +401,32 @@ class LocalSession(RouterSession):
                 # The room core's exceptions: a URI and a message for the client.
                 error, args = uri, [str(exc)]
             else:
-                log.failure("local endpoint {procedure} failed", f, procedure=reg.procedure)
+                self.router.hook_failed(
+                    ("endpoint", reg.procedure),
+                    "local endpoint {procedure} failed",
+                    f,
+                    procedure=reg.procedure,
+                )
                 # Nothing of an unexpected exception goes to the caller.
                 error, args = errors.RUNTIME_ERROR, []
             self.handle([ERROR, INVOCATION, inv_id, {}, error, args])
 
         d.addCallbacks(done, failed)
+
+    def _safe(self, fn: Callable[..., Any], what: str, *args: Any, **kwargs: Any) -> None:
+        """Run a handler; its failure (or its Deferred's) is the router's
+        to count and log once (L{hubsd.wamp.router.Router.hook_failed})."""
+
+        def failed(f: Failure | None = None) -> None:
+            self.router.hook_failed(fn, "local handler for {what} failed", f, what=what)
+
+        try:
+            r = fn(*args, **kwargs)
+        except Exception:
+            failed()
+            return
+        if isinstance(r, Deferred):
+            r.addErrback(failed)
 
     def send_event(
         self,
@@ -437,7 +457,7 @@ class LocalSession(RouterSession):
         if not handlers:
             return
         for sub in list(handlers):
-            _safe(sub.handler, event)
+            self._safe(sub.handler, sub.topic, event)
 
 
 def _args(msg: list[Any], i: int) -> tuple[list[Any], dict[str, Any]]:
@@ -453,12 +473,3 @@ def _call_result(msg: list[Any]) -> Any:
     if not args and not kwargs:
         return None
     return CallResult(args, kwargs)
-
-
-def _safe(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    try:
-        r = fn(*args, **kwargs)
-        if isinstance(r, Deferred):
-            r.addErrback(lambda f: log.failure("local handler failed", f))
-    except Exception:
-        log.failure("local handler failed")

@@ -220,7 +220,7 @@ class Router(Service):
         self.droppable = PatternSet(settings.droppable_topics)
         self._hooks: list[tuple[PatternSet, PublishHook]] = []
         self._hooks_for: dict[str, tuple[PublishHook, ...]] = {}
-        self._hook_failed: set[int] = set()
+        self._hook_failed: set[object] = set()
         self.has_hooks = False
         self._observers: list[tuple[SessionObserver | None, SessionObserver | None]] = []
         #: Events for in-process handlers, delivered after the current
@@ -352,13 +352,23 @@ class Router(Service):
         uri = getattr(e, "uri", None)
         if isinstance(uri, str):
             return WampError(uri, str(e))
-        self.stats.hook_errors += 1
-        if id(hook) not in self._hook_failed:
-            self._hook_failed.add(id(hook))
-            log.failure(
-                "publish hook failed on {topic} (later failures are only counted)", topic=topic
-            )
+        self.hook_failed(hook, "publish hook failed on {topic}", topic=topic)
         return WampError(errors.RUNTIME_ERROR, "publish hook failed")
+
+    def hook_failed(self, key: object, text: str, failure: Any = None, **fields: Any) -> None:
+        """
+        An in-process hook (publish hook, local handler or endpoint) failed:
+        count it in C{stats.hook_errors}, and log it with its traceback the
+        first time per C{key} only, so that bad input a hook chokes on
+        cannot fill the log with one traceback per message.
+        """
+        self.stats.hook_errors += 1
+        k = id(key) if not isinstance(key, (str, tuple)) else key
+        if k in self._hook_failed:
+            return
+        if len(self._hook_failed) < 4096:
+            self._hook_failed.add(k)
+        log.failure(text + " (later failures of it are only counted)", failure, **fields)
 
     # -- sessions ----------------------------------------------------------
 

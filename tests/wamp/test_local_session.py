@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.logger import globalLogPublisher
 
 from hubsd.wamp.errors import WampError
 from hubsd.wamp.local import LocalEvent
@@ -115,9 +116,17 @@ def test_failing_local_handler_is_logged_and_others_still_get_the_event() -> Non
     other.subscribe("com.t", got.append)
     p = Peer(router)
     p.join()
-    p.send([16, 1, {}, "com.t", ["x"]])
-    assert len(got) == 1
-    assert p.send([32, 2, {}, "com.u"])[0][0] == 33
+    logged: list[Any] = []
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        for i in range(5):
+            p.send([16, i + 1, {}, "com.t", ["x"]])
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+    assert len(got) == 5
+    assert len([e for e in logged if "log_failure" in e]) == 1  # not one per message
+    assert router.stats.hook_errors == 5
+    assert p.send([32, 9, {}, "com.u"])[0][0] == 33
 
 
 def test_local_endpoint_raising_a_room_error_answers_its_uri_and_message() -> None:
@@ -148,5 +157,7 @@ def test_local_endpoint_bug_tells_the_caller_nothing_of_it() -> None:
     core.register("com.buggy", buggy)
     p = Peer(router)
     p.join()
-    (err,) = p.send([48, 1, {}, "com.buggy"])
-    assert err[4] == "wamp.error.runtime_error" and err[5:] in ([], [[]])
+    for i in range(3):
+        (err,) = p.send([48, i + 1, {}, "com.buggy"])
+        assert err[4] == "wamp.error.runtime_error" and err[5:] in ([], [[]])
+    assert router.stats.hook_errors == 3
