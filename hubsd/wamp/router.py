@@ -24,7 +24,7 @@ shedder; L{Router.stopService} shuts every session down).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +113,7 @@ class Publication:
         self.topic = topic
         self.payload = payload
         self.options = options
-        self.exclude: set[int] | list[int] = set()
+        self.exclude: Collection[int] = set()
         self.exclude_me: bool = options.get("exclude_me", True) is not False
 
     @property
@@ -132,7 +132,13 @@ class Publication:
             return options
         options = dict(options)
         if self.exclude:
-            options["exclude"] = list(options.get("exclude") or ()) + list(self.exclude)
+            exclude: Collection[Any] = [*(options.get("exclude") or ()), *self.exclude]
+            try:
+                # Checked once per receiver in the fan-out: a set, if it can be.
+                exclude = frozenset(exclude)
+            except TypeError:
+                pass  # a publisher's list with unhashable junk in it
+            options["exclude"] = exclude
         options["exclude_me"] = self.exclude_me
         return options
 

@@ -467,7 +467,7 @@ class RouterSession(ABC):
             if self._backlog is not None:
                 # Waiting again: what is left waits behind the new decision.
                 self._backlog.extend(backlog)
-                return
+                break
         self.router.deliver_local()
 
     # -- broker ----------------------------------------------------------

@@ -115,3 +115,15 @@ def test_an_already_fired_deferred_answer_does_not_hold_anything() -> None:
     p.join()
     assert _kinds(p.send([32, 1, {}, "com.a"])) == [(33, 1)]
     assert _kinds(p.send([32, 2, {}, "com.b"])) == [(33, 2)]
+
+
+def test_local_subscribers_get_what_was_decided_while_more_is_pending() -> None:
+    router, clock, p, _ = _slow_authorizer({"com.slow": 1.0, "com.slower": 5.0})
+    core = router.attach_local_session("realm1", "core", "trusted")
+    got: list[Any] = []
+    core.subscribe("com.fast", got.append)
+    p.send([32, 1, {}, "com.slow"])
+    p.send([16, 2, {}, "com.fast", ["now"]])
+    p.send([32, 3, {}, "com.slower"])
+    clock.advance(1.0)
+    assert [e.args for e in got] == [["now"]]  # not held until com.slower is decided

@@ -154,3 +154,11 @@ def test_hook_returning_nonsense_rejects_without_breaking_the_session(result: An
     (err,) = pub.send([16, 1, ACK, "com.room", []])
     assert err[4] == "wamp.error.runtime_error"
     assert pub.send([32, 9, {}, "com.other"])[0][0] == 33
+
+
+def test_hook_exclusions_survive_junk_in_the_publishers_exclude_list() -> None:
+    router, (pub, a, b) = _room()
+    router.add_publish_hook("com.room", lambda p: setattr(p, "exclude", [_sid(a)]))
+    pub.send([16, 1, {"exclude": [{"not": "an id"}]}, "com.room", ["hi"]])
+    assert a.read() == []
+    assert b.read()[0][4] == ["hi"]
