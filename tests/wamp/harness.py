@@ -96,6 +96,7 @@ class Harness:
     def __init__(self, settings: RouterSettings = SETTINGS) -> None:
         self.settings = settings
         self.router = Router(settings, reactor)
+        self.router.startService()  # as the daemon does: the load shedder runs
         root = Resource()
         self.factory = WampWebSocketFactory(self.router, settings, reactor)
         root.putChild(b"ws", WebSocketResource(self.factory))
@@ -141,6 +142,7 @@ class Harness:
             if c._transport is not None and c._transport.isOpen():
                 c._transport.close()
         await self.port.stopListening()
+        await self.router.stopService()
 
 
 class Inbox:

@@ -16,6 +16,7 @@ LIMITED = RouterSettings(
     outgoing_soft_limit=50_000,
     outgoing_hard_limit=400_000,
     droppable_topics=("com.pos",),
+    overload_lag=0.0,  # backpressure alone: no load shedding in these tests
 )
 
 
