@@ -5,9 +5,16 @@ L{RouterSession} handles every message a joined session may send
 (PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, CANCEL, REGISTER, UNREGISTER,
 YIELD, ERROR, GOODBYE) and answers through L{RouterSession.send}. Wire
 sessions (L{hubsd.wamp.wire}) add the handshake and serialization; local
-sessions (L{hubsd.wamp.local}) receive the answers as values. A malformed
-or out-of-place message is a protocol violation: ABORT and close, never an
-exception escaping to the transport.
+sessions (L{hubsd.wamp.local}) receive the answers as values; other kinds
+(a gateway's) subclass it, give it an L{EventEncoder} and join with
+L{hubsd.wamp.router.Router.attach}. A malformed or out-of-place message
+(checked by L{hubsd.wamp.messages.check_shape} before Autobahn parses it)
+is a protocol violation: ABORT and close, never an exception escaping to
+the transport.
+
+Messages are handled in the order the session sent them: while the dynamic
+authorizer's Deferred answer to one is pending, later ones wait in a queue
+(L{MAX_BACKLOG} at most).
 """
 
 from __future__ import annotations
