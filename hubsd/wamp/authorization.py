@@ -119,11 +119,9 @@ class Authorizer:
         return None
 
     def static(self, realm: str, authrole: str, action: str, uri: str) -> bool:
-        """What the configured rules alone say (C{trusted} may do everything)."""
-        if authrole == TRUSTED:
-            return True
-        if reserved(action, uri, authrole):
-            return False
+        """What the configured rules alone say. The caller has already
+        applied L{reserved}, the C{trusted} role and the gates (in that
+        order, L{hubsd.wamp.session.RouterSession.authorize})."""
         rules = self._rules.get((realm, authrole))
         return rules is not None and rules[action].matches(uri)
 

@@ -118,6 +118,23 @@ def test_could_match(match: str, pattern: str, expected: bool) -> None:
     assert could_match(match, pattern, "hubsd.") is expected
 
 
+@pytest.mark.parametrize(
+    ("match", "pattern", "expected"),
+    [
+        ("wildcard", "hubsd..x", True),  # any second component, "room" included
+        ("wildcard", "hubsd.rooms.x", True),
+        ("wildcard", "hubsd.lobby.x", False),
+        ("wildcard", "hubsd", False),
+        ("prefix", "hubsd.r", True),
+        ("prefix", "hubsd.lobby", False),
+    ],
+)
+def test_could_match_a_prefix_ending_mid_component(
+    match: str, pattern: str, expected: bool
+) -> None:
+    assert could_match(match, pattern, "hubsd.room") is expected
+
+
 def test_longest_prefix_gate_wins() -> None:
     router, p = _joined()
     outer, inner = Recorder(False), Recorder(True)
