@@ -97,6 +97,7 @@ def test_custom_ticket_authenticator_sets_authid_authrole_and_authextra() -> Non
     core = router.attach_local_session("realm1", "core", "trusted")
     p, welcome = _ticket(router, "jwt-ok", authid="someone")
     assert (welcome[2]["authid"], welcome[2]["authrole"]) == ("s-1", "member")
+    assert (welcome[2]["authmethod"], welcome[2]["authprovider"]) == ("ticket", "dynamic")
     assert welcome[2]["authextra"] == {"session_id": "s-1", "account_id": 12}
     assert seen == [("realm1", "someone", "jwt-ok")]
     # The router knows the session by what the authenticator said.
@@ -152,7 +153,14 @@ def _wampcra(router: Any, authid: str, secret: bytes) -> list[Any]:
     (challenge,) = _hello(p, authmethods=["wampcra"], authid=authid)
     assert challenge[1] == "wampcra"
     extra = challenge[2]
-    assert json.loads(extra["challenge"])["authid"] == authid
+    fields = json.loads(extra["challenge"])
+    assert (fields["authid"], fields["authmethod"], fields["authprovider"]) == (
+        authid,
+        "wampcra",
+        "static",
+    )
+    assert fields["authrole"] == "user" and fields["session"] == p.session.session_id
+    assert fields["nonce"] and fields["timestamp"].endswith("Z")
     signature = compute_wcs(secret, extra["challenge"].encode()).decode()
     (answer,) = p.send([5, signature, {}])
     return answer
@@ -163,6 +171,21 @@ def test_wampcra_principal_joins_and_a_wrong_secret_is_refused() -> None:
     assert _wampcra(router, "bob", b"bob-secret")[2]["authmethod"] == "wampcra"
     assert _wampcra(router, "bob", b"bob-secreT")[2] == "wamp.error.authentication_failed"
     assert _wampcra(router, "bob", b"")[2] == "wamp.error.authentication_failed"
+
+
+@pytest.mark.parametrize("authid", ["nobody", "alice"])  # unknown; a ticket-only principal
+def test_wampcra_without_a_secret_is_no_auth_method(authid: str) -> None:
+    router, _ = make_router()
+    p = Peer(router)
+    (abort,) = _hello(p, authmethods=["wampcra"], authid=authid)
+    assert abort[2] == "wamp.error.no_auth_method" and p.closed
+
+
+def test_authenticated_is_immutable() -> None:
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
+        Authenticated("a", "b").authid = "c"  # type: ignore[misc]
 
 
 def test_unknown_realm_is_aborted() -> None:
@@ -194,7 +217,7 @@ def test_custom_method_authenticator_gets_hello_details() -> None:
 def test_anonymous_client_cannot_choose_its_authid() -> None:
     router, _ = make_router()
     (welcome,) = _hello(Peer(router), authid="alice")
-    assert welcome[2]["authmethod"] == "anonymous"
+    assert (welcome[2]["authmethod"], welcome[2]["authprovider"]) == ("anonymous", "static")
     assert welcome[2]["authid"].startswith("anonymous-")
 
 
