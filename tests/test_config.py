@@ -9,7 +9,7 @@ import pytest
 
 from hubsd.cli import check_config
 from hubsd.config import ConfigError, load_config, parse_config
-from hubsd.options import ByteSize, Duration, Endpoint, List, OptionError
+from hubsd.options import ByteSize, Duration, Endpoint, List, Number, OptionError
 from hubsd.schema import SCHEMA
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,6 +160,10 @@ def test_config_is_frozen(tmp_path: Path) -> None:
         (Duration(), "250ms", 0.25),
         (Duration(), "5m", 300.0),
         (Duration(), "30", 30.0),
+        (Duration(), "1d", 86400.0),
+        (Number(above=0), "2.5", 2.5),
+        (Number(above=0), "60", 60.0),
+        (List(choices=("a", "b")), "b, a", ("b", "a")),
         (List(), "a, b  c,,d", ("a", "b", "c", "d")),
         (List(), "", ()),
         (Endpoint(optional=True), "", ""),
@@ -176,6 +180,9 @@ def test_value_types_parse(kind: object, text: str, value: object) -> None:
         (ByteSize(), "lots"),
         (ByteSize(), "-1"),
         (Duration(), "soon"),
+        (Duration(above=0), "0"),
+        (Number(), "inf"),
+        (List(choices=("a", "b")), "a c"),
         (Endpoint(), "tcp:port"),
         (Endpoint(), "carrier-pigeon:1"),
         (Endpoint(), ""),
@@ -249,3 +256,78 @@ def test_parse_config_takes_any_backend_lookup() -> None:
     with pytest.raises(ConfigError) as e:
         parse_config("", "x.ini", SCHEMA, lookup)
     assert {p.section for p in e.value.problems} == {"storage", "files", "sfu", "cluster"}
+
+
+def test_rooms_section_defaults_are_the_contracts(tmp_path: Path) -> None:
+    rooms = load_config(write(tmp_path, "")).section("rooms")
+    assert dict(rooms) == {
+        "default_room_size": 24,
+        "max_room_size": 50,
+        "default_member_permissions": ("voice_chat", "text_chat"),
+        "allow_anonymous_create": True,
+        "reconnect_grace": 15.0,
+        "kick_duration": 600.0,
+        "rate_messages": 60.0,
+        "rate_bytes": 64 * 1024,
+        "rate_burst": 2.0,
+        "rate_kick_after": 10.0,
+        "max_chat_length": 4096,
+        "max_entities": 5000,
+        "max_pinned": 1000,
+        "max_profile_bytes": 2048,
+        "perms_token_lifetime": 300.0,
+        "session_token_lifetime": 86400.0,
+    }
+
+
+def test_rooms_default_member_permissions_are_names_of_member_bits(tmp_path: Path) -> None:
+    from hubsd.rooms.permissions import MEMBER_BITS
+
+    every = ", ".join(MEMBER_BITS)
+    config = load_config(write(tmp_path, f"[rooms]\ndefault_member_permissions = {every}\n"))
+    assert config.section("rooms")["default_member_permissions"] == tuple(MEMBER_BITS)
+    config = load_config(write(tmp_path, "[rooms]\ndefault_member_permissions =\n"))
+    assert config.section("rooms")["default_member_permissions"] == ()
+    (problem,) = problems_of(tmp_path, "[rooms]\ndefault_member_permissions = fly, teleport\n")
+    assert "[rooms] default_member_permissions: unknown name 'teleport'" in problem
+
+
+@pytest.mark.parametrize(
+    "key, text, message",
+    [
+        ("default_room_size", "0", "must be at least 1"),
+        ("max_room_size", "10001", "must be at most 10000"),
+        ("allow_anonymous_create", "maybe", "expected true or false"),
+        ("reconnect_grace", "soon", "expected a duration"),
+        ("rate_messages", "0", "must be more than 0"),
+        ("rate_messages", "-5", "must be more than 0"),
+        ("rate_messages", "nan", "expected a finite number"),
+        ("rate_messages", "fast", "expected a number"),
+        ("rate_bytes", "0", "must be at least 1"),
+        ("rate_burst", "0", "must be more than 0"),
+        ("max_chat_length", "0", "must be at least 1"),
+        ("max_entities", "1000001", "must be at most 1000000"),
+        ("max_pinned", "-1", "must be at least 0"),
+        ("max_profile_bytes", "10", "must be at least 256"),
+        ("perms_token_lifetime", "0", "must be at least 1"),
+        ("session_token_lifetime", "0", "must be at least 1"),
+    ],
+)
+def test_rooms_values_out_of_range_are_refused(
+    tmp_path: Path, key: str, text: str, message: str
+) -> None:
+    (problem,) = problems_of(tmp_path, f"[rooms]\n{key} = {text}\n")
+    assert f"[rooms] {key}: {message}" in problem
+
+
+def test_rooms_zero_turns_off_grace_and_rate_kick(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[rooms]\nreconnect_grace = 0\nrate_kick_after = 0\n"))
+    assert config.section("rooms")["reconnect_grace"] == 0.0
+    assert config.section("rooms")["rate_kick_after"] == 0.0
+
+
+def test_rooms_default_size_may_not_exceed_the_largest(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "[rooms]\ndefault_room_size = 60\nmax_room_size = 50\n")
+    assert "[rooms] default_room_size: must not be more than max_room_size" in problem
+    config = load_config(write(tmp_path, "[rooms]\ndefault_room_size = 50\nmax_room_size = 50\n"))
+    assert config.section("rooms")["default_room_size"] == 50
