@@ -10,6 +10,7 @@ against the schema word for word.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ __all__ = [
     "Choice",
     "Duration",
     "Endpoint",
+    "FilePath",
     "Integer",
     "List",
     "Number",
@@ -56,6 +58,33 @@ class Text:
 
     def parse(self, text: str) -> str:
         return text.strip()
+
+
+_CREDENTIALS = ("${CREDENTIALS_DIRECTORY}/", "$CREDENTIALS_DIRECTORY/")
+
+
+@dataclass(frozen=True)
+class FilePath:
+    """
+    A file's path; empty text means "none". A path starting with
+    ``$CREDENTIALS_DIRECTORY/`` (or ``${CREDENTIALS_DIRECTORY}/``) is taken
+    inside that environment variable's directory, where systemd's
+    ``LoadCredential=`` puts a unit's private copies of secret files; no
+    other variable is expanded.
+    """
+
+    def parse(self, text: str) -> str:
+        text = text.strip()
+        for prefix in _CREDENTIALS:
+            if text.startswith(prefix):
+                directory = os.environ.get("CREDENTIALS_DIRECTORY")
+                if not directory:
+                    raise OptionError(
+                        "$CREDENTIALS_DIRECTORY is not set (systemd sets it for a unit with "
+                        "LoadCredential=; by hand, set it to the directory holding the file)"
+                    )
+                return os.path.join(directory, text[len(prefix) :])
+        return text
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,17 @@ in step. Keys that a backend adds live with its plugin (``plugins/``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hubsd.config import SectionSpec
+from hubsd.config import Config, ConfigCheck, SectionSpec
 from hubsd.options import (
     Boolean,
     ByteSize,
     Choice,
     Duration,
     Endpoint,
+    FilePath,
     Integer,
     List,
     Number,
@@ -90,9 +91,10 @@ WAMP = SectionSpec(
         ),
         Option(
             "open_handshake_timeout",
-            Duration(minimum=0.1),
+            Duration(minimum=0),
             "5s",
-            "Close a connection that has not finished the websocket handshake by then.",
+            "Close a connection that has not finished the websocket handshake and the "
+            "WAMP join by then; 0 disables the timeout.",
         ),
         Option(
             "outgoing_soft_limit",
@@ -336,15 +338,17 @@ MANHOLE = SectionSpec(
         ),
         Option(
             "passwd",
-            Text(),
+            FilePath(),
             "",
-            "File of 'user:password' lines for telnet and SSH password logins.",
+            "File of 'user:password' lines for telnet and SSH password logins (chmod 600); "
+            "$CREDENTIALS_DIRECTORY/NAME is a systemd credential.",
         ),
         Option(
             "authorized_keys",
-            Text(),
+            FilePath(),
             "",
-            "File of SSH public keys allowed to log in (OpenSSH authorized_keys format).",
+            "File of SSH public keys allowed to log in (OpenSSH authorized_keys format, "
+            "chmod 600); $CREDENTIALS_DIRECTORY/NAME is a systemd credential.",
         ),
         Option(
             "allow_remote",
@@ -399,3 +403,22 @@ SCHEMA: tuple[SectionSpec, ...] = (
     METRICS,
     LOG,
 )
+
+
+def _realms_are_served(config: Config) -> Iterator[tuple[str, str | None, str]]:
+    """A principal or role names a realm of ``[wamp] realms``: else it could never apply."""
+    realms = config.section("wamp")["realms"]
+    served = ", ".join(realms) or "none"
+    for kind in ("wamp.principal", "wamp.role"):
+        for name, values in sorted(config.templated(kind).items()):
+            realm = values.get("realm")
+            if realm is not None and realm not in realms:
+                yield (
+                    f"{kind}:{name}",
+                    "realm",
+                    f"realm {realm!r} is not in [wamp] realms ({served})",
+                )
+
+
+CHECKS: tuple[ConfigCheck, ...] = (_realms_are_served,)
+"""The rules across sections, run after every section is checked."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import BIN
+from tests.conftest import BIN, REPO
 
 
 @pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
@@ -65,14 +66,69 @@ def test_bad_config_exits_1_listing_every_problem(daemon_factory) -> None:
     assert "Traceback" not in out
 
 
-def test_unusable_state_dir_exits_1_naming_it(daemon_factory, tmp_path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    daemon = daemon_factory(state_dir=f"{blocker}/state").start()
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_one_problem_is_one_problem_with_the_nearest_key(daemon_factory, twistd) -> None:
+    daemon = daemon_factory("[wamp]\nrealm = hubsd\n", twistd=twistd).start()
     assert daemon.wait_exit() == 1
     out = daemon.output()
-    assert f"state_dir {blocker}/state is not usable" in out
+    assert "hubsd: invalid configuration (1 problem):" in out
+    assert "[wamp] realm: unknown key; did you mean realms?" in out
+
+
+def check_config_lines(config) -> tuple[int, list[str]]:
+    """Run ``hubsd check-config`` as ExecStartPre does: same file, same directory."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = subprocess.run(
+        [sys.executable, "-m", "hubsd", "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=config.parent,
+        env=env,
+    )
+    return run.returncode, run.stdout.splitlines()
+
+
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_state_dir_that_is_a_file_is_refused_by_check_config_and_start_alike(
+    daemon_factory, tmp_path, twistd
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    daemon = daemon_factory(state_dir=str(blocker), twistd=twistd)
+    status, lines = check_config_lines(daemon.config)
+    expected = f"{daemon.config}: [hubsd] state_dir: {blocker} exists and is not a directory"
+    assert (status, lines) == (1, [expected])
+    assert daemon.start().wait_exit() == 1
+    out = daemon.output()
+    assert "hubsd: cannot start (1 problem):" in out
+    assert f"  {expected}" in out.splitlines()
+    assert "File exists" not in out
     assert "Traceback" not in out
+
+
+def test_state_dir_below_a_file_cannot_be_created(daemon_factory, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    daemon = daemon_factory(state_dir=f"{blocker}/state")
+    status, lines = check_config_lines(daemon.config)
+    assert status == 1
+    assert lines == [
+        f"{daemon.config}: [hubsd] state_dir: {blocker}/state cannot be created: "
+        f"{blocker} is not a directory"
+    ]
+    assert daemon.start().wait_exit() == 1
+    assert "Traceback" not in daemon.output()
+
+
+def test_role_of_a_realm_not_served_is_refused_by_check_config_and_start(daemon_factory) -> None:
+    daemon = daemon_factory("[wamp.role:guest]\nrealm = hubs\nsubscribe = *\n")
+    status, lines = check_config_lines(daemon.config)
+    expected = (
+        f"{daemon.config}: [wamp.role:guest] realm: realm 'hubs' is not in [wamp] realms (hubsd)"
+    )
+    assert (status, lines) == (1, [expected])
+    assert daemon.start().wait_exit() == 1
+    assert f"  {expected}" in daemon.output().splitlines()
 
 
 def test_unreachable_postgres_exits_1_naming_host_and_database(daemon_factory) -> None:
