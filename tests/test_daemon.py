@@ -54,6 +54,11 @@ def test_port_in_use_exits_1_with_one_clear_line(daemon_factory, twistd) -> None
     assert len(lines) == 1
     assert f"cannot listen on tcp:{port}:interface=127.0.0.1 (web)" in lines[0]
     assert "Address already in use" in lines[0]
+    # The parts that had started are undone without a word: that one line
+    # is the last thing hubsd itself says.
+    ours = [line for line in out.splitlines() if "[hubsd" in line]
+    assert ours[-1] == lines[0]
+    assert " stopped " not in out
 
 
 def test_bad_config_exits_1_listing_every_problem(daemon_factory) -> None:
