@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +39,18 @@ def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory
         "files",
         "storage",
     ]
+
+
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_ctrl_c_stops_cleanly_with_the_status_the_readme_gives(daemon_factory, twistd) -> None:
+    daemon = daemon_factory(twistd=twistd).start().wait_ready()
+    assert daemon.process is not None
+    daemon.process.send_signal(signal.SIGINT)
+    # README "Running": hubsd exits 0; twistd re-raises the signal (130 in a shell).
+    assert daemon.wait_exit() == (-signal.SIGINT if twistd else 0)
+    out = daemon.output()
+    assert "] stopped storage" in out
+    assert "Traceback" not in out
 
 
 @pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
@@ -185,3 +198,38 @@ def test_metrics_endpoint_serves_router_counters(daemon_factory) -> None:
     # One session is the room core's own, in-process.
     assert 'hubsd_wamp_sessions{realm="hubsd"} 1.0' in text
     assert "hubsd_wamp_events_dropped_total 0.0" in text
+
+
+def unit_settings() -> list[tuple[str, str]]:
+    """(key, value) of every setting in systemd/hubsd.service, commented-out ones with '#'."""
+    text = (REPO / "systemd" / "hubsd.service").read_text()
+    return [
+        (key.strip(), value.strip())
+        for key, sep, value in (line.partition("=") for line in text.splitlines())
+        if sep and not key.startswith("# ")
+    ]
+
+
+def test_systemd_unit_checks_the_config_it_runs() -> None:
+    settings = dict(unit_settings())
+    pre, start = settings["ExecStartPre"].split(), settings["ExecStart"].split()
+    assert pre[1:] == ["check-config", start[-1]]
+    assert start[1:] == ["--config", start[-1]]
+    assert pre[0] == start[0]
+    # Ordering only after what hubsd can use; nothing uses Redis.
+    assert "redis" not in settings["After"]
+    assert "Documentation" not in settings  # no path that an install does not have
+
+
+def test_systemd_unit_credentials_are_the_ones_the_docs_name() -> None:
+    credentials = dict(
+        value.split(":", 1) for key, value in unit_settings() if key == "#LoadCredential"
+    )
+    assert credentials == {
+        "manhole.passwd": "/etc/hubsd/manhole.passwd",
+        "manhole.keys": "/etc/hubsd/manhole.keys",
+    }
+    operations = (REPO / "docs" / "operations.md").read_text()
+    for name, source in credentials.items():
+        assert f"LoadCredential={name}:{source}" in operations
+        assert f"$CREDENTIALS_DIRECTORY/{name}" in operations
