@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.logger import Logger, globalLogBeginner
@@ -41,7 +42,7 @@ def load_for_start(path: str) -> tuple[Config | None, str]:
     return config, ""
 
 
-def _listing(heading: str, problems: Any) -> str:
+def _listing(heading: str, problems: Iterable[Problem]) -> str:
     return "\n".join([heading, *(f"  {p}" for p in problems)])
 
 

@@ -160,7 +160,11 @@ BackendKeys = Callable[[str], Iterable[str]]
 """kind -> every key that some installed backend of that kind declares."""
 
 ConfigCheck = Callable[[Config], Iterable[tuple[str, str | None, str]]]
-"""A rule across sections: a valid config -> [(section, key, message)] for each violation."""
+"""
+A rule across sections: the config as parsed -> [(section, key, message)] for
+each violation. Values that were invalid are absent; a rule that needs one
+raises KeyError and is skipped.
+"""
 
 
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
