@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from hubsd.cli import check_config
 from hubsd.config import ConfigError, load_config, parse_config
@@ -593,3 +595,23 @@ def test_check_config_reports_file_problems_before_looking_at_the_machine(
     path = write(tmp_path, f"[hubsd]\nstate_dir = {blocker}\nbogus = 1\n")
     assert check_config(path) == 1
     assert capsys.readouterr().out == f"{path}: [hubsd] bogus: unknown key\n"
+
+
+_VALUE_CHARS = st.characters(
+    min_codepoint=0x20, max_codepoint=0x2FF, blacklist_categories=("Cc", "Zl", "Zp")
+)
+
+
+@given(value=st.text(_VALUE_CHARS, min_size=1, max_size=40), comment=st.text(_VALUE_CHARS))
+@settings(max_examples=200, deadline=None)
+def test_a_value_survives_whole_unless_a_comment_follows_whitespace(
+    tmp_path_factory: pytest.TempPathFactory, value: str, comment: str
+) -> None:
+    value = value.strip()
+    assume(value and value[0] not in ";#" and not re.search(r"\s[;#]", value))
+    tmp_path = tmp_path_factory.mktemp("v")
+    head = "[wamp.principal:a]\nrealm = hubsd\nrole = r\nticket = "
+    config = load_config(write(tmp_path, f"{head}{value}\n"))
+    assert config.templated("wamp.principal")["a"]["ticket"] == value
+    config = load_config(write(tmp_path, f"{head}{value} ;{comment}\n"))
+    assert config.templated("wamp.principal")["a"]["ticket"] == value
