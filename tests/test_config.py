@@ -615,3 +615,27 @@ def test_a_value_survives_whole_unless_a_comment_follows_whitespace(
     assert config.templated("wamp.principal")["a"]["ticket"] == value
     config = load_config(write(tmp_path, f"{head}{value} ;{comment}\n"))
     assert config.templated("wamp.principal")["a"]["ticket"] == value
+
+
+@pytest.mark.parametrize(
+    "where, problem",
+    [
+        ("-", None),
+        ("{tmp}/hubsd.log", None),
+        ("{tmp}/existing.log", None),
+        ("{tmp}", "{tmp} is a directory"),
+        (
+            "{tmp}/none/hubsd.log",
+            "{tmp}/none/hubsd.log cannot be created: {tmp}/none is not a directory",
+        ),
+    ],
+)
+def test_check_config_refuses_a_log_file_start_up_could_not_open(
+    tmp_path: Path, capsys, where: str, problem: str | None
+) -> None:
+    (tmp_path / "existing.log").write_text("")
+    path = write(tmp_path, "[log]\nfile = " + where.format(tmp=tmp_path) + "\n")
+    assert check_config(path) == (0 if problem is None else 1)
+    expected = "ok" if problem is None else f"{path}: [log] file: " + problem.format(tmp=tmp_path)
+    assert capsys.readouterr().out == expected + "\n"
+    assert not (tmp_path / "hubsd.log").exists()

@@ -138,6 +138,24 @@ def test_state_dir_below_a_file_cannot_be_created(daemon_factory, tmp_path) -> N
     assert "Traceback" not in daemon.output()
 
 
+@pytest.mark.parametrize("twistd", [False, True], ids=["hubsd", "twistd"])
+def test_log_file_that_cannot_be_opened_is_refused_without_a_traceback(
+    daemon_factory, tmp_path, twistd
+) -> None:
+    log_file = tmp_path / "no-such-dir" / "hubsd.log"
+    daemon = daemon_factory(f"[log]\nfile = {log_file}\n", twistd=twistd)
+    status, lines = check_config_lines(daemon.config)
+    expected = (
+        f"{daemon.config}: [log] file: {log_file} cannot be created: "
+        f"{log_file.parent} is not a directory"
+    )
+    assert (status, lines) == (1, [expected])
+    assert daemon.start().wait_exit() == 1
+    out = daemon.output()
+    assert f"  {expected}" in out.splitlines()
+    assert "Traceback" not in out
+
+
 def test_role_of_a_realm_not_served_is_refused_by_check_config_and_start(daemon_factory) -> None:
     daemon = daemon_factory("[wamp.role:guest]\nrealm = hubs\nsubscribe = *\n")
     status, lines = check_config_lines(daemon.config)
