@@ -121,6 +121,26 @@ def test_limiter_refills_over_time() -> None:
     assert [lim.allow(1) for _ in range(4)] == [True, True, True, False]
 
 
+def test_a_long_silence_earns_no_more_than_one_burst() -> None:
+    clock = Clock()
+    lim = limiter(clock, msgs=10, nbytes=10**9, burst=2)
+    clock.advance(3600)
+    answers = [lim.allow(1) for _ in range(21)]
+    assert answers == [True] * 20 + [False]
+
+
+def test_limiter_clock_stepping_back_gives_no_tokens() -> None:
+    now = [100.0]
+    lim = MemberLimiter(1, 10**9, 1, 0, lambda: now[0])
+    assert lim.allow(1)
+    now[0] = 50.0
+    assert not lim.allow(1)
+    now[0] = 50.5
+    assert not lim.allow(1)
+    now[0] = 51.0
+    assert lim.allow(1)
+
+
 def test_bytes_are_limited_independently_of_messages() -> None:
     clock = Clock()
     lim = limiter(clock, msgs=1000, nbytes=1000, burst=1)
