@@ -136,7 +136,11 @@ def check_profile(obj: object, max_bytes: int = DEFAULT_MAX_PROFILE_BYTES) -> di
             raise InvalidPayload(f"profile.{_field(key)} must be a finite number")
         elif value is not None and not isinstance(value, str | int | float | bool):
             raise InvalidPayload(f"profile.{_field(key)} must be a string, number, boolean or null")
-        size += _json_size(key, key) + 1 + _json_size(key, value) + 1
+        # A string longer than the limit needs no encoding to be refused.
+        if len(key) > max_bytes or (isinstance(value, str) and len(value) > max_bytes):
+            size = max_bytes + 1
+        else:
+            size += _json_size(key, key) + 1 + _json_size(key, value) + 1
         if size > max_bytes:
             raise InvalidPayload(f"profile is larger than {max_bytes} bytes")
         out[key] = value

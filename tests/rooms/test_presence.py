@@ -446,6 +446,8 @@ def test_any_sequence_of_changes_keeps_a_phoenix_client_in_step(
         ({"displayName": "Ada", "x": "\ud800"}, "profile.x cannot be encoded"),
         ({"displayName": "Ada", "x": 10**5000}, "profile.x cannot be encoded"),
         ({"displayName": "Ada", "blob": "x" * 3000}, "profile is larger than 2048 bytes"),
+        ({"displayName": "Ada", "x" * 3000: 1}, "profile is larger than 2048 bytes"),
+        ({"displayName": "Ada", "blob": "x" * 2040}, "profile is larger than 2048 bytes"),
         (
             {"displayName": "Ada", **{f"k{i}": i for i in range(10_000)}},
             "profile is larger than 2048 bytes",
