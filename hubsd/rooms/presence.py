@@ -171,7 +171,7 @@ def check_context(obj: object) -> dict[str, bool]:
 
 
 def check_flags(
-    changes: Mapping[Any, object], max_profile_bytes: int = DEFAULT_MAX_PROFILE_BYTES
+    changes: object, max_profile_bytes: int = DEFAULT_MAX_PROFILE_BYTES
 ) -> dict[str, Any]:
     """
     The changes a member asks for its own meta, checked: ``presence``

@@ -576,7 +576,7 @@ def test_a_huge_unknown_field_name_is_not_echoed_whole() -> None:
 
 def test_check_flags_refuses_a_non_object() -> None:
     with pytest.raises(InvalidPayload, match="must be an object"):
-        check_flags(["typing"])  # type: ignore[arg-type]
+        check_flags(["typing"])
 
 
 def test_member_changes_that_are_allowed_pass_checked() -> None:
@@ -590,3 +590,36 @@ def test_member_changes_that_are_allowed_pass_checked() -> None:
         "profile": {"displayName": " Ada "},
     }
     assert check_flags(changes) == {**changes, "profile": {"displayName": "Ada"}}
+
+
+# any input at all: checked, or refused with InvalidPayload, never another exception
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=80)
+    | st.binary(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=12) | st.integers(), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(
+    st.sampled_from(["displayName", "avatarId", "presence", "typing", "profile", "roles", "x"])
+    | st.text(max_size=12),
+    json_values,
+    max_size=6,
+)
+
+
+@settings(max_examples=300)
+@given(st.one_of(json_values, json_objects))
+def test_checks_answer_any_input_with_a_value_or_invalid_payload(value: object) -> None:
+    for check in (check_profile, check_context, check_flags):
+        try:
+            check(value)
+        except InvalidPayload as e:
+            assert str(e)
