@@ -639,3 +639,14 @@ def test_check_config_refuses_a_log_file_start_up_could_not_open(
     expected = "ok" if problem is None else f"{path}: [log] file: " + problem.format(tmp=tmp_path)
     assert capsys.readouterr().out == expected + "\n"
     assert not (tmp_path / "hubsd.log").exists()
+
+
+def test_room_settings_read_from_the_schema_defaults_equal_the_dataclass_defaults(
+    tmp_path: Path,
+) -> None:
+    # One source of defaults: the schema's text and RoomSettings agree.
+    from hubsd.rooms.settings import RoomSettings
+
+    assert RoomSettings.fromConfig(load_config(write(tmp_path, ""))) == RoomSettings()
+    config = load_config(write(tmp_path, "[rooms]\ndefault_member_permissions = fly\n"))
+    assert RoomSettings.fromConfig(config).default_member_permissions == 32
