@@ -182,14 +182,15 @@ class EntityTable:
           creates it (``dropped_full`` beyond the limit); anything else is
           ``dropped_unknown``.
         - Known entity (first syncs are replays, applied as updates): the
-          sync's owner (its own or, when absent, the known one) must be the
-          sender, and lastOwnerTime (absent: the known one) must be later
+          sync's owner must be the sender (absent: the sender, who must then
+          be the known owner), and lastOwnerTime (absent: the known one) must be later
           than the known one, or equal with owner >= the known owner;
           otherwise ``dropped_not_owner``. On acceptance a new owner records
           the new lastOwnerTime, a ``persistent`` bool replaces the known
           one (NAF clients do the same), components are merged.
         - Missing ``owner``/``lastOwnerTime``/``components`` of an accepted
-          sync are filled in from the table (NAF receivers need them).
+          sync are filled in (sender, known time or -1 for a create, ``{}``):
+          NAF receivers need them.
 
         @return: a `Decision`; ``changed`` when the sync dict was modified.
         """
@@ -324,7 +325,7 @@ class EntityTable:
     def member_left(self, session_id: str) -> tuple[list[str], list[dict[str, Any]]]:
         """
         C{session_id} left the room (for good: not while its reconnect grace
-        runs). Entities it created, or owned with no creator, are removed
+        runs). Entities it created are removed
         with their descendants unless persistent; the persistent ones stay
         as they are for the remaining members to take over (NAF's rule, see
         the module docstring).
@@ -335,7 +336,9 @@ class EntityTable:
         doomed: list[str] = []
         handed_over: list[dict[str, Any]] = []
         for entity in self._entities.values():
-            if entity.creator == session_id or (not entity.creator and entity.owner == session_id):
+            # NAF also takes "owned with no creator"; the table always has a
+            # creator (the sender when the creating sync named none).
+            if entity.creator == session_id:
                 if entity.persistent:
                     handed_over.append(entity.sync(first=False))
                 else:
