@@ -187,7 +187,9 @@ class EntityTable:
           than the known one, or equal with owner >= the known owner;
           otherwise ``dropped_not_owner``. On acceptance a new owner records
           the new lastOwnerTime, a ``persistent`` bool replaces the known
-          one (NAF clients do the same), components are merged.
+          one (NAF clients do the same), components are merged; an owner's
+          sync with a lastOwnerTime other than the recorded one is relayed
+          with the recorded one (the time changes only with the owner).
         - Missing ``owner``/``lastOwnerTime``/``components`` of an accepted
           sync are filled in (sender, known time or -1 for a create, ``{}``):
           NAF receivers need them.
@@ -232,6 +234,13 @@ class EntityTable:
         if owner != entity.owner:
             entity.owner = owner
             entity.last_owner_time = time
+        elif time != known_time:
+            # Same owner, another time: NAF clients keep their recorded time,
+            # but one that took the entity meanwhile would read this sync as
+            # a newer take. Relay the recorded time, so that what is relayed
+            # always is the table's state.
+            sync["lastOwnerTime"] = known_time
+            changed = True
         if persistent is not None and persistent is not entity.persistent:
             entity.persistent = persistent
         components = sync.get("components")

@@ -131,7 +131,12 @@ def test_ownership_rule_later_time_wins_ties_to_greater_owner(
 
 def test_same_owner_update_keeps_last_owner_time_as_naf_clients_do() -> None:
     table = table_with(("alice", first_sync(time=10)))
-    assert table.apply("alice", update(time=50)).accepted
+    sync = update(time=50)
+    decision = table.apply("alice", sync)
+    assert decision.accepted and decision.changed
+    # relayed with the recorded time: a member that took the entity meanwhile
+    # must not read it as a newer take
+    assert sync["lastOwnerTime"] == 10
     entity = table.get("e1")
     assert entity is not None and entity.last_owner_time == 10
     # so a take at 20 still wins here, as it does at every client
