@@ -124,7 +124,9 @@ class Entity:
 
 class EntityTable:
     """
-    The entities of one room, in creation order, at most ``max_entities``.
+    The entities of one room, in creation order, at most ``max_entities``;
+    the merged state of one entity keeps at most ``max_components`` keys
+    (later new keys are relayed but not kept).
 
     Counters for metrics (ints, only ever increase): ``dropped_not_owner``
     (a sync or ``r`` from a member that is not the owner under the rule),
@@ -134,10 +136,11 @@ class EntityTable:
     ``dropped_first_sync_in_um`` (whole ``um`` messages; counted by ``naf``).
     """
 
-    def __init__(self, max_entities: int = 5000) -> None:
+    def __init__(self, max_entities: int = 5000, max_components: int = 1024) -> None:
         if max_entities < 1:
             raise ValueError("max_entities must be at least 1")
         self.max_entities = max_entities
+        self.max_components = max_components
         self._entities: dict[str, Entity] = {}
         # parent networkId -> ids of entities created with that parent, so
         # that removing an entity removes its descendants (as on the page).
@@ -250,7 +253,12 @@ class EntityTable:
         elif components:
             merged = entity.components
             for key, value in components.items():
-                if value is not None or key not in merged:
+                if key in merged:
+                    if value is not None:
+                        merged[key] = value
+                elif len(merged) < self.max_components:
+                    # (a cap, so that a stream of new keys cannot grow one
+                    # entity's state without bound; the sync is still relayed)
                     merged[key] = value
         return ACCEPTED_CHANGED if changed else ACCEPTED
 

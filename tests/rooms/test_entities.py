@@ -152,6 +152,14 @@ def test_merged_state_later_non_null_values_replace_and_keys_accumulate() -> Non
     assert entity.components == {"0": {"x": 2}, "1": [1, 2], "2": "a", "3": None}
 
 
+def test_merged_state_keeps_at_most_max_components_keys() -> None:
+    table = EntityTable(max_components=3)
+    table.apply("alice", first_sync(components={"0": 1, "1": 2}))
+    assert table.apply("alice", update(components={"2": 3, "3": 4, "0": 9})).accepted
+    entity = table.get("e1")
+    assert entity is not None and entity.components == {"0": 9, "1": 2, "2": 3}
+
+
 def test_update_for_unknown_entity_is_dropped_and_counted() -> None:
     table = EntityTable()
     assert table.apply("alice", update()).reason == "unknown"
