@@ -14,11 +14,16 @@ lastOwnerTime is older than its own, or equal with a smaller owner id (so
 on a tie the greater id wins). It records a new lastOwnerTime only when the
 owner changes; an update from the same owner leaves it alone. The table
 applies exactly that rule, and in addition accepts a sync only when its
-(resulting) owner is the sender itself: a member may take ownership for
-itself, never hand it to another. Every accepted sync is relayed to every
-member, so the accepted (lastOwnerTime, owner) pairs of an entity never
-decrease; a client that applies what it is delivered (and, after a refused
-take, the correction ``naf`` sends it back) agrees with the table at once.
+(resulting) owner is the sender itself (a member may take ownership for
+itself, never hand it to another), and a sync for an avatar only from the
+member that created it (Hubs' receivers check that too; here it also means
+nobody can take another's avatar to have its updates dropped). An accepted
+sync is relayed carrying exactly the table's (lastOwnerTime, owner) after
+it, so what members are delivered never decreases under the rule, and a
+member that applies it (and, after a refused take, the correction ``naf``
+sends back) agrees with the table as soon as the messages in flight to it
+have arrived; tests/rooms/test_ownership_convergence.py checks this with
+stale views, forged syncs and NAF's -1 start of remote copies.
 
 When a member leaves, NAF clients delete every entity it created (or owned
 without a creator) unless the entity is persistent; for persistent ones all
@@ -83,6 +88,7 @@ class Entity:
         "persistent",
         "parent",
         "components",
+        "creator_only",
     )
 
     def __init__(
@@ -106,6 +112,12 @@ class Entity:
         self.persistent = persistent
         self.parent = parent
         self.components = components
+        # Hubs' receivers accept avatar updates only from the avatar's
+        # creator (hubs-protocol.md 5.4); the table enforces it, so nobody
+        # can take another member's avatar and silence its updates.
+        self.creator_only = template.endswith("-avatar") and not template.endswith(
+            "-waypoint-avatar"
+        )
 
     def sync(self, first: bool = True) -> dict[str, Any]:
         """The entity as one full NAF sync (components copied, values shared)."""
@@ -188,7 +200,9 @@ class EntityTable:
           sync's owner must be the sender (absent: the sender, who must then
           be the known owner), and lastOwnerTime (absent: the known one) must be later
           than the known one, or equal with owner >= the known owner;
-          otherwise ``dropped_not_owner``. On acceptance a new owner records
+          otherwise ``dropped_not_owner``. An avatar (template ending in
+          ``-avatar``, except ``-waypoint-avatar``) takes syncs from the
+          member that created it only. On acceptance a new owner records
           the new lastOwnerTime, a ``persistent`` bool replaces the known
           one (NAF clients do the same), components are merged; an owner's
           sync with a lastOwnerTime other than the recorded one is relayed
@@ -226,6 +240,9 @@ class EntityTable:
         if entity is None:
             return self._create(sender, sync, changed)
 
+        if entity.creator_only and sender != entity.created_by:
+            self.dropped_not_owner += 1
+            return DROP_NOT_OWNER
         known_time = entity.last_owner_time
         time = sync.get("lastOwnerTime", _MISSING)
         if time is _MISSING:

@@ -28,7 +28,13 @@ and calls::
   the server's state (which beats its claim under NAF's rule) makes it agree
   at once instead of after the winner's next update. Send them as
   ``{"dataType": "u", "data": state, "from_session_id": state["owner"]}``.
-  The functions modify ``envelope["data"]`` in place when ``changed``.
+  ``envelope["data"]`` is modified in place when ``changed`` (a dropped
+  first sync may have been stamped too); never relay the envelope itself.
+- Counters: every drop is counted in the table (``table.counters()``).
+- The late-joiner state is ``table.snapshot()``; a member leaving for good
+  is ``table.member_left(session_id)`` (see `hubsd.rooms.entities`). An
+  accepted ``r`` removes the entity's descendants from the table too, as
+  NAF clients drop them with their parent; nothing extra needs relaying.
 
 Rules (hubs-protocol.md 5.2 and 8.12, issue 7 part 8):
 
@@ -50,7 +56,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from hubsd.rooms.entities import DROP_NOT_OWNER, EntityTable
 from hubsd.rooms.errors import InvalidPayload
@@ -194,7 +200,7 @@ def check_sync(sync: object, where: str = "data") -> dict[str, Any]:
         _check(sync)
     except _Bad as bad:
         raise _bad(where + bad.field, bad.problem) from None
-    return sync  # type: ignore[return-value]
+    return cast(dict[str, Any], sync)
 
 
 def parse_envelope(obj: object, max_syncs: int = MAX_SYNCS_PER_MESSAGE) -> Envelope:

@@ -21,7 +21,7 @@ def first_sync(
         "owner": owner,
         "creator": owner,
         "lastOwnerTime": time,
-        "template": "#remote-avatar",
+        "template": "#interactable-media",
         "persistent": False,
         "parent": None,
         "components": {"0": {"x": 1}, "1": None} if components is None else components,
@@ -65,7 +65,7 @@ def test_first_sync_creates_entity_owned_and_created_by_sender() -> None:
     assert entity is not None
     assert (entity.owner, entity.creator, entity.created_by) == ("alice", "alice", "alice")
     assert entity.last_owner_time == 10
-    assert entity.template == "#remote-avatar" and entity.persistent is False
+    assert entity.template == "#interactable-media" and entity.persistent is False
 
 
 def test_first_sync_already_stamped_is_unchanged() -> None:
@@ -127,6 +127,18 @@ def test_ownership_rule_later_time_wins_ties_to_greater_owner(
     expected = (time, owner) if accepted else (known_time, known_owner)
     assert (entity.last_owner_time, entity.owner) == expected
     assert table.dropped_not_owner == (0 if accepted else 1)
+
+
+@pytest.mark.parametrize(
+    "template, taken",
+    [("#remote-avatar", False), ("#remote-waypoint-avatar", True), ("#interactable-pen", True)],
+)
+def test_avatar_takes_syncs_only_from_the_member_that_created_it(
+    template: str, taken: bool
+) -> None:
+    table = table_with(("alice", first_sync(template=template)))
+    assert table.apply("bob", update(owner="bob", time=99)).accepted is taken
+    assert table.apply("alice", update(owner="alice", time=100)).accepted
 
 
 def test_same_owner_update_keeps_last_owner_time_as_naf_clients_do() -> None:
@@ -268,7 +280,7 @@ def test_snapshot_is_one_full_first_sync_per_entity_in_creation_order() -> None:
         "owner": "bob",
         "creator": "alice",
         "lastOwnerTime": 12,
-        "template": "#remote-avatar",
+        "template": "#interactable-media",
         "persistent": False,
         "parent": None,
         "components": {"0": {"x": 1}, "1": "on"},

@@ -243,7 +243,8 @@ def test_non_owner_update_is_dropped_and_counted() -> None:
 
 
 def test_refused_take_is_answered_with_the_state_that_beats_it() -> None:
-    table = room(("alice", spawn(time=10)))
+    table = EntityTable()
+    naf.inspect(spawn(time=10, template="#interactable-media"), "alice", OWNER, table)
     naf.inspect({"dataType": "u", "data": sync(owner="carol", time=20)}, "carol", MEMBER, table)
     take = {"dataType": "u", "data": sync(owner="bob", time=15)}
     verdict = naf.inspect(take, "bob", MEMBER, table)

@@ -35,7 +35,7 @@ MEMBERS = ("ann", "bea", "cy")
 #: a member whose client does not follow networked-aframe
 FORGER = "max"
 ENTITIES = ("e1", "e2")
-PERMISSIONS = permissions_for(Roles(), 192, "allow")
+PERMISSIONS = permissions_for(Roles(), 192 | 1, "allow")  # + spawn_and_move_media
 
 members = st.sampled_from(MEMBERS)
 entities = st.sampled_from(ENTITIES)
@@ -77,7 +77,7 @@ class OwnershipConvergence(RuleBasedStateMachine):
     def spawn(self, creators: list[str]) -> None:
         for network_id, creator in zip(ENTITIES, creators, strict=True):
             first = entity_sync(network_id, creator, 1, 0)
-            first.update(template="#remote-avatar", persistent=False, isFirstSync=True)
+            first.update(template="#interactable-media", persistent=False, isFirstSync=True)
             self.views[creator][network_id] = (1, creator)
             self.send(creator, {"dataType": "u", "data": first})
         self.deliver_everything()
