@@ -191,17 +191,15 @@ def _private_directory(path: str) -> None:
 
 
 def _load_or_create(path: str, make: Callable[[], bytes], parse: Callable[[str, bytes], _T]) -> _T:
-    """Reads the key file at ``path``, or makes it first if it is missing."""
+    """Reads the key file at ``path``, making it first if it is missing."""
     data = _read_private(path)
     if data is None:
-        made = make()
-        if _write_new(path, made):
-            data = made
-        else:
-            # Another start created it between our read and our link: use theirs.
-            data = _read_private(path)
-            if data is None:
-                raise KeyFileError(path, "exists but cannot be opened (a dangling link?)")
+        _write_new(path, make())
+        # Read back, not kept: checks what is on disk, and if another start
+        # created the file between our read and our link, uses theirs.
+        data = _read_private(path)
+        if data is None:
+            raise KeyFileError(path, "exists but cannot be opened (a dangling link?)")
     return parse(path, data)
 
 
@@ -228,12 +226,9 @@ def _read_private(path: str) -> bytes | None:
                 f"is accessible by group or others (mode {stat.S_IMODE(st.st_mode):04o}); "
                 "chmod 600 it",
             )
-        data = b""
-        while len(data) <= _MAX_FILE_BYTES:
-            chunk = os.read(fd, _MAX_FILE_BYTES + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
+        # A buffered read returns all that was asked for unless the file ends.
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(_MAX_FILE_BYTES + 1)
     except OSError as e:
         raise KeyFileError(path, f"cannot be read: {e.strerror}") from None
     finally:
@@ -243,14 +238,14 @@ def _read_private(path: str) -> bytes | None:
     return data
 
 
-def _write_new(path: str, data: bytes) -> bool:
+def _write_new(path: str, data: bytes) -> None:
     """
     Writes ``data`` as the new file ``path`` (mode 600) atomically: the file
-    appears complete or not at all. False, with nothing changed, if ``path``
-    already exists.
+    appears complete or not at all. Leaves ``path`` as it is if it exists.
     """
     directory = os.path.dirname(path)
     try:
+        # In the same directory: a hard link cannot cross file systems.
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".new-")  # mode 600
     except OSError as e:
         raise KeyFileError(path, f"cannot be written: {e.strerror}") from None
@@ -262,20 +257,19 @@ def _write_new(path: str, data: bytes) -> bool:
         # link, not rename: it never replaces a key that appeared meanwhile.
         os.link(tmp, path)
     except FileExistsError:
-        return False
+        return
     except OSError as e:
         raise KeyFileError(path, f"cannot be written: {e.strerror}") from None
     finally:
         os.unlink(tmp)
     _sync_directory(directory)
-    return True
 
 
 def _sync_directory(path: str) -> None:
     """Makes a new directory entry durable (best effort: not every file system
     lets a directory be synced)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:

@@ -234,13 +234,9 @@ class Tokens:
         self, kind: str, token: object, key: Any, algorithm: str, audience: str
     ) -> dict[str, Any]:
         """The verified claims of ``token``, or InvalidToken."""
-        if (
-            not isinstance(token, str)
-            or not 0 < len(token) <= MAX_TOKEN_LENGTH
-            # PyJWT would encode other text to UTF-8 (failing on surrogates);
-            # a JWT is ASCII.
-            or not token.isascii()
-        ):
+        # A JWT is ASCII text; PyJWT would also take bytes, and encode other
+        # text to UTF-8 (failing on surrogates).
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
             raise InvalidToken("malformed", f"invalid {kind} token: malformed")
         try:
             claims = self._jwt.decode(

@@ -6,6 +6,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -140,7 +141,7 @@ def test_a_dangling_link_in_place_of_a_key_is_refused(state: Path) -> None:
     with pytest.raises(KeyFileError) as caught:
         KeyRing.load_or_create(str(state))
     assert caught.value.path == str(path)
-    assert "dangling" in caught.value.reason
+    assert caught.value.reason == "exists but cannot be opened (a dangling link?)"
 
 
 def test_a_link_to_a_private_key_file_is_followed(
@@ -179,19 +180,31 @@ def _fifo(path: Path) -> None:
     os.mkfifo(path, 0o600)
 
 
-def _huge(path: Path) -> None:
-    path.write_bytes(b"x" * (64 * 1024 + 1))
+def _sized(size: int) -> Callable[[Path], object]:
+    return lambda path: path.write_bytes(b"x" * size)
+
+
+def _loop(path: Path) -> None:
+    path.unlink()
+    path.symlink_to(path)
+
+
+ACCESSIBLE = "is accessible by group or others (mode %s); chmod 600 it"
+NOT_PEM = "is not an unencrypted PEM private key (truncated or damaged?)"
+NOT_RSA = "is not an RSA private key of at least 2048 bits"
 
 
 SECRET_DAMAGE: list[tuple[str, Callable[[Path], object], str]] = [
-    ("group readable", _chmod(0o640), "accessible by group or others (mode 0640); chmod 600"),
-    ("world readable", _chmod(0o604), "accessible by group or others (mode 0604)"),
-    ("group writable", _chmod(0o620), "accessible by group or others (mode 0620)"),
-    ("world executable", _chmod(0o601), "accessible by group or others (mode 0601)"),
+    ("group readable", _chmod(0o640), ACCESSIBLE % "0640"),
+    ("world readable", _chmod(0o604), ACCESSIBLE % "0604"),
+    ("group writable", _chmod(0o620), ACCESSIBLE % "0620"),
+    ("world executable", _chmod(0o601), ACCESSIBLE % "0601"),
     ("empty", _truncate(0), "is truncated (0 bytes, expected 64)"),
     ("one byte short", _truncate(63), "is truncated (63 bytes, expected 64)"),
     ("one byte long", _append(b"\n"), "is not a hubsd secret (65 bytes, expected 64)"),
-    ("huge", _huge, "is too large to be a key file"),
+    ("64 KiB", _sized(64 * 1024), "is not a hubsd secret (65536 bytes, expected 64)"),
+    ("over 64 KiB", _sized(64 * 1024 + 1), "is too large to be a key file"),
+    ("a link to itself", _loop, "cannot be opened: Too many levels of symbolic links"),
     ("a directory", _directory, "is a directory, not a key file"),
     ("a fifo", _fifo, "is not a regular file"),
 ]
@@ -212,7 +225,8 @@ def test_a_damaged_secret_is_refused_naming_the_file(
     with pytest.raises(KeyFileError) as caught:
         KeyRing.load_or_create(str(state))
     assert caught.value.path == str(path)
-    assert expected in caught.value.reason
+    assert caught.value.reason == expected
+    assert caught.value.args == (str(path), expected)
     assert str(caught.value) == f"key file {path}: {caught.value.reason}"
     for text in (str(caught.value), repr(caught.value)):
         assert secret[:8].hex() not in text and repr(secret[:8])[2:-1] not in text
@@ -224,7 +238,9 @@ def test_the_same_secret_for_sessions_and_accounts_is_refused(state: Path) -> No
     with pytest.raises(KeyFileError) as caught:
         KeyRing.load_or_create(str(state))
     assert caught.value.path == str(state / "keys" / "account.key")
-    assert "same secret as session.key" in caught.value.reason
+    assert caught.value.reason == (
+        "holds the same secret as session.key; remove one to make a new one"
+    )
 
 
 def _rsa_1024(path: Path) -> None:
@@ -242,14 +258,15 @@ def _encrypted(path: Path) -> None:
 
 
 PEM_DAMAGE: list[tuple[str, Callable[[Path], object], str]] = [
-    ("group readable", _chmod(0o640), "accessible by group or others (mode 0640); chmod 600"),
-    ("world readable", _chmod(0o644), "accessible by group or others (mode 0644)"),
-    ("empty", _truncate(0), "is not an unencrypted PEM private key"),
-    ("cut in half", _truncate(800), "is not an unencrypted PEM private key"),
-    ("garbage", _replace(b"not a key at all\n"), "is not an unencrypted PEM private key"),
-    ("encrypted", _encrypted, "is not an unencrypted PEM private key"),
-    ("an EC key", _ec_key, "is not an RSA private key of at least 2048 bits"),
-    ("RSA 1024", _rsa_1024, "is not an RSA private key of at least 2048 bits"),
+    ("group readable", _chmod(0o640), ACCESSIBLE % "0640"),
+    ("world readable", _chmod(0o644), ACCESSIBLE % "0644"),
+    ("empty", _truncate(0), NOT_PEM),
+    ("cut in half", _truncate(800), NOT_PEM),
+    ("garbage", _replace(b"not a key at all\n"), NOT_PEM),
+    ("encrypted", _encrypted, NOT_PEM),
+    ("an EC key", _ec_key, NOT_RSA),
+    ("RSA 1024", _rsa_1024, NOT_RSA),
+    ("a fifo", _fifo, "is not a regular file"),
     ("a directory", _directory, "is a directory, not a key file"),
 ]
 
@@ -266,7 +283,7 @@ def test_a_damaged_perms_key_is_refused_naming_the_file(
     with pytest.raises(KeyFileError) as caught:
         KeyRing.load_or_create(str(state))
     assert caught.value.path == str(path)
-    assert expected in caught.value.reason
+    assert caught.value.reason == expected
     body = original.splitlines()[5].decode()  # a line of the key itself
     assert body not in str(caught.value)
 
@@ -295,13 +312,14 @@ def test_a_missing_state_dir_is_refused_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "nosuch").exists()
 
 
-def test_an_unwritable_key_directory_is_refused_naming_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("failing", ["mkstemp", "fsync", "link"])
+def test_a_key_that_cannot_be_written_is_refused_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
     def no_space(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(keys.os, "link", no_space)
+    monkeypatch.setattr(keys.tempfile if failing == "mkstemp" else keys.os, failing, no_space)
     with pytest.raises(KeyFileError) as caught:
         KeyRing.load_or_create(str(tmp_path))
     assert caught.value.path == str(tmp_path / "keys" / "session.key")
@@ -309,12 +327,74 @@ def test_an_unwritable_key_directory_is_refused_naming_the_file(
     assert os.listdir(tmp_path / "keys") == []  # the temporary file is gone
 
 
+def test_a_new_key_is_written_beside_its_file_then_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linked from the same directory (a link cannot cross file systems),
+    under a hidden name that no key file has."""
+    linked: list[tuple[str, str]] = []
+    real_link = os.link
+
+    def spy(source: str, target: str) -> None:
+        linked.append((source, target))
+        real_link(source, target)
+
+    monkeypatch.setattr(keys.os, "link", spy)
+    KeyRing.load_or_create(str(tmp_path))
+    assert [target for _, target in linked] == [
+        str(tmp_path / "keys" / name) for name in ("session.key", "account.key", "perms.pem")
+    ]
+    for source, _ in linked:
+        assert os.path.dirname(source) == str(tmp_path / "keys")
+        assert os.path.basename(source).startswith(".new-")
+
+
+def test_a_key_file_that_cannot_be_read_is_refused_naming_it(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Failing:
+        def __init__(self, fd: int, mode: str) -> None:
+            os.close(fd)
+
+        def __enter__(self) -> Failing:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def read(self, size: int) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(keys.os, "fdopen", Failing)
+    with pytest.raises(KeyFileError) as caught:
+        KeyRing.load_or_create(str(state))
+    assert caught.value.path == str(state / "keys" / "session.key")
+    assert caught.value.reason == "cannot be read: Input/output error"
+
+
+def test_a_key_directory_that_cannot_be_examined_is_refused(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_dir = str(state / "keys")
+    real_stat = os.stat
+
+    def failing_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(path) == keys_dir:
+            raise OSError(13, "Permission denied")
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(keys.os, "stat", failing_stat)
+    with pytest.raises(KeyFileError) as caught:
+        KeyRing.load_or_create(str(state))
+    assert caught.value.args == (keys_dir, "cannot be read: Permission denied")
+
+
 def test_a_keyring_never_shows_its_keys() -> None:
     ring = KeyRing.generate()
     text = repr(ring) + str(ring)
     assert ring.session_secret.hex()[:16] not in text
     assert repr(ring.session_secret)[2:18] not in text
-    assert "KeyRing" in text
+    assert repr(ring) == "<KeyRing (keys not shown)>"
 
 
 GOOD_SECRET = b"s" * 64

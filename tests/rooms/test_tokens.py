@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -496,36 +497,100 @@ def test_an_expired_account_ticket_says_expired(tokens: Tokens, clock: Clock) ->
 # What the issuers refuse (programming errors, not client input)
 
 
+SESSION_ID = "a session id is a non-empty string of at most 128 characters"
+ACCOUNT_ID = "an account id is a positive 64-bit integer"
+PERMS_ACCOUNT_ID = "an account id is None or a positive 64-bit integer"
+HUB_SID = "a hub sid is a non-empty string"
+LIFETIME = "a token lifetime is between one second and ten years"
+NOT_A_NUMBER = "a token lifetime is a number of seconds"
+
+
 @pytest.mark.parametrize(
-    "call",
+    ("call", "message"),
     [
-        lambda t: t.issue_session(""),
-        lambda t: t.issue_session("s" * 129),
-        lambda t: t.issue_session(12),
-        lambda t: t.issue_session(None),
-        lambda t: t.issue_account(0),
-        lambda t: t.issue_account(-1),
-        lambda t: t.issue_account(True),
-        lambda t: t.issue_account(2**63),
-        lambda t: t.issue_account("12"),
-        lambda t: t.issue_account(1.0),
-        lambda t: t.issue_perms("", "s", None, {}),
-        lambda t: t.issue_perms(None, "s", None, {}),
-        lambda t: t.issue_perms("h", "", None, {}),
-        lambda t: t.issue_perms("h", "s", 0, {}),
-        lambda t: t.issue_perms("h", "s", "7", {}),
-        lambda t: t.issue_perms("h", "s", None, {"admin": True}),
-        lambda t: t.issue_perms("h", "s", None, {"join_hub": 1}),
-        lambda t: t.issue_perms("h", "s", None, {"join_hub": "yes"}),
+        (lambda t: t.issue_session(""), SESSION_ID),
+        (lambda t: t.issue_session("s" * 129), SESSION_ID),
+        (lambda t: t.issue_session(12), SESSION_ID),
+        (lambda t: t.issue_session(None), SESSION_ID),
+        (lambda t: t.issue_account(0), ACCOUNT_ID),
+        (lambda t: t.issue_account(-1), ACCOUNT_ID),
+        (lambda t: t.issue_account(True), ACCOUNT_ID),
+        (lambda t: t.issue_account(2**63), ACCOUNT_ID),
+        (lambda t: t.issue_account("12"), ACCOUNT_ID),
+        (lambda t: t.issue_account(1.0), ACCOUNT_ID),
+        (lambda t: t.issue_perms("", "s", None, {}), HUB_SID),
+        (lambda t: t.issue_perms(None, "s", None, {}), HUB_SID),
+        (lambda t: t.issue_perms("h", "", None, {}), SESSION_ID),
+        (lambda t: t.issue_perms("h", "s", 0, {}), PERMS_ACCOUNT_ID),
+        (lambda t: t.issue_perms("h", "s", "7", {}), PERMS_ACCOUNT_ID),
+        (lambda t: t.issue_perms("h", "s", None, {"admin": True}), "not hub permissions: admin"),
+        (
+            lambda t: t.issue_perms("h", "s", None, {"root": True, "admin": True, "fly": True}),
+            "not hub permissions: admin, root",
+        ),
+        (
+            lambda t: t.issue_perms("h", "s", None, {"join_hub": 1}),
+            "each permission is True or False",
+        ),
+        (
+            lambda t: t.issue_perms("h", "s", None, {"fly": "yes"}),
+            "each permission is True or False",
+        ),
         *[
-            partial(lambda t, value: t.issue_session("s", lifetime=value), value=value)
-            for value in (0, 0.999, -1, True, "300", None, float("nan"), float("inf"), 10**12)
+            (partial(lambda t, value: t.issue_session("s", lifetime=value), value=value), message)
+            for value, message in (
+                (0, LIFETIME),
+                (0.999, LIFETIME),
+                (-1, LIFETIME),
+                (float("nan"), LIFETIME),
+                (float("inf"), LIFETIME),
+                (10**12, LIFETIME),
+                (True, NOT_A_NUMBER),
+                ("300", NOT_A_NUMBER),
+                (None, NOT_A_NUMBER),
+            )
         ],
+        (lambda t: t.issue_account(1, lifetime=0), LIFETIME),
+        (lambda t: t.issue_perms("h", "s", None, {}, lifetime=0), LIFETIME),
     ],
 )
-def test_issuers_refuse_values_that_cannot_be_tokens(tokens: Tokens, call: Any) -> None:
-    with pytest.raises(ValueError):
+def test_issuers_refuse_values_that_cannot_be_tokens(
+    tokens: Tokens, call: Any, message: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
         call(tokens)
+    assert str(caught.value) == message
+
+
+def test_a_keyring_changed_to_hold_a_short_key_is_refused_not_warned_about(
+    clock: Clock,
+) -> None:
+    ring = KeyRing.generate()
+    tokens = Tokens(ring, clock=clock.seconds)
+    genuine = tokens.issue_session("s")
+    ring.session_secret = ring.session_secret[:16]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(jwt.InvalidKeyError):
+            tokens.issue_session("s")
+        assert reason(lambda: tokens.verify_session(genuine)) == "malformed"
+
+
+def test_the_longest_token_looked_at_has_8192_characters(tokens: Tokens, keyring: KeyRing) -> None:
+    def padded(length: int) -> str:
+        """A genuine session token of exactly ``length`` characters."""
+        claims = claims_of(tokens.issue_session("s-1"))
+        claims["pad"] = ""
+        token = ""
+        while len(token) < length:
+            claims["pad"] += "x"
+            token = jwt.encode(claims, keyring.session_secret, algorithm="HS512")
+        assert len(token) == length
+        return token
+
+    assert tokens.verify_session(padded(8192)) == "s-1"
+    # (No base64url text has 4n+1 characters: 8193 cannot be signed.)
+    assert reason(lambda: tokens.verify_session(padded(8194))) == "malformed"
 
 
 def test_session_id_of_128_characters_is_accepted(tokens: Tokens) -> None:
