@@ -221,6 +221,17 @@ def test_a_token_is_not_valid_before_its_nbf(keyring: KeyRing, kind: str) -> Non
     verify(Tokens(keyring, clock=lambda: NOW - 1), token)
 
 
+@pytest.mark.parametrize(
+    "now",
+    [1_000_000_000, 4_102_444_800],  # 2001 and 2100: long expired, not yet valid by the wall clock
+)
+@pytest.mark.parametrize("kind", ["session", "account", "perms"])
+def test_the_injected_clock_alone_decides_validity(keyring: KeyRing, now: int, kind: str) -> None:
+    issue, verify = KINDS[kind]
+    tokens = Tokens(keyring, clock=lambda: now)
+    verify(tokens, issue(tokens))
+
+
 def test_a_token_issued_at_a_fractional_second_counts_from_the_whole_second(
     keyring: KeyRing,
 ) -> None:
@@ -373,7 +384,9 @@ BAD: list[tuple[str, Any, dict[str, str]]] = [
         for claim in ("exp", "nbf", "iat")
         for value in ("soon", True, float("nan"), [1], {"t": 1})
     ],
-    ("sub an int", with_key("session", "HS512", sub=1), {"session": "malformed"}),
+    ("session sub an int", with_key("session", "HS512", sub=1), {"session": "malformed"}),
+    ("account sub an int", with_key("account", "HS512", sub=7), {"account": "malformed"}),
+    ("perms sub an int", with_key("perms", "RS512", sub=7), {"perms": "malformed"}),
     ("jti an int", with_key("session", "HS512", jti=1), {"session": "malformed"}),
     ("no session_id", with_key("session", "HS512", session_id=DROP), {"session": "malformed"}),
     ("session_id an int", with_key("session", "HS512", session_id=5), {"session": "malformed"}),
@@ -390,7 +403,7 @@ BAD: list[tuple[str, Any, dict[str, str]]] = [
     ("sub not the session id", with_key("session", "HS512", sub="other"), {"session": "malformed"}),
     *[
         (f"account sub {sub!r}", with_key("account", "HS512", sub=sub), {"account": "malformed"})
-        for sub in ("", "0", "012", "-1", "+1", "1.0", "abc", " 1", "1 ", "١٢", str(2**63))
+        for sub in ("", "0", "012", "-1", "+1", "1.0", "abc", " 1", "1 ", "١٢", "1٢", str(2**63))
     ],
     *[
         (
