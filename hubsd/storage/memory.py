@@ -9,6 +9,7 @@ callers that use it stay honest. Nothing survives the process.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -26,6 +27,8 @@ from hubsd.storage.records import (
     Room,
     RoomRole,
     check_file,
+    check_limit,
+    check_pin,
     check_role,
     check_room_fields,
     hash_email,
@@ -83,6 +86,10 @@ class MemoryRoomStore:
         member_permissions: int | None = None,
         room_size: int | None = None,
         slug: str | None = None,
+        description: str = "",
+        scene_url: str | None = None,
+        public: bool = False,
+        creator_token_hash: str | None = None,
     ) -> Deferred[Room]:
         def create() -> Room:
             fields = room_defaults(
@@ -92,6 +99,10 @@ class MemoryRoomStore:
                 entry_mode,
                 member_permissions,
                 room_size,
+                description,
+                scene_url,
+                public,
+                creator_token_hash,
             )
             sids = {room.hub_sid for room in self._rooms.values()}
             hub_id, sid = new_id(), new_sid()
@@ -141,6 +152,15 @@ class MemoryRoomStore:
 
     def list_rooms(self) -> Deferred[list[Room]]:
         return succeed(sorted(self._rooms.values(), key=lambda room: room.hub_id))
+
+    def list_public_rooms(self, limit: int = 100) -> Deferred[list[Room]]:
+        def select() -> list[Room]:
+            count = check_limit(limit)
+            listed = [r for r in self._rooms.values() if r.public and r.entry_mode != "deny"]
+            listed.sort(key=lambda r: (r.created_at, r.hub_id), reverse=True)
+            return listed[:count]
+
+        return _deferred(select)
 
     # Accounts
 
@@ -215,23 +235,31 @@ class MemoryRoomStore:
         object_id: str,
         gltf: Mapping[str, Any],
         created_by: int | None = None,
+        file_id: str | None = None,
     ) -> Deferred[PinnedObject]:
         def pin() -> PinnedObject:
+            document = check_pin(object_id, gltf, file_id)
             self._room(hub_id)
             if created_by is not None:
                 self._account(created_by)
             old = self._pins.get((hub_id, object_id))
-            pinned = PinnedObject(
+            # Parsed back from JSON as the SQL stores do (tuples become lists),
+            # and copied on the way out: callers never share it with the store.
+            self._pins[(hub_id, object_id)] = PinnedObject(
                 hub_id,
                 object_id,
-                copy.deepcopy(dict(gltf)),
+                json.loads(document),
                 created_by if old is None else old.created_by,
                 self._clock(),
+                file_id,
             )
-            self._pins[(hub_id, object_id)] = pinned
-            return replace(pinned, gltf=copy.deepcopy(pinned.gltf))
+            return self._pinned(self._pins[(hub_id, object_id)])
 
         return _deferred(pin)
+
+    @staticmethod
+    def _pinned(kept: PinnedObject) -> PinnedObject:
+        return replace(kept, gltf=copy.deepcopy(kept.gltf))
 
     def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
         def unpin() -> None:
@@ -244,7 +272,10 @@ class MemoryRoomStore:
         pins = sorted(
             (p for p in self._pins.values() if p.hub_id == hub_id), key=lambda p: p.object_id
         )
-        return succeed([replace(p, gltf=copy.deepcopy(p.gltf)) for p in pins])
+        return succeed([self._pinned(p) for p in pins])
+
+    def count_pinned(self, hub_id: int) -> Deferred[int]:
+        return succeed(sum(1 for p in self._pins.values() if p.hub_id == hub_id))
 
     # Files
 

@@ -16,3 +16,7 @@ async def failure_of(awaitable: Any, kind: type[E]) -> E:
     except kind as e:
         return e
     pytest.fail(f"expected {kind.__name__}, got result {result!r}")
+
+
+#: A pinnable glTF document as Hubs sends one.
+GLTF = {"nodes": [{"name": "duck", "extensions": {"HUBS_components": {"pinnable": {}}}}]}

@@ -1,17 +1,17 @@
 """
-The SQL of L{hubsd.storage.sqlite.SQLiteRoomStore}: one method per
-L{hubsd.interfaces.IRoomStore} operation, each a function of a connection
-that the store runs on its database thread.
+The SQL of L{hubsd.storage.sqlite.SQLiteRoomStore} for rooms, accounts and
+roles: one method per L{hubsd.interfaces.IRoomStore} operation, each a
+function of a connection that the store runs on its database thread.
 
 Kept apart from the connection lifecycle (opening, migrating, mapping driver
-errors) so each file holds one idea, as the PostgreSQL store does.
+errors) and from what members put in rooms (L{hubsd.storage.sqlite_content}),
+so each file holds one idea, as the PostgreSQL store does.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +20,9 @@ from twisted.internet.defer import Deferred, fail
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.records import (
     Account,
-    FileMeta,
-    PinnedObject,
     Room,
     RoomRole,
-    check_file,
+    check_limit,
     check_role,
     check_room_fields,
     hash_email,
@@ -33,12 +31,8 @@ from hubsd.storage.records import (
     room_defaults,
 )
 from hubsd.storage.sqlite_rows import (
-    FILE_COLUMNS,
     ROOM_COLUMNS,
-    file_record,
     from_db,
-    integrity,
-    pin_record,
     room_record,
     room_row,
     to_db,
@@ -46,8 +40,8 @@ from hubsd.storage.sqlite_rows import (
 )
 
 
-class SQLiteQueries:
-    """The IRoomStore operations in SQLite's SQL dialect."""
+class SQLiteRoomQueries:
+    """The IRoomStore operations on rooms, accounts and roles in SQLite's dialect."""
 
     _clock: Callable[[], datetime]
     #: Runs C{work(conn, *args)} on the database thread; the store provides it.
@@ -63,6 +57,10 @@ class SQLiteQueries:
         member_permissions: int | None = None,
         room_size: int | None = None,
         slug: str | None = None,
+        description: str = "",
+        scene_url: str | None = None,
+        public: bool = False,
+        creator_token_hash: str | None = None,
     ) -> Deferred[Room]:
         try:
             fields = room_defaults(
@@ -72,6 +70,10 @@ class SQLiteQueries:
                 entry_mode,
                 member_permissions,
                 room_size,
+                description,
+                scene_url,
+                public,
+                creator_token_hash,
             )
         except StorageError:
             return fail()
@@ -84,9 +86,10 @@ class SQLiteQueries:
                     hub_id=new_id(), hub_sid=new_sid(), created_at=now, updated_at=now, **fields
                 )
                 try:
+                    row = room_row(room)
                     conn.execute(
-                        f"INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        room_row(room),
+                        f"INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ({', '.join('?' * len(row))})",
+                        row,
                     )
                     return room
                 except sqlite3.IntegrityError:
@@ -116,6 +119,8 @@ class SQLiteQueries:
         except StorageError:
             return fail()
         changes = dict(fields, updated_at=to_db(self._clock()))
+        if "public" in changes:
+            changes["public"] = int(changes["public"])
         # Column names come from UPDATABLE_ROOM_FIELDS (checked above), never from values.
         assignments = ", ".join(f"{column} = ?" for column in changes)
 
@@ -137,6 +142,22 @@ class SQLiteQueries:
     def list_rooms(self) -> Deferred[list[Room]]:
         def select(conn: sqlite3.Connection) -> list[Room]:
             rows = conn.execute(f"SELECT {ROOM_COLUMNS} FROM rooms ORDER BY hub_id")
+            return [room_record(row) for row in rows]
+
+        return self._run(select)
+
+    def list_public_rooms(self, limit: int = 100) -> Deferred[list[Room]]:
+        try:
+            count = check_limit(limit)
+        except StorageError:
+            return fail()
+
+        def select(conn: sqlite3.Connection) -> list[Room]:
+            rows = conn.execute(
+                f"SELECT {ROOM_COLUMNS} FROM rooms WHERE public = 1 AND entry_mode <> 'deny' "
+                "ORDER BY created_at DESC, hub_id DESC LIMIT ?",
+                (count,),
+            )
             return [room_record(row) for row in rows]
 
         return self._run(select)
@@ -215,126 +236,3 @@ class SQLiteQueries:
 
     def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
         return self._run(self._roles, "account_id", account_id)
-
-    # Pinned objects
-
-    def pin_object(
-        self,
-        hub_id: int,
-        object_id: str,
-        gltf: Mapping[str, Any],
-        created_by: int | None = None,
-    ) -> Deferred[PinnedObject]:
-        document = json.dumps(gltf, separators=(",", ":"))
-        now = to_db(self._clock())
-
-        def pin(conn: sqlite3.Connection) -> PinnedObject:
-            self._getRoom(conn, "hub_id", hub_id)
-            if created_by is not None:
-                self._getAccount(conn, "account_id", created_by)
-            conn.execute(
-                "INSERT INTO pinned_objects (hub_id, object_id, gltf, created_by, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hub_id, object_id) "
-                "DO UPDATE SET gltf = excluded.gltf, updated_at = excluded.updated_at",
-                (hub_id, object_id, document, created_by, now),
-            )
-            # No RETURNING: it needs SQLite 3.35, newer than some LTS systems ship.
-            row = conn.execute(
-                "SELECT * FROM pinned_objects WHERE hub_id = ? AND object_id = ?",
-                (hub_id, object_id),
-            ).fetchone()
-            return pin_record(row)
-
-        return self._run(write, pin)
-
-    def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
-        def unpin(conn: sqlite3.Connection) -> None:
-            cursor = conn.execute(
-                "DELETE FROM pinned_objects WHERE hub_id = ? AND object_id = ?",
-                (hub_id, object_id),
-            )
-            if cursor.rowcount == 0:
-                raise NotFound("pinned object", (hub_id, object_id))
-
-        return self._run(unpin)
-
-    def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
-        def select(conn: sqlite3.Connection) -> list[PinnedObject]:
-            rows = conn.execute(
-                "SELECT * FROM pinned_objects WHERE hub_id = ? ORDER BY object_id", (hub_id,)
-            )
-            return [pin_record(row) for row in rows]
-
-        return self._run(select)
-
-    # Files
-
-    def add_file(
-        self,
-        file_id: str,
-        content_type: str,
-        size: int,
-        owner_account_id: int | None = None,
-        expires_at: datetime | None = None,
-    ) -> Deferred[FileMeta]:
-        try:
-            check_file(content_type, size)
-        except StorageError:
-            return fail()
-        meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)
-
-        def insert(conn: sqlite3.Connection) -> FileMeta:
-            try:
-                conn.execute(
-                    f"INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?)",
-                    (
-                        file_id,
-                        owner_account_id,
-                        content_type,
-                        size,
-                        None if expires_at is None else to_db(expires_at),
-                    ),
-                )
-            except sqlite3.IntegrityError as e:
-                raise integrity(e, "account", owner_account_id) from e
-            return meta
-
-        return self._run(insert)
-
-    def _getFile(self, conn: sqlite3.Connection, file_id: str) -> FileMeta:
-        row = conn.execute(
-            f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = ?", (file_id,)
-        ).fetchone()
-        if row is None:
-            raise NotFound("file", file_id)
-        return file_record(row)
-
-    def get_file(self, file_id: str) -> Deferred[FileMeta]:
-        return self._run(self._getFile, file_id)
-
-    def promote_file(self, file_id: str) -> Deferred[FileMeta]:
-        def promote(conn: sqlite3.Connection) -> FileMeta:
-            conn.execute(
-                "UPDATE files SET promoted = 1, expires_at = NULL WHERE file_id = ?", (file_id,)
-            )
-            return self._getFile(conn, file_id)
-
-        return self._run(write, promote)
-
-    def delete_file(self, file_id: str) -> Deferred[None]:
-        def delete(conn: sqlite3.Connection) -> None:
-            if conn.execute("DELETE FROM files WHERE file_id = ?", (file_id,)).rowcount == 0:
-                raise NotFound("file", file_id)
-
-        return self._run(delete)
-
-    def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
-        def select(conn: sqlite3.Connection) -> list[FileMeta]:
-            rows = conn.execute(
-                f"SELECT {FILE_COLUMNS} FROM files WHERE promoted = 0 "
-                "AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, file_id",
-                (to_db(now),),
-            )
-            return [file_record(row) for row in rows]
-
-        return self._run(select)

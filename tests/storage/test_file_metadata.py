@@ -1,0 +1,64 @@
+"""
+Uploaded files' metadata, as every IRoomStore keeps it (memory, SQLite,
+PostgreSQL): added, promoted for good, and listed once expired.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest_twisted
+
+from hubsd.storage.errors import Conflict, InvalidValue, NotFound
+
+from .helpers import failure_of
+
+FILE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+OTHER_FILE_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+@pytest_twisted.ensureDeferred
+async def test_files_are_added_fetched_and_deleted(store: Any) -> None:
+    ann = await store.create_account("ann@example.org")
+    expires = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    meta = await store.add_file(FILE_ID, "model/gltf-binary", 1234, ann.account_id, expires)
+    assert (meta.promoted, meta.expires_at, meta.owner_account_id) == (
+        False,
+        expires,
+        ann.account_id,
+    )
+    assert await store.get_file(FILE_ID) == meta
+    await store.delete_file(FILE_ID)
+    await failure_of(store.get_file(FILE_ID), NotFound)
+    await failure_of(store.delete_file(FILE_ID), NotFound)
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_files_are_refused(store: Any) -> None:
+    await store.add_file(FILE_ID, "image/png", 10)
+    await failure_of(store.add_file(FILE_ID, "image/png", 10), Conflict)
+    await failure_of(store.add_file(OTHER_FILE_ID, "image/png", 10, 999), NotFound)
+    await failure_of(store.add_file(OTHER_FILE_ID, "image/png", -1), InvalidValue)
+    await failure_of(store.get_file(OTHER_FILE_ID), NotFound)
+    await failure_of(store.promote_file(OTHER_FILE_ID), NotFound)
+
+
+@pytest_twisted.ensureDeferred
+async def test_promoted_files_never_expire(store: Any) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    await store.add_file(FILE_ID, "image/png", 10, None, now - timedelta(hours=1))
+    await store.add_file(OTHER_FILE_ID, "image/png", 10, None, now - timedelta(hours=2))
+    await store.add_file("later", "image/png", 10, None, now + timedelta(hours=1))
+    await store.add_file("forever", "image/png", 10, None, None)
+
+    expired = await store.list_expired_files(now)
+    assert [f.file_id for f in expired] == [OTHER_FILE_ID, FILE_ID]
+
+    promoted = await store.promote_file(FILE_ID)
+    assert (promoted.promoted, promoted.expires_at) == (True, None)
+    assert [f.file_id for f in await store.list_expired_files(now)] == [OTHER_FILE_ID]
+    assert [f.file_id for f in await store.list_expired_files(now + timedelta(days=1))] == [
+        OTHER_FILE_ID,
+        "later",
+    ]
