@@ -1,11 +1,12 @@
 """
 Uploaded files' metadata, as every IRoomStore keeps it (memory, SQLite,
-PostgreSQL): added, promoted for good, and listed once expired.
+PostgreSQL): added, promoted for good, and listed once expired, at exactly
+its expiry time too.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest_twisted
@@ -62,3 +63,18 @@ async def test_promoted_files_never_expire(store: Any) -> None:
         OTHER_FILE_ID,
         "later",
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_file_expires_at_exactly_its_expiry_time(store: Any) -> None:
+    # Equal timestamps, to the microsecond: "at or before now" is <=, not <.
+    now = datetime(2030, 6, 1, 12, 30, 15, 654321, tzinfo=UTC)
+    await store.add_file("due-now", "image/png", 10, None, now)
+    await store.add_file(
+        "due-a-microsecond-later", "image/png", 10, None, now + timedelta.resolution
+    )
+    assert [f.file_id for f in await store.list_expired_files(now)] == ["due-now"]
+    # The same instant written in another time zone is the same instant.
+    elsewhere = now.astimezone(timezone(timedelta(hours=-7)))
+    assert [f.file_id for f in await store.list_expired_files(elsewhere)] == ["due-now"]
+    assert [f.file_id for f in await store.list_expired_files(now - timedelta.resolution)] == []
