@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from zope.interface.verify import verifyObject
 
+from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import MigrationFailed, SchemaTooNew, StorageUnavailable
 from hubsd.storage.memory import MemoryRoomStore
 from hubsd.storage.migrate import DEFAULT_MIGRATIONS, load_migrations, pending_migrations
@@ -198,8 +200,15 @@ async def test_sqlite_relative_path_is_inside_the_state_dir(tmp_path: Path) -> N
         await store.stop()
 
 
-def test_memory_store_builds_from_config() -> None:
-    assert isinstance(MemoryRoomStore.fromConfig({}, None), MemoryRoomStore)
+@pytest_twisted.ensureDeferred
+async def test_memory_store_builds_from_config() -> None:
+    store = MemoryRoomStore.fromConfig({}, SimpleNamespace(reactor=reactor, state_dir="/x"))
+    assert verifyObject(IRoomStore, store)
+    await store.start()
+    room = await store.create_room("Built", public=True)
+    assert await store.get_room_by_sid(room.hub_sid) == room
+    assert await store.list_public_rooms() == [room]
+    await store.stop()
 
 
 def test_postgres_store_builds_from_config() -> None:
