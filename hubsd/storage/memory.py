@@ -288,7 +288,7 @@ class MemoryRoomStore:
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         def add() -> FileMeta:
-            check_file(content_type, size)
+            check_file(file_id, content_type, size)
             if file_id in self._files:
                 raise Conflict(f"file {file_id!r} exists")
             if owner_account_id is not None:

@@ -106,7 +106,7 @@ class PostgresContentQueries(PostgresRoomQueries):
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         try:
-            check_file(content_type, size)
+            check_file(file_id, content_type, size)
         except StorageError:
             return fail()
 

@@ -57,6 +57,8 @@ UPDATABLE_ROOM_FIELDS = frozenset(
 )
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# A JSON \u0000 escape, not an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 # Reticulum's id epoch (hubs-protocol.md section 7): ids stay comparable with
 # imported ret0 ids and sort by creation time.
@@ -184,6 +186,22 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
+def check_text(what: str, value: str) -> None:
+    """
+    Refuse text no database can keep alike: PostgreSQL refuses NUL
+    characters and lone surrogates (which a JSON parser may well produce
+    from C{"\\ud800"}), where SQLite would store them.
+
+    @raise InvalidValue: naming C{what}.
+    """
+    if "\x00" in value:
+        raise InvalidValue(f"{what} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue(f"{what} must be valid Unicode (no lone surrogates)") from None
+
+
 def check_room_fields(fields: Mapping[str, Any]) -> None:
     """
     Refuse unknown room fields and bad values.
@@ -193,6 +211,13 @@ def check_room_fields(fields: Mapping[str, Any]) -> None:
     unknown = set(fields) - UPDATABLE_ROOM_FIELDS
     if unknown:
         raise InvalidValue(f"unknown room field(s): {', '.join(sorted(unknown))}")
+    _check_settings(fields)
+    for key in ("name", "slug", "scene_id", "description"):
+        if isinstance(fields.get(key), str):
+            check_text(key, fields[key])
+
+
+def _check_settings(fields: Mapping[str, Any]) -> None:
     if "name" in fields:
         name = fields["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
@@ -237,7 +262,7 @@ def _check_scene_url(url: object) -> None:
         raise InvalidValue(
             f"scene_url must be None or a URL of 1 to {MAX_SCENE_URL_LENGTH} characters"
         )
-    # No spaces or control characters: the URL is handed to clients as is.
+    # No spaces or control characters (NUL, lone surrogates): handed to clients as is.
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         raise InvalidValue(f"scene_url must not contain spaces or control characters: {url!r}")
     try:
@@ -276,13 +301,25 @@ def check_pin(object_id: object, gltf: object, file_id: object) -> str:
         not isinstance(file_id, str) or not 1 <= len(file_id) <= MAX_FILE_ID_LENGTH
     ):
         raise InvalidValue(f"file_id must be None or 1 to {MAX_FILE_ID_LENGTH} characters")
+    check_text("pinned object id", object_id)
+    if file_id is not None:
+        check_text("file_id", file_id)
     if not isinstance(gltf, Mapping):
         raise InvalidValue(f"gltf must be a JSON object, not {type(gltf).__name__}")
     try:
         # PostgreSQL's jsonb refuses NaN and infinities; so does every backend.
-        return json.dumps(gltf, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as e:
+        document = json.dumps(
+            dict(gltf), separators=(",", ":"), allow_nan=False, ensure_ascii=False
+        )
+    except (TypeError, ValueError, RecursionError) as e:
         raise InvalidValue(f"gltf must be a JSON object: {e}") from None
+    # jsonb refuses \u0000 and lone surrogates in its strings too. Unescaped
+    # (ensure_ascii off), a lone surrogate stays in the text, and only control
+    # characters are written as \u escapes.
+    check_text("gltf", document)
+    if _JSON_NUL.search(document):
+        raise InvalidValue("gltf must not contain NUL characters")
+    return document
 
 
 def check_role(role: str) -> None:
@@ -291,10 +328,17 @@ def check_role(role: str) -> None:
         raise InvalidValue(f"role must be one of {', '.join(ROLES)}: {role!r}")
 
 
-def check_file(content_type: str, size: int) -> None:
-    """@raise InvalidValue: for an empty content type or a negative size."""
+def check_file(file_id: str, content_type: str, size: int) -> None:
+    """
+    @raise InvalidValue: for a file id that is not 1 to 128 characters, an
+        empty content type, text with NUL or lone surrogates, a negative size.
+    """
+    if not isinstance(file_id, str) or not 1 <= len(file_id) <= MAX_FILE_ID_LENGTH:
+        raise InvalidValue(f"file_id must be 1 to {MAX_FILE_ID_LENGTH} characters")
+    check_text("file_id", file_id)
     if not isinstance(content_type, str) or not content_type:
         raise InvalidValue(f"content_type must be a non-empty string: {content_type!r}")
+    check_text("content_type", content_type)
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise InvalidValue(f"size must be a non-negative integer: {size!r}")
 

@@ -106,7 +106,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         try:
-            check_file(content_type, size)
+            check_file(file_id, content_type, size)
         except StorageError:
             return fail()
         meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)

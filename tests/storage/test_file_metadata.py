@@ -41,6 +41,17 @@ async def test_bad_files_are_refused(store: Any) -> None:
     await failure_of(store.add_file(FILE_ID, "image/png", 10), Conflict)
     await failure_of(store.add_file(OTHER_FILE_ID, "image/png", 10, 999), NotFound)
     await failure_of(store.add_file(OTHER_FILE_ID, "image/png", -1), InvalidValue)
+    for file_id, content_type, message in [
+        ("", "image/png", "file_id must be 1 to 128 characters"),
+        ("f" * 129, "image/png", "file_id must be 1 to 128 characters"),
+        (None, "image/png", "file_id must be 1 to 128 characters"),
+        ("f\x00", "image/png", "file_id must not contain NUL characters"),
+        ("f\ud800", "image/png", "file_id must be valid Unicode (no lone surrogates)"),
+        (OTHER_FILE_ID, "", "content_type must be a non-empty string"),
+        (OTHER_FILE_ID, "image/\x00png", "content_type must not contain NUL characters"),
+    ]:
+        error = await failure_of(store.add_file(file_id, content_type, 10), InvalidValue)
+        assert str(error).startswith(message), (file_id, content_type)
     await failure_of(store.get_file(OTHER_FILE_ID), NotFound)
     await failure_of(store.promote_file(OTHER_FILE_ID), NotFound)
 

@@ -96,8 +96,9 @@ async def test_pinned_objects_are_counted_per_room(store: Any) -> None:
 @pytest_twisted.ensureDeferred
 async def test_a_gltf_comes_back_as_json_would_give_it(store: Any) -> None:
     room = await store.create_room("Pins")
-    pinned = await store.pin_object(room.hub_id, "x", {"translation": (1, 2.5, 3), "n": None})
-    assert pinned.gltf == {"translation": [1, 2.5, 3], "n": None}
+    document = {"translation": (1, 2.5, 3), "n": None, "text": "\\u0000 é\n", "deep": nested(200)}
+    pinned = await store.pin_object(room.hub_id, "x", document)
+    assert pinned.gltf == dict(document, translation=[1, 2.5, 3])
     assert [p.gltf for p in await store.list_pinned(room.hub_id)] == [pinned.gltf]
 
 
@@ -106,6 +107,14 @@ async def test_an_object_id_of_128_characters_is_a_networkid(store: Any) -> None
     room = await store.create_room("Pins")
     pinned = await store.pin_object(room.hub_id, "n" * 128, GLTF, file_id="f" * 128)
     assert (pinned.object_id, pinned.file_id) == ("n" * 128, "f" * 128)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """A JSON object nested C{depth} levels deep."""
+    document: dict[str, Any] = {}
+    for _ in range(depth):
+        document = {"children": document}
+    return document
 
 
 BAD_PINS = [
@@ -119,6 +128,13 @@ BAD_PINS = [
     ("naf-1", {"scale": float("nan")}, None, "gltf must be a JSON object: "),
     ("naf-1", {"scale": float("inf")}, None, "gltf must be a JSON object: "),
     ("naf-1", {"node": object()}, None, "gltf must be a JSON object: "),
+    ("naf\x00", GLTF, None, "pinned object id must not contain NUL characters"),
+    ("naf\ud800", GLTF, None, "pinned object id must be valid Unicode (no lone surrogates)"),
+    ("naf-1", {"name": "duck\x00"}, None, "gltf must not contain NUL characters"),
+    ("naf-1", {"duck\udfff": 1}, None, "gltf must be valid Unicode (no lone surrogates)"),
+    ("naf-1", {"n": ["a", "\ud800"]}, None, "gltf must be valid Unicode (no lone surrogates)"),
+    ("naf-1", nested(5000), None, "gltf must be a JSON object: maximum recursion depth"),
+    ("naf-1", GLTF, "f\x00", "file_id must not contain NUL characters"),
     ("naf-1", GLTF, "", "file_id must be None or 1 to 128 characters"),
     ("naf-1", GLTF, "f" * 129, "file_id must be None or 1 to 128 characters"),
     ("naf-1", GLTF, 7, "file_id must be None or 1 to 128 characters"),

@@ -104,6 +104,13 @@ BAD_SETTINGS = [
     ("scene_url", "https://x.example/a b.glb", "scene_url must not contain spaces or control"),
     ("scene_url", "https://x.example/a\n.glb", "scene_url must not contain spaces or control"),
     ("scene_url", "https://[x.example/a.glb", "scene_url is not a valid URL"),
+    ("scene_url", "https://x.example/\x00", "scene_url must not contain spaces or control"),
+    ("name", "Lobby\x00", "name must not contain NUL characters"),
+    ("slug", "lobby\x00", "slug must not contain NUL characters"),
+    ("scene_id", "sc\x00", "scene_id must not contain NUL characters"),
+    ("description", "a\x00b", "description must not contain NUL characters"),
+    ("description", "\ud83d alone", "description must be valid Unicode (no lone surrogates)"),
+    ("name", "\udc00", "name must be valid Unicode (no lone surrogates)"),
     ("public", 1, "public must be True or False: 1"),
     ("public", "yes", "public must be True or False: 'yes'"),
     ("public", None, "public must be True or False: None"),
@@ -126,7 +133,8 @@ async def test_bad_settings_are_refused_by_name_and_change_nothing(store: Any) -
         # The value may be (or hold) the token, or be 64001 characters: never echoed.
         if field in ("creator_token_hash", "description"):
             assert str(error) == message, row
-        error = await failure_of(store.create_room("New", **{field: value}), InvalidValue)
+        creating = store.create_room(**{"name": "New", field: value})
+        error = await failure_of(creating, InvalidValue)
         assert str(error).startswith(message), row
     assert await store.list_rooms() == [room]
 
