@@ -111,7 +111,15 @@ class IRoomStore(IService):
     Every method returns a Deferred. A Deferred fires only after the write is
     committed. Failures are the exceptions of L{hubsd.storage.errors}:
     C{NotFound}, C{Conflict}, C{InvalidValue}, and C{StorageUnavailable} when
-    the database cannot be reached (the store keeps trying to reconnect).
+    the database cannot be reached (the store keeps trying to reconnect);
+    never a database driver's exception.
+
+    A key that cannot name a record (an id that is not an int in the signed
+    64-bit range, a sid, file id, object id, role or e-mail that is not a
+    string, text with a NUL or a lone surrogate) fails with C{NotFound}, even
+    where an unknown key gives [] or 0. Text a store keeps must be free of
+    NUL characters and lone surrogates (C{InvalidValue} otherwise), and
+    times are timezone-aware datetimes (a naive one is C{InvalidValue}).
     """
 
     def create_room(

@@ -20,6 +20,7 @@ from zope.interface import implementer
 
 from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.keys import keyed
 from hubsd.storage.records import (
     Account,
     FileMeta,
@@ -28,6 +29,7 @@ from hubsd.storage.records import (
     RoomRole,
     check_file,
     check_limit,
+    check_moment,
     check_pin,
     check_role,
     check_room_fields,
@@ -121,9 +123,11 @@ class MemoryRoomStore:
         except KeyError:
             raise NotFound("room", hub_id) from None
 
+    @keyed("hub_id")
     def get_room(self, hub_id: int) -> Deferred[Room]:
         return _deferred(lambda: self._room(hub_id))
 
+    @keyed("hub_sid")
     def get_room_by_sid(self, hub_sid: str) -> Deferred[Room]:
         def find() -> Room:
             for room in self._rooms.values():
@@ -133,6 +137,7 @@ class MemoryRoomStore:
 
         return _deferred(find)
 
+    @keyed("hub_id")
     def update_room(self, hub_id: int, **fields: Any) -> Deferred[Room]:
         def update() -> Room:
             check_room_fields(fields)
@@ -142,6 +147,7 @@ class MemoryRoomStore:
 
         return _deferred(update)
 
+    @keyed("hub_id")
     def delete_room(self, hub_id: int) -> Deferred[None]:
         def delete() -> None:
             del self._rooms[self._room(hub_id).hub_id]
@@ -184,9 +190,11 @@ class MemoryRoomStore:
         except KeyError:
             raise NotFound("account", account_id) from None
 
+    @keyed("account_id")
     def get_account(self, account_id: int) -> Deferred[Account]:
         return _deferred(lambda: self._account(account_id))
 
+    @keyed("email")
     def get_account_by_email(self, email: str) -> Deferred[Account]:
         def find() -> Account:
             email_hash = hash_email(email)
@@ -199,6 +207,7 @@ class MemoryRoomStore:
 
     # Roles
 
+    @keyed("hub_id", "account_id")
     def set_role(self, hub_id: int, account_id: int, role: str) -> Deferred[RoomRole]:
         def grant() -> RoomRole:
             check_role(role)
@@ -210,6 +219,7 @@ class MemoryRoomStore:
 
         return _deferred(grant)
 
+    @keyed("hub_id", "account_id", "role")
     def remove_role(self, hub_id: int, account_id: int, role: str) -> Deferred[None]:
         def revoke() -> None:
             held = RoomRole(hub_id, account_id, role)
@@ -219,16 +229,19 @@ class MemoryRoomStore:
 
         return _deferred(revoke)
 
+    @keyed("hub_id")
     def roles_for_room(self, hub_id: int) -> Deferred[list[RoomRole]]:
         roles = [r for r in self._roles if r.hub_id == hub_id]
         return succeed(sorted(roles, key=lambda r: (r.account_id, r.role)))
 
+    @keyed("account_id")
     def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
         roles = [r for r in self._roles if r.account_id == account_id]
         return succeed(sorted(roles, key=lambda r: (r.hub_id, r.role)))
 
     # Pinned objects
 
+    @keyed("hub_id", "created_by")
     def pin_object(
         self,
         hub_id: int,
@@ -261,6 +274,7 @@ class MemoryRoomStore:
     def _pinned(kept: PinnedObject) -> PinnedObject:
         return replace(kept, gltf=copy.deepcopy(kept.gltf))
 
+    @keyed("hub_id", "object_id")
     def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
         def unpin() -> None:
             if self._pins.pop((hub_id, object_id), None) is None:
@@ -268,17 +282,20 @@ class MemoryRoomStore:
 
         return _deferred(unpin)
 
+    @keyed("hub_id")
     def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
         pins = sorted(
             (p for p in self._pins.values() if p.hub_id == hub_id), key=lambda p: p.object_id
         )
         return succeed([self._pinned(p) for p in pins])
 
+    @keyed("hub_id")
     def count_pinned(self, hub_id: int) -> Deferred[int]:
         return succeed(sum(1 for p in self._pins.values() if p.hub_id == hub_id))
 
     # Files
 
+    @keyed("owner_account_id")
     def add_file(
         self,
         file_id: str,
@@ -288,7 +305,7 @@ class MemoryRoomStore:
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         def add() -> FileMeta:
-            check_file(file_id, content_type, size)
+            check_file(file_id, content_type, size, expires_at)
             if file_id in self._files:
                 raise Conflict(f"file {file_id!r} exists")
             if owner_account_id is not None:
@@ -305,9 +322,11 @@ class MemoryRoomStore:
         except KeyError:
             raise NotFound("file", file_id) from None
 
+    @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:
         return _deferred(lambda: self._file(file_id))
 
+    @keyed("file_id")
     def promote_file(self, file_id: str) -> Deferred[FileMeta]:
         def promote() -> FileMeta:
             meta = replace(self._file(file_id), promoted=True, expires_at=None)
@@ -316,6 +335,7 @@ class MemoryRoomStore:
 
         return _deferred(promote)
 
+    @keyed("file_id")
     def delete_file(self, file_id: str) -> Deferred[None]:
         def delete() -> None:
             del self._files[self._file(file_id).file_id]
@@ -323,9 +343,13 @@ class MemoryRoomStore:
         return _deferred(delete)
 
     def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
-        expired = [
-            f
-            for f in self._files.values()
-            if not f.promoted and f.expires_at is not None and f.expires_at <= now
-        ]
-        return succeed(sorted(expired, key=lambda f: (f.expires_at, f.file_id)))
+        def select() -> list[FileMeta]:
+            check_moment("now", now)
+            expired = [
+                f
+                for f in self._files.values()
+                if not f.promoted and f.expires_at is not None and f.expires_at <= now
+            ]
+            return sorted(expired, key=lambda f: (f.expires_at, f.file_id))
+
+        return _deferred(select)

@@ -15,8 +15,9 @@ from psycopg2.extras import Json
 from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.keys import keyed
 from hubsd.storage.postgres_rooms import PostgresRoomQueries
-from hubsd.storage.records import FileMeta, PinnedObject, check_file, check_pin
+from hubsd.storage.records import FileMeta, PinnedObject, check_file, check_moment, check_pin
 
 FILE_COLUMNS = "file_id, owner_account_id, content_type, size, promoted, expires_at"
 PIN_COLUMNS = "hub_id, object_id, gltf, created_by, updated_at, file_id"
@@ -38,6 +39,7 @@ class PostgresContentQueries(PostgresRoomQueries):
 
     # Pinned objects
 
+    @keyed("hub_id", "created_by")
     def pin_object(
         self,
         hub_id: int,
@@ -71,11 +73,13 @@ class PostgresContentQueries(PostgresRoomQueries):
 
         return self._call(pin())
 
+    @keyed("hub_id", "object_id")
     def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
         key = (hub_id, object_id)
         sql = "DELETE FROM pinned_objects WHERE hub_id = %s AND object_id = %s RETURNING hub_id"
         return self._call(self._one(sql, key, "pinned object", key)).addCallback(lambda _: None)
 
+    @keyed("hub_id")
     def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
         async def select() -> list[PinnedObject]:
             rows = await self._query(
@@ -86,6 +90,7 @@ class PostgresContentQueries(PostgresRoomQueries):
 
         return self._call(select())
 
+    @keyed("hub_id")
     def count_pinned(self, hub_id: int) -> Deferred[int]:
         async def count() -> int:
             rows = await self._query(
@@ -97,6 +102,7 @@ class PostgresContentQueries(PostgresRoomQueries):
 
     # Files
 
+    @keyed("owner_account_id")
     def add_file(
         self,
         file_id: str,
@@ -106,7 +112,7 @@ class PostgresContentQueries(PostgresRoomQueries):
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         try:
-            check_file(file_id, content_type, size)
+            check_file(file_id, content_type, size, expires_at)
         except StorageError:
             return fail()
 
@@ -125,10 +131,12 @@ class PostgresContentQueries(PostgresRoomQueries):
 
         return self._call(insert())
 
+    @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:
         sql = f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = %s"
         return self._call(self._one(sql, (file_id,), "file", file_id)).addCallback(_file)
 
+    @keyed("file_id")
     def promote_file(self, file_id: str) -> Deferred[FileMeta]:
         sql = (
             "UPDATE files SET promoted = true, expires_at = NULL WHERE file_id = %s "
@@ -136,11 +144,17 @@ class PostgresContentQueries(PostgresRoomQueries):
         )
         return self._call(self._one(sql, (file_id,), "file", file_id)).addCallback(_file)
 
+    @keyed("file_id")
     def delete_file(self, file_id: str) -> Deferred[None]:
         sql = "DELETE FROM files WHERE file_id = %s RETURNING file_id"
         return self._call(self._one(sql, (file_id,), "file", file_id)).addCallback(lambda _: None)
 
     def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
+        try:
+            check_moment("now", now)
+        except StorageError:
+            return fail()
+
         async def select() -> list[FileMeta]:
             rows = await self._query(
                 f"SELECT {FILE_COLUMNS} FROM files WHERE NOT promoted "

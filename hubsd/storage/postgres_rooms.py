@@ -19,6 +19,7 @@ import psycopg2
 from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.keys import keyed
 from hubsd.storage.records import (
     Account,
     Room,
@@ -129,9 +130,11 @@ class PostgresRoomQueries:
 
         return self._call(insert())
 
+    @keyed("hub_id")
     def get_room(self, hub_id: int) -> Deferred[Room]:
         return self._call(self._getRoom("hub_id", hub_id))
 
+    @keyed("hub_sid")
     def get_room_by_sid(self, hub_sid: str) -> Deferred[Room]:
         return self._call(self._getRoom("hub_sid", hub_sid))
 
@@ -139,6 +142,7 @@ class PostgresRoomQueries:
         sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE {column} = %s"
         return room_record(await self._one(sql, (key,), "room", key))
 
+    @keyed("hub_id")
     def update_room(self, hub_id: int, **fields: Any) -> Deferred[Room]:
         try:
             check_room_fields(fields)
@@ -152,6 +156,7 @@ class PostgresRoomQueries:
             room_record
         )
 
+    @keyed("hub_id")
     def delete_room(self, hub_id: int) -> Deferred[None]:
         sql = "DELETE FROM rooms WHERE hub_id = %s RETURNING hub_id"
         return self._call(self._one(sql, (hub_id,), "room", hub_id)).addCallback(lambda _: None)
@@ -182,7 +187,10 @@ class PostgresRoomQueries:
     # Accounts
 
     def create_account(self, email: str) -> Deferred[Account]:
-        account = Account(new_id(), hash_email(email), self._clock())
+        try:
+            account = Account(new_id(), hash_email(email), self._clock())
+        except StorageError:
+            return fail()
 
         async def insert() -> Account:
             try:
@@ -202,14 +210,17 @@ class PostgresRoomQueries:
         account_id, email_hash, created = await self._one(sql, (key,), "account", key)
         return Account(account_id, email_hash, created.astimezone(UTC))
 
+    @keyed("account_id")
     def get_account(self, account_id: int) -> Deferred[Account]:
         return self._call(self._getAccount("account_id", account_id))
 
+    @keyed("email")
     def get_account_by_email(self, email: str) -> Deferred[Account]:
         return self._call(self._getAccount("email_hash", hash_email(email)))
 
     # Roles
 
+    @keyed("hub_id", "account_id")
     def set_role(self, hub_id: int, account_id: int, role: str) -> Deferred[RoomRole]:
         try:
             check_role(role)
@@ -232,6 +243,7 @@ class PostgresRoomQueries:
 
         return self._call(grant())
 
+    @keyed("hub_id", "account_id", "role")
     def remove_role(self, hub_id: int, account_id: int, role: str) -> Deferred[None]:
         key = (hub_id, account_id, role)
         sql = (
@@ -251,8 +263,10 @@ class PostgresRoomQueries:
 
         return self._call(select())
 
+    @keyed("hub_id")
     def roles_for_room(self, hub_id: int) -> Deferred[list[RoomRole]]:
         return self._roles("hub_id", hub_id)
 
+    @keyed("account_id")
     def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
         return self._roles("account_id", account_id)

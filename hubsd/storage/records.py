@@ -153,7 +153,12 @@ def hash_email(email: str) -> str:
     """
     The hex SHA-256 of the normalized (stripped, lower-cased) address, so
     C{" Ann@Example.org"} and C{"ann@example.org"} are the same account.
+
+    @raise InvalidValue: if C{email} is not a string of valid Unicode.
     """
+    if not isinstance(email, str):
+        raise InvalidValue("email must be a string")
+    check_text("email", email)
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
@@ -328,10 +333,17 @@ def check_role(role: str) -> None:
         raise InvalidValue(f"role must be one of {', '.join(ROLES)}: {role!r}")
 
 
-def check_file(file_id: str, content_type: str, size: int) -> None:
+def check_moment(what: str, moment: object) -> None:
+    """@raise InvalidValue: unless C{moment} is a timezone-aware datetime."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InvalidValue(f"{what} must be a timezone-aware datetime: {moment!r}")
+
+
+def check_file(file_id: str, content_type: str, size: int, expires_at: datetime | None) -> None:
     """
     @raise InvalidValue: for a file id that is not 1 to 128 characters, an
-        empty content type, text with NUL or lone surrogates, a negative size.
+        empty content type, text with NUL or lone surrogates, a size outside
+        0 to 2**63 - 1, an expiry that is not None or an aware datetime.
     """
     if not isinstance(file_id, str) or not 1 <= len(file_id) <= MAX_FILE_ID_LENGTH:
         raise InvalidValue(f"file_id must be 1 to {MAX_FILE_ID_LENGTH} characters")
@@ -339,8 +351,10 @@ def check_file(file_id: str, content_type: str, size: int) -> None:
     if not isinstance(content_type, str) or not content_type:
         raise InvalidValue(f"content_type must be a non-empty string: {content_type!r}")
     check_text("content_type", content_type)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise InvalidValue(f"size must be a non-negative integer: {size!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63:
+        raise InvalidValue(f"size must be an integer from 0 to 2**63 - 1: {size!r}")
+    if expires_at is not None:
+        check_moment("expires_at", expires_at)
 
 
 def room_defaults(

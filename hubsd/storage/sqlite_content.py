@@ -14,7 +14,8 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import NotFound, StorageError
-from hubsd.storage.records import FileMeta, PinnedObject, check_file, check_pin
+from hubsd.storage.keys import keyed
+from hubsd.storage.records import FileMeta, PinnedObject, check_file, check_moment, check_pin
 from hubsd.storage.sqlite_rooms import SQLiteRoomQueries
 from hubsd.storage.sqlite_rows import (
     FILE_COLUMNS,
@@ -32,6 +33,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
 
     # Pinned objects
 
+    @keyed("hub_id", "created_by")
     def pin_object(
         self,
         hub_id: int,
@@ -65,6 +67,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
 
         return self._run(write, pin)
 
+    @keyed("hub_id", "object_id")
     def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
         def unpin(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
@@ -76,6 +79,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
 
         return self._run(unpin)
 
+    @keyed("hub_id")
     def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
         def select(conn: sqlite3.Connection) -> list[PinnedObject]:
             rows = conn.execute(
@@ -86,6 +90,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
 
         return self._run(select)
 
+    @keyed("hub_id")
     def count_pinned(self, hub_id: int) -> Deferred[int]:
         def count(conn: sqlite3.Connection) -> int:
             row = conn.execute(
@@ -97,6 +102,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
 
     # Files
 
+    @keyed("owner_account_id")
     def add_file(
         self,
         file_id: str,
@@ -106,7 +112,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         try:
-            check_file(file_id, content_type, size)
+            check_file(file_id, content_type, size, expires_at)
         except StorageError:
             return fail()
         meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)
@@ -137,9 +143,11 @@ class SQLiteContentQueries(SQLiteRoomQueries):
             raise NotFound("file", file_id)
         return file_record(row)
 
+    @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:
         return self._run(self._getFile, file_id)
 
+    @keyed("file_id")
     def promote_file(self, file_id: str) -> Deferred[FileMeta]:
         def promote(conn: sqlite3.Connection) -> FileMeta:
             conn.execute(
@@ -149,6 +157,7 @@ class SQLiteContentQueries(SQLiteRoomQueries):
 
         return self._run(write, promote)
 
+    @keyed("file_id")
     def delete_file(self, file_id: str) -> Deferred[None]:
         def delete(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM files WHERE file_id = ?", (file_id,)).rowcount == 0:
@@ -157,6 +166,11 @@ class SQLiteContentQueries(SQLiteRoomQueries):
         return self._run(delete)
 
     def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
+        try:
+            check_moment("now", now)
+        except StorageError:
+            return fail()
+
         def select(conn: sqlite3.Connection) -> list[FileMeta]:
             rows = conn.execute(
                 f"SELECT {FILE_COLUMNS} FROM files WHERE promoted = 0 "

@@ -18,6 +18,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.keys import keyed
 from hubsd.storage.records import (
     Account,
     Room,
@@ -107,12 +108,15 @@ class SQLiteRoomQueries:
             raise NotFound("room", key)
         return room_record(row)
 
+    @keyed("hub_id")
     def get_room(self, hub_id: int) -> Deferred[Room]:
         return self._run(self._getRoom, "hub_id", hub_id)
 
+    @keyed("hub_sid")
     def get_room_by_sid(self, hub_sid: str) -> Deferred[Room]:
         return self._run(self._getRoom, "hub_sid", hub_sid)
 
+    @keyed("hub_id")
     def update_room(self, hub_id: int, **fields: Any) -> Deferred[Room]:
         try:
             check_room_fields(fields)
@@ -132,6 +136,7 @@ class SQLiteRoomQueries:
 
         return self._run(write, update)
 
+    @keyed("hub_id")
     def delete_room(self, hub_id: int) -> Deferred[None]:
         def delete(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM rooms WHERE hub_id = ?", (hub_id,)).rowcount == 0:
@@ -165,7 +170,10 @@ class SQLiteRoomQueries:
     # Accounts
 
     def create_account(self, email: str) -> Deferred[Account]:
-        account = Account(new_id(), hash_email(email), self._clock())
+        try:
+            account = Account(new_id(), hash_email(email), self._clock())
+        except StorageError:
+            return fail()
 
         def insert(conn: sqlite3.Connection) -> Account:
             try:
@@ -187,14 +195,17 @@ class SQLiteRoomQueries:
             raise NotFound("account", key)
         return Account(row["account_id"], row["email_hash"], from_db(row["created_at"]))
 
+    @keyed("account_id")
     def get_account(self, account_id: int) -> Deferred[Account]:
         return self._run(self._getAccount, "account_id", account_id)
 
+    @keyed("email")
     def get_account_by_email(self, email: str) -> Deferred[Account]:
         return self._run(self._getAccount, "email_hash", hash_email(email))
 
     # Roles
 
+    @keyed("hub_id", "account_id")
     def set_role(self, hub_id: int, account_id: int, role: str) -> Deferred[RoomRole]:
         try:
             check_role(role)
@@ -212,6 +223,7 @@ class SQLiteRoomQueries:
 
         return self._run(write, grant)
 
+    @keyed("hub_id", "account_id", "role")
     def remove_role(self, hub_id: int, account_id: int, role: str) -> Deferred[None]:
         def revoke(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
@@ -231,8 +243,10 @@ class SQLiteRoomQueries:
         )
         return [RoomRole(row["hub_id"], row["account_id"], row["role"]) for row in rows]
 
+    @keyed("hub_id")
     def roles_for_room(self, hub_id: int) -> Deferred[list[RoomRole]]:
         return self._run(self._roles, "hub_id", hub_id)
 
+    @keyed("account_id")
     def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
         return self._run(self._roles, "account_id", account_id)

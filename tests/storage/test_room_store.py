@@ -9,17 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_twisted
-from zope.interface.verify import verifyObject
 
-from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, InvalidValue, NotFound
 from hubsd.storage.records import hash_email
 
-from .helpers import GLTF, failure_of
+from .helpers import GLTF, failure_of, provides_room_store
 
 
 def test_store_provides_the_interface(store: Any) -> None:
-    assert verifyObject(IRoomStore, store)
+    assert provides_room_store(store)
 
 
 @pytest_twisted.ensureDeferred

@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from zope.interface.verify import verifyObject
 
-from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import MigrationFailed, SchemaTooNew, StorageUnavailable
 from hubsd.storage.memory import MemoryRoomStore
 from hubsd.storage.migrate import DEFAULT_MIGRATIONS, load_migrations, pending_migrations
@@ -28,7 +26,7 @@ from hubsd.storage.sqlite import SQLiteRoomStore
 from hubsd.storage.sqlite_rows import split_statements
 
 from .conftest import Backend
-from .helpers import failure_of
+from .helpers import failure_of, provides_room_store
 
 KNOWN_VERSION = max(m.version for m in load_migrations(DEFAULT_MIGRATIONS, "sqlite"))
 
@@ -203,7 +201,7 @@ async def test_sqlite_relative_path_is_inside_the_state_dir(tmp_path: Path) -> N
 @pytest_twisted.ensureDeferred
 async def test_memory_store_builds_from_config() -> None:
     store = MemoryRoomStore.fromConfig({}, SimpleNamespace(reactor=reactor, state_dir="/x"))
-    assert verifyObject(IRoomStore, store)
+    assert provides_room_store(store)
     await store.start()
     room = await store.create_room("Built", public=True)
     assert await store.get_room_by_sid(room.hub_sid) == room
