@@ -312,15 +312,15 @@ def check_pin(object_id: object, gltf: object, file_id: object) -> str:
     if not isinstance(gltf, Mapping):
         raise InvalidValue(f"gltf must be a JSON object, not {type(gltf).__name__}")
     try:
-        # PostgreSQL's jsonb refuses NaN and infinities; so does every backend.
+        # NaN and infinities are not JSON (PostgreSQL refuses them): no backend keeps them.
         document = json.dumps(
             dict(gltf), separators=(",", ":"), allow_nan=False, ensure_ascii=False
         )
     except (TypeError, ValueError, RecursionError) as e:
         raise InvalidValue(f"gltf must be a JSON object: {e}") from None
-    # jsonb refuses \u0000 and lone surrogates in its strings too. Unescaped
-    # (ensure_ascii off), a lone surrogate stays in the text, and only control
-    # characters are written as \u escapes.
+    # Strings inside follow the rule of every text a store keeps (no NUL, no
+    # lone surrogate). Unescaped (ensure_ascii off), a lone surrogate stays in
+    # the text, and only control characters are written as \u escapes.
     check_text("gltf", document)
     if _JSON_NUL.search(document):
         raise InvalidValue("gltf must not contain NUL characters")

@@ -13,3 +13,8 @@ CREATE INDEX rooms_public ON rooms (created_at DESC) WHERE public AND entry_mode
 
 -- A link to an uploaded file, not checked against files (the file store owns that rule).
 ALTER TABLE pinned_objects ADD COLUMN file_id text;
+
+-- json, not jsonb: jsonb rewrites what it keeps (1e23 comes back as the int
+-- 10**23, object keys reordered), where SQLite and memory hand back the
+-- document as written. Nothing queries inside it, so the text is kept as is.
+ALTER TABLE pinned_objects ALTER COLUMN gltf TYPE json USING gltf::json;
