@@ -9,18 +9,22 @@ upgrade of either library past the pins in setup.cfg says what to look at.
 from __future__ import annotations
 
 import base64
+import configparser
+import importlib.metadata
 import inspect
 import json
 import os
 import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_twisted
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.websocket.protocol import WebSocketProtocol
+from packaging.requirements import Requirement
 from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
@@ -33,6 +37,8 @@ from hubsd.wamp.router import Router
 from hubsd.wamp.websocket import WampWebSocketFactory, WampWebSocketProtocol
 from tests.wamp.harness import SETTINGS, timeout
 from tests.wamp.wiretools import HELLO_ROLES
+
+SETUP_CFG = Path(__file__).parents[2] / "setup.cfg"
 
 
 def expect(ok: object, detail: str, why: str) -> None:
@@ -125,6 +131,19 @@ def _fill_socket(sock: Any) -> int:
             sent += sock.send(chunk)
         except BlockingIOError:
             return sent
+
+
+@pytest.mark.parametrize("package", ["twisted", "autobahn"])
+def test_setup_cfg_pins_the_versions_this_contract_was_checked_with(package: str) -> None:
+    cfg = configparser.ConfigParser()
+    cfg.read(SETUP_CFG)
+    lines = cfg["options"]["install_requires"].splitlines()
+    (pin,) = [Requirement(line) for line in lines if line.strip().startswith(package)]
+    installed = importlib.metadata.version(package)
+    assert pin.specifier.contains(installed), (
+        f"{package} {installed} is installed but setup.cfg pins {pin.specifier}: if this "
+        "contract passes with it, move the pin to its minor version"
+    )
 
 
 # -- Twisted ---------------------------------------------------------------
