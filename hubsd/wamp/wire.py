@@ -321,7 +321,8 @@ class WireSession(RouterSession):
         d.addCallbacks(self._auth_step, self._auth_failed)
 
     def _on_authenticate(self, a: m.Authenticate) -> None:
-        assert self._challenge is not None
+        if self._challenge is None:  # state "challenge" sets it; not an assert (python -O)
+            raise ProtocolViolation("AUTHENTICATE without a CHALLENGE")
         self.state = "auth"
         d = self._challenge.verify(a.signature)
         d.addCallbacks(self._auth_step, self._auth_failed)
