@@ -144,6 +144,12 @@ class Outgoing:
                 self._pending_bytes = len(frame)
                 self._batcher.mark(self)
             return
+        if self._pending is not None:
+            # Frames given before the pause (another write, a pong, filled
+            # the transport since) go first.
+            self.flush()
+            if self.closed:
+                return
         self._enqueue(frame, key)
 
     def flush(self) -> None:
