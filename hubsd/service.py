@@ -248,7 +248,9 @@ class HubsdService(Service):
         if not self.ready.called:
             self.ready.errback(failure)
             self.ready.addErrback(lambda _: None)
-        d = self._stop_parts()
+        # The one critical line above is the whole story: the parts that had
+        # started are undone quietly (debug), not announced as "stopped".
+        d = self._stop_parts(quiet=True)
         d.addBoth(lambda _: self.on_fatal(1))
 
     # -- stop ---------------------------------------------------------------
@@ -261,7 +263,7 @@ class HubsdService(Service):
         sd_notify("STOPPING=1")
         return self._stop_parts()
 
-    def _stop_parts(self) -> Deferred[None]:
+    def _stop_parts(self, quiet: bool = False) -> Deferred[None]:
         # The manhole and listeners stop first (no new clients), then the
         # router says goodbye, ... and storage, started first, closes last.
         stopping = list(reversed(self._running))
@@ -276,7 +278,7 @@ class HubsdService(Service):
                 except Exception:
                     log.failure("error while stopping {part}", part=part.name)
                 else:
-                    log.info("stopped {part}", part=part.name)
+                    (log.debug if quiet else log.info)("stopped {part}", part=part.name)
             if self.state != "failed":
                 self.state = "stopped"
 

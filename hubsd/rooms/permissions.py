@@ -169,3 +169,25 @@ def may_spawn(permissions: Mapping[str, bool], template: object) -> bool:
     if need is False:
         return False
     return bool(permissions.get(str(need)))
+
+
+#: Room topics members publish on (the server applies the relay rules).
+MEMBER_TOPICS = frozenset({"naf", "chat"})
+#: Room topics only the room core publishes on; members subscribe.
+SERVER_TOPICS = frozenset(
+    {"presence", "refresh", "closed", "pins", "kicked", "muted", "roles", "blocked"}
+)
+
+
+def may_use_topic(action: str, kind: str, entered: bool) -> bool:
+    """
+    The room gate for topic C{hubsd.room.<sid>.<kind>}, asked for a session
+    that holds a seat in the room (anyone else is refused before this):
+    members subscribe to every room topic once seated, and publish only on
+    the member topics, once they have entered.
+    """
+    if action == "subscribe":
+        return kind in MEMBER_TOPICS or kind in SERVER_TOPICS
+    if action == "publish":
+        return entered and kind in MEMBER_TOPICS
+    return False
