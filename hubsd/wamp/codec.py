@@ -31,9 +31,9 @@ import cbor2
 import msgpack
 import orjson
 
+from hubsd.wamp.messages import PUBLISH
 from hubsd.wamp.payload import Payload
 
-PUBLISH = 16
 EVENT = 36
 
 Message = list[Any]
