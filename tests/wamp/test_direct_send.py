@@ -133,3 +133,23 @@ def test_producer_takes_over_from_the_one_registered_before() -> None:
     fresh = StringTransport()
     internals.take_over_producer(fresh, first)  # type: ignore[arg-type]
     assert fresh.producer is first
+
+
+class Handshaken:
+    """What autobahn leaves on a protocol after its opening handshake."""
+
+    def __init__(self, validate: bool) -> None:
+        self.utf8validateIncoming = validate
+        self.utf8validator: object | None = object()
+        self.http_headers = {"cookie": "secret"}
+        self.http_request_data = b"GET /ws"
+        self.kept = True
+
+
+@pytest.mark.parametrize("validate", [False, True])
+def test_handshake_leftovers_go_and_the_validator_only_if_unused(validate: bool) -> None:
+    p = Handshaken(validate)
+    internals.drop_handshake_state(p)
+    assert not hasattr(p, "http_headers") and not hasattr(p, "http_request_data")
+    assert p.kept
+    assert (p.utf8validator is not None) is validate

@@ -393,6 +393,24 @@ async def test_frame_split_across_reads_is_held_in_autobahns_parser(ws: Websocke
 
 
 @pytest_twisted.ensureDeferred
+async def test_control_frame_split_in_its_payload_is_held_in_current_frame(
+    ws: Websocket,
+) -> None:
+    ping = client_frame(b"abc", opcode=9)
+    await ws.send(ping[:-1])  # the whole header, part of the payload
+    p = ws.server
+    expect(
+        p.current_frame is not None and not p.data and not p.inside_message,
+        "autobahn WebSocketProtocol.current_frame",
+        "a control frame whose payload is incomplete is not held there alone",
+    )
+    assert not internals.parser_idle(p)
+    await ws.send(ping[-1:])
+    await ws.client.until(_has_opcode(10))
+    assert internals.parser_idle(p)
+
+
+@pytest_twisted.ensureDeferred
 async def test_fragmented_message_sets_inside_message(ws: Websocket) -> None:
     await ws.join()
     sub = json.dumps([32, 1, {}, "com.frag"]).encode()
