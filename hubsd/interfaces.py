@@ -12,7 +12,12 @@ the reactor thread never block.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zope.interface import Attribute, Interface
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 
 class IBackendPlugin(Interface):
@@ -34,13 +39,15 @@ class IBackendPlugin(Interface):
     options = Attribute("Tuple of hubsd.config.Option: the keys this backend adds to its section.")
 
 
-class IService(Interface):
+class IBackend(Interface):
     """
-    Something with an asynchronous life: started in dependency order, stopped
-    in reverse. Backends provide it in addition to their own interface.
+    A backend's asynchronous life: started in dependency order, stopped in
+    reverse. Every backend interface below extends it. Not Twisted's
+    C{IService}: C{start} returns a Deferred, and L{hubsd.service.HubsdService}
+    waits for it before it starts the next part.
     """
 
-    def start():
+    def start() -> Deferred[None]:
         """
         Acquire resources (open files, connect, run migrations).
 
@@ -48,7 +55,7 @@ class IService(Interface):
             exception whose ``str()`` is a one-line message for the operator.
         """
 
-    def stop():
+    def stop() -> Deferred[None]:
         """
         Release resources, flushing pending writes first.
 
@@ -56,7 +63,7 @@ class IService(Interface):
         """
 
 
-class IFileStore(IService):
+class IFileStore(IBackend):
     """
     Encrypted blob storage for uploaded files. Blobs are opaque bytes here:
     encryption with the per-file key happens above this interface.
@@ -75,7 +82,7 @@ class IFileStore(IService):
         """Deferred[bool]."""
 
 
-class IClusterBus(IService):
+class IClusterBus(IBackend):
     """
     Carries room traffic between hubsd nodes. The ``local`` bus serves one
     process and carries nothing; ``redis`` (later) fans out across nodes.
@@ -93,7 +100,7 @@ class IClusterBus(IService):
         """
 
 
-class ISFU(IService):
+class ISFU(IBackend):
     """
     The selective forwarding unit for voice and video. Its signalling runs
     over the WAMP router as an in-process session (see sfu-protocol.md).
@@ -103,7 +110,7 @@ class ISFU(IService):
     forwards_media = Attribute("True if this SFU forwards RTP at all.")
 
 
-class IRoomStore(IService):
+class IRoomStore(IBackend):
     """
     The persistent state of rooms: rooms, accounts, roles, pinned objects and
     file metadata (records in L{hubsd.storage.records}).
