@@ -197,10 +197,10 @@ class EntityTable:
           creates it (``dropped_full`` beyond the limit); anything else is
           ``dropped_unknown``.
         - Known entity (first syncs are replays, applied as updates): the
-          sync's owner must be the sender (absent: the sender, who must then
-          be the known owner), and lastOwnerTime (absent: the known one) must be later
-          than the known one, or equal with owner >= the known owner;
-          otherwise ``dropped_not_owner``. An avatar (template ending in
+          sync's owner must be the sender (absent: the sender, who must
+          then be the known owner), and its lastOwnerTime (absent: the
+          known one) later than the known one, or equal with owner >= the
+          known owner; otherwise ``dropped_not_owner``. An avatar (template ending in
           ``-avatar``, except ``-waypoint-avatar``) takes syncs from the
           member that created it only. On acceptance a new owner records
           the new lastOwnerTime, a ``persistent`` bool replaces the known

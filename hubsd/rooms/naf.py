@@ -26,8 +26,8 @@ and calls::
   ``corrections`` are entity states (``u`` data) to send back to the sender
   ONLY: the sender claimed an ownership the server refused, and applying
   the server's state (which beats its claim under NAF's rule) makes it agree
-  at once instead of after the winner's next update. Send them as
-  ``{"dataType": "u", "data": state, "from_session_id": state["owner"]}``.
+  at once instead of after the winner's next update. Send each as
+  `correction_envelope` (state) builds it: a ``u`` from the entity's owner.
   ``envelope["data"]`` is modified in place when ``changed`` (a dropped
   first sync may have been stamped too); never relay the envelope itself.
 - Counters: every drop is counted in the table (``table.counters()``).
@@ -359,7 +359,17 @@ def outgoing(verdict: Verdict, sender: str) -> dict[str, Any]:
     return {"dataType": verdict.data_type, "data": verdict.data, "from_session_id": sender}
 
 
+def correction_envelope(state: dict[str, Any]) -> dict[str, Any]:
+    """
+    The envelope that carries one of ``verdict.corrections`` to the sender
+    alone: a ``u`` as if from the entity's owner, whose state it is (Hubs
+    clients check updates against the sender's permissions).
+    """
+    return {"dataType": "u", "data": state, "from_session_id": state["owner"]}
+
+
 __all__ = [
+    "correction_envelope",
     "Envelope",
     "Verdict",
     "check_sync",

@@ -258,6 +258,11 @@ def test_refused_take_is_answered_with_the_state_that_beats_it() -> None:
     # networked-aframe's receive rule accepts it over bob's own claim
     claim = (take["data"]["lastOwnerTime"], take["data"]["owner"])
     assert (correction["lastOwnerTime"], correction["owner"]) >= claim
+    assert naf.correction_envelope(correction) == {
+        "dataType": "u",
+        "data": correction,
+        "from_session_id": "carol",
+    }
 
 
 def test_refused_elements_of_a_um_are_corrected_too() -> None:
@@ -267,6 +272,22 @@ def test_refused_elements_of_a_um_are_corrected_too() -> None:
     )
     assert [s["networkId"] for s in verdict.data["d"]] == ["e2"]
     assert [c["networkId"] for c in verdict.corrections] == ["e1"]
+
+
+def test_unknown_persistent_update_creates_the_entity_for_late_joiners() -> None:
+    table = EntityTable()
+    door = {"networkId": "door", "owner": "alice", "persistent": True, "components": {"0": 1}}
+    verdict = naf.inspect({"dataType": "u", "data": door}, "alice", MEMBER, table)
+    assert verdict.relay and [s["networkId"] for s in table.snapshot()] == ["door"]
+
+
+def test_accepted_update_is_relayed_untouched() -> None:
+    table = room(("alice", spawn()))
+    envelope = {"dataType": "u", "data": sync(components={"0": {"x": 2}})}
+    sent = copy.deepcopy(envelope["data"])
+    verdict = naf.inspect(envelope, "alice", MEMBER, table)
+    assert verdict.relay and not verdict.changed
+    assert verdict.data is envelope["data"] and verdict.data == sent
 
 
 # -- r --------------------------------------------------------------------------

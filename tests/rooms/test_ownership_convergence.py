@@ -167,7 +167,7 @@ class OwnershipConvergence(RuleBasedStateMachine):
 
 
 OwnershipConvergence.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=40, deadline=None
+    max_examples=150, stateful_step_count=40, deadline=None
 )
 test_ownership_converges_and_no_non_owner_update_is_delivered = OwnershipConvergence.TestCase
 
