@@ -20,8 +20,8 @@ from twisted.logger import LogEvent, formatEvent, globalLogPublisher
 from hubsd.storage.errors import NotFound, StorageUnavailable
 from hubsd.storage.postgres import PostgresRoomStore
 from hubsd.storage.postgres_connection import within
+from tests.postgres import PgServer, create_database
 
-from .conftest import PgServer, create_database
 from .helpers import failure_of
 
 
