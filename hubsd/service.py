@@ -35,6 +35,7 @@ from hubsd.interfaces import ISFU, IBackend, IClusterBus, IFileStore, IRoomStore
 if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
+    from hubsd.rooms.procedures import WampRooms
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
 
@@ -69,6 +70,7 @@ class HubsdService(Service):
     router: Router
     router_settings: RouterSettings
     sfu: ISFU
+    rooms: WampRooms
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -97,7 +99,7 @@ class HubsdService(Service):
             ("files", lambda: self._start_files(context)),
             ("cluster", lambda: self._start_cluster(context)),
             ("router", self._start_router),
-            ("rooms", self._start_rooms),
+            ("rooms", lambda: self._start_rooms(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
@@ -155,22 +157,31 @@ class HubsdService(Service):
         self.router.startService()  # the load shedder's timer
         return self.router.stopService
 
-    async def _start_rooms(self) -> Callable[[], Any]:
+    async def _start_rooms(self, state_dir: str) -> Callable[[], Any]:
         from hubsd.rooms.directory import RoomDirectory
-        from hubsd.rooms.procedures import register_room_procedures
+        from hubsd.rooms.keys import KeyFileError, KeyRing
+        from hubsd.rooms.procedures import WampRooms
+        from hubsd.rooms.settings import RoomSettings
+        from hubsd.rooms.tokens import Tokens
 
-        directory = RoomDirectory(self.store)
-        sessions = []
-        for realm in self.router_settings.realms:
-            session = self.router.attach_local_session(realm, "hubsd.rooms", "trusted")
-            sessions.append(session)
-            await register_room_procedures(session, directory)
-
-        def leave() -> None:
-            for session in sessions:
-                session.leave()
-
-        return leave
+        try:
+            keyring = KeyRing.load_or_create(state_dir)
+        except KeyFileError as e:
+            raise StartupError(str(e)) from e
+        tokens = Tokens(keyring)
+        directory = RoomDirectory(
+            self.store,
+            tokens,
+            RoomSettings.fromConfig(self.config),
+            self.reactor,
+            keyring.session_secret,
+        )
+        # The room API is served on the first configured realm.
+        rooms = WampRooms(self.router, self.router_settings.realms[0], directory, tokens)
+        await rooms.start()
+        self.router.set_authenticator("ticket", rooms.authenticate_ticket)
+        self.rooms = rooms
+        return rooms.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:
