@@ -20,8 +20,8 @@ from hubsd.rooms.permissions import (
     spawn_permission,
 )
 
-OWNER_ONLY = ("update_hub", "update_hub_promotion", "close_hub", "embed_hub")
-PEOPLE = ("kick_users", "mute_users", "amplify_audio")
+OWNER_ONLY = ("update_hub_promotion", "close_hub", "embed_hub")
+PEOPLE = ("update_hub", "kick_users", "mute_users", "amplify_audio")
 
 
 def test_member_bits_are_hubs_bits() -> None:
@@ -78,7 +78,7 @@ def test_owners_and_creators_may_do_everything(roles: Roles) -> None:
     assert all(perms.values()), [k for k, v in perms.items() if not v]
 
 
-def test_moderators_moderate_people_but_not_the_room() -> None:
+def test_moderators_moderate_people_and_settings_but_not_roles_or_closing() -> None:
     perms = permissions_for(Roles(moderator=True), 0, "allow")
     for name in PEOPLE:
         assert perms[name] is True, name

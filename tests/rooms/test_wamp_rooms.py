@@ -345,3 +345,40 @@ async def test_bad_input_gets_specific_errors(daemon: HubsdService) -> None:
     # The room still works for everybody.
     await ann.publish(sid, "chat", type="chat", body="still here")
     await owner.inbox["chat"].wait(1)
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_account_token_signs_in_with_the_roles_the_account_holds(
+    daemon: HubsdService,
+) -> None:
+    sid, owner, (ann,) = await room_with(daemon, 2)
+    room = await daemon.store.get_room_by_sid(sid)
+    account = await daemon.store.create_account("mod@example.org")
+    await daemon.store.set_role(room.hub_id, account.account_id, "owner")
+    token = daemon.rooms.tokens.issue_account(account.account_id)
+    signed_in = await connect(daemon.test_port, ticket=token)  # type: ignore[attr-defined]
+    joined = await signed_in.join(sid, "Moderator")
+    assert joined["roles"] == {
+        "owner": True,
+        "creator": False,
+        "moderator": False,
+        "signed_in": True,
+    }
+    assert joined["permissions"]["kick_users"] is True
+    # A promotion of a signed-in member is stored with its account.
+    carl_account = await daemon.store.create_account("carl@example.org")
+    carl = await connect(
+        daemon.test_port,  # type: ignore[attr-defined]
+        ticket=daemon.rooms.tokens.issue_account(carl_account.account_id),
+    )
+    await carl.join(sid, "Carl")
+    await signed_in.call("promote", hub_sid=sid, session_id=carl.session_id)
+    roles = await daemon.store.roles_for_room(room.hub_id)
+    assert (carl_account.account_id, "moderator") in {(r.account_id, r.role) for r in roles}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_ticket_that_is_no_hubsd_token_is_refused(daemon: HubsdService) -> None:
+    for ticket in ("garbage", "", "a.b.c"):
+        with pytest.raises(Exception, match="authentication_failed|invalid token"):
+            await connect(daemon.test_port, ticket=ticket)  # type: ignore[attr-defined]
