@@ -152,7 +152,8 @@ class HubsdService(Service):
 
         self.router_settings = RouterSettings.fromConfig(self.config)
         self.router = Router(self.router_settings, self.reactor)
-        return lambda: self.router.shutdown("wamp.close.system_shutdown")
+        self.router.startService()  # the load shedder's timer
+        return self.router.stopService
 
     async def _start_rooms(self) -> Callable[[], Any]:
         from hubsd.rooms.directory import RoomDirectory
