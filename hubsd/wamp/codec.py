@@ -31,10 +31,8 @@ import cbor2
 import msgpack
 import orjson
 
-from hubsd.wamp.messages import PUBLISH
+from hubsd.wamp.messages import EVENT, PUBLISH
 from hubsd.wamp.payload import Payload
-
-EVENT = 36
 
 Message = list[Any]
 

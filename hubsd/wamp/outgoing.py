@@ -5,8 +5,9 @@ While the transport accepts data, frames written during one reactor turn
 are collected per session and sent together when the turn ends
 (L{OutputBatcher}): one C{send} system call per receiver per turn however
 many events it got, straight to the socket when the transport has nothing
-buffered. That skips Twisted's write buffer and the two epoll updates it
-costs for every write, which dominated fan-out. When the transport's buffer fills,
+buffered (L{hubsd.wamp.internals.send_now}). That skips Twisted's write buffer
+and the two epoll updates it costs for every write, which dominated fan-out.
+When the transport's buffer fills,
 Twisted pauses us (we are registered as its streaming IPushProducer) and
 frames wait in our own queue, whose size in bytes is the session's budget:
 

@@ -7,7 +7,8 @@ C{wamp.2.json}, C{wamp.2.msgpack}, C{wamp.2.cbor}, C{wamp.2.json.batched};
 the client's order of preference wins. Outgoing WAMP messages bypass
 autobahn's per-message send path: they are framed once (shared across
 receivers) and written through L{hubsd.wamp.outgoing.Outgoing}.
-permessage-deflate is not offered (it would defeat frame sharing).
+permessage-deflate is not offered (it would defeat frame sharing). What the
+fast paths read of Autobahn's private state is in L{hubsd.wamp.internals}.
 """
 
 from __future__ import annotations

@@ -26,7 +26,18 @@ from hubsd.wamp.auth import Authenticated, Challenge
 from hubsd.wamp.broker import encode_event
 from hubsd.wamp.codec import VALUE_ERRORS, Codec, CodecError, Unrepresentable
 from hubsd.wamp.errors import ProtocolViolation, WampError
-from hubsd.wamp.messages import ABORT, CALL, ERROR, GOODBYE, INVOCATION, RESULT
+from hubsd.wamp.messages import (
+    ABORT,
+    AUTHENTICATE,
+    CALL,
+    CHALLENGE,
+    ERROR,
+    GOODBYE,
+    HELLO,
+    INVOCATION,
+    RESULT,
+    WELCOME,
+)
 from hubsd.wamp.outgoing import Outgoing
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.session import RouterSession
@@ -36,7 +47,6 @@ if TYPE_CHECKING:
 
 log = Logger()
 
-HELLO, WELCOME, CHALLENGE, AUTHENTICATE = 1, 2, 4, 5
 _UNENCODABLE = "value cannot be represented in the receiver's serializer"
 #: Seconds a closing session may take to flush its queue before it is cut.
 CLOSE_GRACE = 10.0

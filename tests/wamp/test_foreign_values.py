@@ -60,6 +60,28 @@ def test_cbor_that_is_not_a_wamp_value_is_a_protocol_violation(
     assert tracebacks(log) == []
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        # SUBSCRIBE with a tag in its options; CALL with one in its arguments.
+        b"\x84\x18\x20\x01\xa1\x65match\xc1\x00\x65com.t",
+        b"\x85\x18\x30\x02\xa0\x65com.p\x81\xd9\x01\x02\x80",
+        # PUBLISH with one in its options (the header the fast path keeps).
+        b"\x85\x10\x01\xa1\x69exclude_m\xc1\x00\x65com.t\x80",
+    ],
+    ids=["subscribe-options", "call-arguments", "publish-options"],
+)
+def test_cbor_tags_anywhere_in_a_message_are_refused(message: bytes, log: list[LogEvent]) -> None:
+    assert cbor2.loads(message)  # well-formed CBOR
+    router, _ = make_router()
+    peer = Peer(router, CBOR)
+    peer.join()
+    (abort,) = peer.send_bytes(message)
+    assert abort[0] == 3 and abort[2] == "wamp.error.protocol_violation"
+    assert "not a WAMP value" in abort[1]["message"]
+    assert tracebacks(log) == []
+
+
 def test_cbor_values_that_wamp_has_pass() -> None:
     value = [1, -(2**63), 2.5, "s", b"\x00bin", None, True, {"k": [{}]}]
     router, _ = make_router()
@@ -73,12 +95,21 @@ def test_cbor_values_that_wamp_has_pass() -> None:
     assert event[4] == value
 
 
-def test_msgpack_extension_type_is_a_protocol_violation(log: list[LogEvent]) -> None:
+@pytest.mark.parametrize(
+    "message",
+    [
+        [16, 1, {}, "com.t", [msgpack.ExtType(5, b"x")]],
+        [48, 1, {}, "com.p", [msgpack.ExtType(5, b"")]],
+    ],
+    ids=["publish", "call"],
+)
+def test_msgpack_extension_type_is_a_protocol_violation(
+    message: list[object], log: list[LogEvent]
+) -> None:
     router, _ = make_router()
     pub = Peer(router, MSGPACK)
     pub.join()
-    data = msgpack.packb([16, 1, {}, "com.t", [msgpack.ExtType(5, b"x")]])
-    (abort,) = pub.send_bytes(data)
+    (abort,) = pub.send_bytes(msgpack.packb(message))
     assert abort[0] == 3 and abort[2] == "wamp.error.protocol_violation"
     assert tracebacks(log) == []
 

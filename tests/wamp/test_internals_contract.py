@@ -444,6 +444,15 @@ async def test_chopped_writes_wait_in_send_queue(ws: Websocket) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_our_frames_wait_behind_autobahns_chopped_writes(ws: Websocket) -> None:
+    p = ws.server
+    type(p).__mro__[1].sendData(p, b"\x89\x01a\x89\x01b", False, 1)
+    p.sendPong(b"c")  # through our sendData: must not cut into the pings
+    await ws.client.until(_has_opcode(10))
+    assert _frames(ws.client.received) == [(9, b"a"), (9, b"b"), (10, b"c")]
+
+
+@pytest_twisted.ensureDeferred
 async def test_autobahns_own_frames_go_through_sendData(ws: Websocket) -> None:
     expect(
         list(inspect.signature(WebSocketProtocol.sendData).parameters)

@@ -138,3 +138,21 @@ def test_bad_frame_aborts_with_protocol_violation(frame: bytes) -> None:
     (abort,) = raw.messages(raw.feed(frame))
     assert abort[0] == 3 and abort[2] == "wamp.error.protocol_violation"
     assert raw.router.stats.protocol_violations == 1
+
+
+def test_frame_missing_its_last_byte_waits_for_it() -> None:
+    raw = Raw()
+    raw.open()
+    ping = b"\x01\x00\x00\x03abc"
+    assert raw.feed(ping[:-1]) == b""
+    assert raw.feed(ping[-1:]) == b"\x02\x00\x00\x03abc"
+
+
+def test_frame_of_exactly_the_maximum_length_is_accepted_and_one_more_is_not() -> None:
+    limit = min(SETTINGS.max_message_size, 2**24 - 1)
+    raw = Raw()
+    raw.open()
+    length, payload = limit.to_bytes(3, "big"), b"p" * limit
+    assert raw.feed(b"\x01" + length + payload) == b"\x02" + length + payload  # PING, PONG
+    (abort,) = raw.messages(raw.feed(b"\x01" + (limit + 1).to_bytes(3, "big")))
+    assert abort[2] == "wamp.error.protocol_violation"
