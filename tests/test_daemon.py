@@ -216,6 +216,8 @@ def test_metrics_endpoint_serves_router_counters(daemon_factory) -> None:
     # One session is the room core's own, in-process.
     assert 'hubsd_wamp_sessions{realm="hubsd"} 1.0' in text
     assert "hubsd_wamp_events_dropped_total 0.0" in text
+    assert "hubsd_rooms_live 0.0" in text
+    assert "hubsd_room_naf_dropped_not_owner_total 0.0" in text
 
 
 def unit_settings() -> list[tuple[str, str]]:

@@ -82,6 +82,8 @@ class RoomDirectory:
         self.rooms: dict[str, LiveRoom] = {}
         self._loading: dict[str, list[Deferred[LiveRoom]]] = {}
         self._holds: dict[tuple[str, str], Any] = {}
+        #: Counters of rooms that were unloaded, so that totals never go down.
+        self._unloaded: dict[str, int] = {}
         self.deliver: Deliver = lambda room, notices: None
 
     def now(self) -> float:
@@ -203,6 +205,24 @@ class RoomDirectory:
     def _unload_if_empty(self, room: LiveRoom) -> None:
         if not room.members and self.rooms.get(room.hub_sid) is room:
             del self.rooms[room.hub_sid]
+            for name, value in room.counters().items():
+                self._unloaded[name] = self._unloaded.get(name, 0) + value
+
+    def stats(self) -> dict[str, int]:
+        """
+        Node-wide figures for metrics: live rooms and members now, and what
+        the room rules dropped since start (rooms no longer loaded included).
+        """
+        totals = dict(self._unloaded)
+        members = held = 0
+        for room in self.rooms.values():
+            for name, value in room.counters().items():
+                totals[name] = totals.get(name, 0) + value
+            for m in room.members.values():
+                members += 1
+                held += m.connection is None
+        totals.update(rooms_live=len(self.rooms), members=members, members_held=held)
+        return totals
 
     def tell(self, room: LiveRoom, notices: list[Notice]) -> None:
         if notices:

@@ -121,6 +121,7 @@ class LiveRoom:
         self.closed = record.entry_mode == "deny"
         #: Counters for metrics and the benchmark.
         self.dropped_rate = 0
+        self.kicks = 0
         #: (sender, entity states) the sender must be sent back: the server
         #: refused its claim of ownership (see L{hubsd.rooms.naf}).
         self.corrections: list[tuple[str, list[dict[str, Any]]]] = []
@@ -128,6 +129,13 @@ class LiveRoom:
         self.flooders: set[str] = set()
         #: How many (blocker, blocked) pairs exist: 0 keeps the relay's fast path.
         self.block_relations = 0
+
+    def counters(self) -> dict[str, int]:
+        """What this room's rules dropped or did, for metrics (only ever grow)."""
+        out = self.entities.counters()
+        out["dropped_rate"] = self.dropped_rate
+        out["kicks"] = self.kicks
+        return out
 
     # -- identity -------------------------------------------------------------
 
@@ -359,6 +367,7 @@ class LiveRoom:
         target = self.target(target_id)
         self._check_over(actor, target, "kick_users")
         until = self.clock() + self.settings.kick_duration
+        self.kicks += 1
         self.bans[target.session_id] = until
         if target.account_id is not None:
             self.bans[f"account:{target.account_id}"] = until
@@ -376,6 +385,7 @@ class LiveRoom:
         if m is None:
             return []
         until = self.clock() + self.settings.kick_duration
+        self.kicks += 1
         self.bans[session_id] = until
         payload = {"session_id": session_id, "by": None, "reason": "sending too fast"}
         return [self._to("kicked", payload, session_id), *self.leave(session_id)]

@@ -382,3 +382,19 @@ async def test_a_ticket_that_is_no_hubsd_token_is_refused(daemon: HubsdService) 
     for ticket in ("garbage", "", "a.b.c"):
         with pytest.raises(Exception, match="authentication_failed|invalid token"):
             await connect(daemon.test_port, ticket=ticket)  # type: ignore[attr-defined]
+
+
+@pytest_twisted.ensureDeferred
+async def test_room_figures_count_live_rooms_and_drops(daemon: HubsdService) -> None:
+    sid, owner, (ann,) = await room_with(daemon, 2)
+    stale = {"networkId": "nobody-has-this", "lastOwnerTime": 5.0, "isFirstSync": False}
+    with pytest.raises(ApplicationError):
+        await ann.publish(sid, "naf", dataType="u", data=stale)
+    figures = daemon.rooms.directory.stats()
+    assert figures["rooms_live"] == 1 and figures["members"] == 2
+    assert figures["dropped_unknown"] == 1
+    await owner.call("kick", hub_sid=sid, session_id=ann.session_id)
+    await owner.call("leave", hub_sid=sid)
+    figures = daemon.rooms.directory.stats()
+    assert figures["rooms_live"] == 0 and figures["members"] == 0
+    assert figures["kicks"] == 1 and figures["dropped_unknown"] == 1  # kept after unloading
