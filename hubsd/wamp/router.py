@@ -416,6 +416,27 @@ class Router(Service):
         self.attach(session, realm, Authenticated(authid, authrole, authextra, "local", "local"))
         return session
 
+    def unsubscribe_prefix(self, realm: str, session_id: int, prefix: str) -> int:
+        """
+        End every subscription of session C{session_id} in C{realm} whose
+        topic starts with C{prefix} (the room core does this when a member
+        leaves or is removed from a room: it must stop receiving the room's
+        events at once). The session is not told; meta events are published
+        as for an UNSUBSCRIBE. Returns how many subscriptions ended.
+        """
+        r = self.realms.get(realm)
+        session = r.sessions.get(session_id) if r is not None else None
+        if r is None or session is None:
+            return 0
+        ended = 0
+        for sub in [s for s in session.subscriptions if s.uri.startswith(prefix)]:
+            deleted = r.broker.unsubscribe(session, sub)
+            ended += 1
+            r.publish_meta("wamp.subscription.on_unsubscribe", [session_id, sub.id])
+            if deleted:
+                r.publish_meta("wamp.subscription.on_delete", [session_id, sub.id])
+        return ended
+
     def deliver_local(self) -> None:
         """Run the in-process handlers of queued events, in order. Handlers
         never run in the middle of a fan-out; events they publish are
