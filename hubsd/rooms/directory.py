@@ -331,12 +331,13 @@ class RoomDirectory:
         self._cancel_hold(room.hub_sid, identity.session_id)
         self.tell(room, room.leave(identity.session_id))
 
-    def connection_lost(self, identity: Identity, connection: Any) -> None:
-        """A connection is gone: hold or free its seats in every room."""
+    def connection_lost(self, identity: Identity, connection: Any, clean: bool = False) -> None:
+        """A connection is gone (C{clean}: the client said goodbye): hold or
+        free its seats in every room."""
         for room in list(self.rooms.values()):
             if identity.session_id not in room.members:
                 continue
-            held, notices = room.connection_lost(identity.session_id, connection)
+            held, notices = room.connection_lost(identity.session_id, connection, clean)
             if held:
                 key = (room.hub_sid, identity.session_id)
                 self._cancel_hold(*key)

@@ -160,7 +160,8 @@ class WampRooms:
     def on_session_leave(self, details: dict[str, Any]) -> None:
         identity = self.identities.pop(details["session"], None)
         if identity is not None:
-            self.directory.connection_lost(identity, details["session"])
+            clean = bool(details.get("goodbye"))
+            self.directory.connection_lost(identity, details["session"], clean)
 
     # -- procedures -------------------------------------------------------------
 

@@ -306,16 +306,19 @@ class LiveRoom:
             )
         return notices
 
-    def connection_lost(self, session_id: str, connection: Any) -> tuple[bool, list[Notice]]:
+    def connection_lost(
+        self, session_id: str, connection: Any, clean: bool = False
+    ) -> tuple[bool, list[Notice]]:
         """
-        The member's connection dropped. With a reconnect grace the seat is
-        held (returns True: the caller schedules L{expire_hold}); otherwise
-        the member leaves.
+        The member's connection ended. If it dropped (not C{clean}: the
+        client did not say goodbye) and there is a reconnect grace, the seat
+        is held (returns True: the caller schedules L{expire_hold});
+        otherwise the member leaves at once.
         """
         m = self.members.get(session_id)
         if m is None or m.connection != connection:
             return False, []  # an older connection of a resumed member
-        if self.settings.reconnect_grace > 0 and not self.closed:
+        if not clean and self.settings.reconnect_grace > 0 and not self.closed:
             m.connection = None
             m.held_until = self.clock() + self.settings.reconnect_grace
             return True, []

@@ -197,7 +197,7 @@ class Realm:
             if deleted:
                 self.publish_meta(meta.REGISTRATION_ON_DELETE, [sid, reg.id])
         self.publish_meta(meta.SESSION_ON_LEAVE, [sid, session.authid, session.authrole])
-        self.router.notify_observers(1, session.details())
+        self.router.notify_observers(1, {**session.details(), "goodbye": session.said_goodbye})
         self.router.release_session_id(sid)
 
     def publish_meta(self, topic: str, args: list[Any]) -> None:
@@ -291,8 +291,10 @@ class Router(Service):
         Call C{on_join(details)} after a session joined a realm and
         C{on_leave(details)} as soon as it left, was killed, or its
         transport dropped (after its subscriptions and registrations are
-        gone). Both get the same L{SessionInfo} (C{details["realm"]} is the
-        realm's name). An observer that raises is logged, nothing else.
+        gone). Both get the session's L{SessionInfo} (C{details["realm"]} is
+        the realm's name); C{on_leave}'s also says whether the peer ended the
+        session itself with GOODBYE (C{details["goodbye"]}: a clean leave, not
+        a dropped connection). An observer that raises is logged, nothing else.
         """
         self._observers.append((on_join, on_leave))
 

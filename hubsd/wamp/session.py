@@ -154,6 +154,10 @@ class RouterSession(ABC):
     #: C{encoder} is derived from it on join (L{event_encoder}).
     wire: Any = None
     out: Any = None
+    #: True once the peer itself ended the session with GOODBYE (a clean
+    #: leave, as opposed to a dropped transport or a kill); observers see it
+    #: as C{details["goodbye"]}.
+    said_goodbye = False
     encoder: EventEncoder | None = None
 
     def __init__(self, router: Router) -> None:
@@ -365,6 +369,7 @@ class RouterSession(ABC):
             self._on_unregister(m.Unregister.parse(msg))
         elif t == GOODBYE:
             m.Goodbye.parse(msg)
+            self.said_goodbye = True
             self.send([GOODBYE, {}, errors.CLOSE_GOODBYE_AND_OUT])
             self.leave()
             self.close_transport(errors.CLOSE_GOODBYE_AND_OUT)

@@ -345,3 +345,10 @@ def test_flooder_is_removed_and_banned() -> None:
     assert notices[0].kind == "kicked" and notices[0].payload["reason"] == "sending too fast"
     with pytest.raises(JoinDenied):
         room.join("a", None, [], 2)
+
+
+def test_a_clean_goodbye_leaves_at_once_despite_the_grace() -> None:
+    room = make_room()
+    seat(room, "a", 1)
+    held, notices = room.connection_lost("a", 1, clean=True)
+    assert not held and "presence" in kinds(notices) and "a" not in room.members

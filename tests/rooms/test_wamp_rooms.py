@@ -398,3 +398,14 @@ async def test_room_figures_count_live_rooms_and_drops(daemon: HubsdService) -> 
     figures = daemon.rooms.directory.stats()
     assert figures["rooms_live"] == 0 and figures["members"] == 0
     assert figures["kicks"] == 1 and figures["dropped_unknown"] == 1  # kept after unloading
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_member_closing_its_session_cleanly_leaves_presence_at_once(
+    daemon: HubsdService,
+) -> None:
+    sid, owner, (ann,) = await room_with(daemon, 2)
+    await until(owner.inbox["presence"], lambda kw: ann.session_id in kw["joins"])
+    ann.leave()  # WAMP GOODBYE, then the connection closes
+    # Well inside the 2 s grace of this daemon: the leave is not held.
+    await until(owner.inbox["presence"], lambda kw: ann.session_id in kw["leaves"], 1.0)

@@ -68,7 +68,10 @@ def test_leave_observer_is_told_at_once(how: str) -> None:
         p.send([99, 1])  # not a message a joined session may send
     leaves = [d for what, d in log.seen if what == "leave"]
     assert [d["session"] for d in leaves] == [p.session.session_id]
-    assert leaves[0] is [d for what, d in log.seen if what == "join"][0]
+    joined = [d for what, d in log.seen if what == "join"][0]
+    assert {k: v for k, v in leaves[0].items() if k != "goodbye"} == joined
+    # Only a GOODBYE from the peer is a clean leave.
+    assert leaves[0]["goodbye"] is (how == "goodbye")
     # Its subscriptions were gone by then: nothing published in reaction reaches it.
     assert subscribed_when_told == [False]
 
