@@ -50,25 +50,15 @@ OWNER_ACTIONS = (
 #: room's settings, but not close it, embed it or change roles.
 MODERATOR_ACTIONS = frozenset({"update_hub", "kick_users", "mute_users", "amplify_audio"})
 
-#: The 17 hub permissions, in the order Hubs lists them.
+#: The 17 hub permissions, in the order Hubs lists them: entry, the owner
+#: actions, then the object permissions (not in bit order).
 HUB_PERMISSIONS: tuple[str, ...] = (
     "join_hub",
-    "update_hub",
-    "update_hub_promotion",
-    "update_roles",
-    "close_hub",
-    "embed_hub",
-    "kick_users",
-    "mute_users",
-    "amplify_audio",
+    *OWNER_ACTIONS,
     "spawn_camera",
     "spawn_drawing",
     "spawn_and_move_media",
-    "pin_objects",
-    "spawn_emoji",
-    "fly",
-    "voice_chat",
-    "text_chat",
+    *(name for name in MEMBER_BITS if MEMBER_BITS[name] >= MEMBER_BITS["pin_objects"]),
 )
 
 #: First-sync template suffix -> permission needed (None: nothing needed).

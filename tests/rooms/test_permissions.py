@@ -40,8 +40,25 @@ def test_member_bits_are_hubs_bits() -> None:
 
 
 def test_there_are_seventeen_hub_permissions_in_hubs_order() -> None:
-    assert len(HUB_PERMISSIONS) == 17 == len(set(HUB_PERMISSIONS))
-    assert HUB_PERMISSIONS[0] == "join_hub" and HUB_PERMISSIONS[-1] == "text_chat"
+    assert HUB_PERMISSIONS == (
+        "join_hub",
+        "update_hub",
+        "update_hub_promotion",
+        "update_roles",
+        "close_hub",
+        "embed_hub",
+        "kick_users",
+        "mute_users",
+        "amplify_audio",
+        "spawn_camera",
+        "spawn_drawing",
+        "spawn_and_move_media",
+        "pin_objects",
+        "spawn_emoji",
+        "fly",
+        "voice_chat",
+        "text_chat",
+    )
 
 
 def test_bits_and_maps_round_trip() -> None:

@@ -6,19 +6,16 @@ continues a frame Autobahn's parser holds.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import struct
-from typing import Any
 
 import pytest
-from twisted.internet.testing import StringTransport
 
 from hubsd.wamp.settings import RouterSettings
-from hubsd.wamp.websocket import WampWebSocketFactory
 from tests.wamp.harness import OPEN_ROLE
-from tests.wamp.wiretools import HELLO_ROLES, make_router
+from tests.wamp.wiretools import HELLO_ROLES
+from tests.wamp.wsconn import WsConn
 
 LIMIT = 100_000
 SETTINGS = RouterSettings(realms=("realm1",), roles=(OPEN_ROLE,), max_message_size=LIMIT)
@@ -46,49 +43,9 @@ def publish(size: int, request: int = 1) -> bytes:
     return head + b"x" * (size - len(head) - 3) + b'"]]'
 
 
-def server_frames(data: bytes) -> list[tuple[int, bytes]]:
-    out = []
-    while data:
-        opcode, n, pos = data[0] & 0x0F, data[1] & 0x7F, 2
-        if n == 126:
-            (n,), pos = struct.unpack("!H", data[2:4]), 4
-        elif n == 127:
-            (n,), pos = struct.unpack("!Q", data[2:10]), 10
-        out.append((opcode, data[pos : pos + n]))
-        data = data[pos + n :]
-    return out
-
-
-class Conn:
-    """One websocket connection over an in-memory transport, opened."""
-
+class Conn(WsConn):
     def __init__(self) -> None:
-        self.router, self.clock = make_router(SETTINGS)
-        factory = WampWebSocketFactory(self.router, SETTINGS, self.clock)
-        self.proto: Any = factory.buildProtocol(None)
-        self.transport = StringTransport()
-        self.proto.makeConnection(self.transport)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.proto.dataReceived(
-            (
-                "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n"
-            ).encode()
-        )
-        assert self.transport.value().startswith(b"HTTP/1.1 101")
-        self.transport.clear()
-
-    def feed(self, *chunks: bytes) -> list[tuple[int, bytes]]:
-        for chunk in chunks:
-            self.proto.dataReceived(chunk)
-        self.router.batcher.flush()
-        out = server_frames(self.transport.value())
-        self.transport.clear()
-        return out
-
-    def replies(self, *chunks: bytes) -> list[Any]:
-        return [json.loads(p)[0] for op, p in self.feed(*chunks) if op == 1]
+        WsConn.__init__(self, SETTINGS)
 
     def joined(self) -> Conn:
         assert self.replies(frame(HELLO)) == [2]
