@@ -434,9 +434,9 @@ class Router(Service):
         for sub in [s for s in session.subscriptions if s.uri.startswith(prefix)]:
             deleted = r.broker.unsubscribe(session, sub)
             ended += 1
-            r.publish_meta("wamp.subscription.on_unsubscribe", [session_id, sub.id])
+            r.publish_meta(meta.SUBSCRIPTION_ON_UNSUBSCRIBE, [session_id, sub.id])
             if deleted:
-                r.publish_meta("wamp.subscription.on_delete", [session_id, sub.id])
+                r.publish_meta(meta.SUBSCRIPTION_ON_DELETE, [session_id, sub.id])
         return ended
 
     def deliver_local(self) -> None:

@@ -122,3 +122,26 @@ def test_attach_to_an_unknown_realm_fails() -> None:
         router.attach(LocalSession(router), "nowhere", Authenticated("x", "member"))
     assert e.value.error == "wamp.error.no_such_realm"
     assert log.seen == []
+
+
+def test_unsubscribe_prefix_ends_only_that_sessions_subscriptions_under_it() -> None:
+    router, _, _ = _observed()
+    member, other = Peer(router), Peer(router)
+    member.join()
+    other.join()
+    watcher = router.attach_local_session("realm1", "watcher", "trusted")
+    unsubscribed: list[Any] = []
+    watcher.subscribe("wamp.subscription.on_unsubscribe", lambda e: unsubscribed.append(e.args))
+    for i, topic in enumerate(["hubsd.room.a.naf", "hubsd.room.a.chat", "hubsd.room.b.naf"]):
+        member.send([32, i + 1, {}, topic])
+    other.send([32, 9, {}, "hubsd.room.a.naf"])
+    sid = member.session.session_id
+    assert router.unsubscribe_prefix("realm1", sid, "hubsd.room.a.") == 2
+    assert [a[0] for a in unsubscribed] == [sid, sid]
+    core = router.attach_local_session("realm1", "core", "trusted")
+    for topic in ["hubsd.room.a.naf", "hubsd.room.a.chat", "hubsd.room.b.naf"]:
+        core.publish(topic, [topic])
+    assert [e[4] for e in member.read()] == [["hubsd.room.b.naf"]]
+    assert [e[4] for e in other.read()] == [["hubsd.room.a.naf"]]
+    assert router.unsubscribe_prefix("realm1", 12345, "hubsd.") == 0
+    assert router.unsubscribe_prefix("nowhere", sid, "hubsd.") == 0
