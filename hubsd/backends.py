@@ -22,8 +22,6 @@ from zope.interface import implementer, provider
 from hubsd.interfaces import IBackendPlugin
 from hubsd.options import Option
 
-KINDS = ("storage", "files", "sfu", "cluster")
-
 
 @dataclass(frozen=True)
 class BuildContext:

@@ -23,7 +23,14 @@ _ROUTER_COUNTERS = {
     "sessions_left": ("hubsd_wamp_sessions_left", "WAMP sessions that left a realm."),
     "publishes": ("hubsd_wamp_publishes", "PUBLISH messages accepted."),
     "events": ("hubsd_wamp_events", "EVENT messages delivered to subscribers."),
-    "publishes_rejected": ("hubsd_wamp_publishes_rejected", "Publishes refused."),
+    "publishes_rejected": (
+        "hubsd_wamp_publishes_rejected",
+        "Publishes refused (not authorized, or refused by a publish hook such as the room rules).",
+    ),
+    "hook_errors": (
+        "hubsd_wamp_hook_errors",
+        "Failures of in-process hooks, gates, handlers and endpoints (each kind logged once).",
+    ),
     "events_dropped": ("hubsd_wamp_events_dropped", "Droppable events dropped under backpressure."),
     "events_superseded": (
         "hubsd_wamp_events_superseded",

@@ -30,6 +30,7 @@ from hubsd.rooms.errors import InvalidPayload, InvalidToken, RoomError
 from hubsd.rooms.naf import correction_envelope
 from hubsd.rooms.permissions import may_use_topic
 from hubsd.rooms.room import LiveRoom, Notice
+from hubsd.wamp import errors
 from hubsd.wamp.auth import Authenticated
 from hubsd.wamp.errors import WampError
 
@@ -139,7 +140,7 @@ class WampRooms:
         try:
             session_id, account_id = self.tokens.identity_from_ticket(details.get("ticket"))
         except InvalidToken as e:
-            raise WampError("wamp.error.authentication_failed", str(e)) from None
+            raise WampError(errors.AUTHENTICATION_FAILED, str(e)) from None
         extra: dict[str, Any] = {"session_id": session_id}
         if account_id is not None:
             extra["account_id"] = account_id
@@ -172,7 +173,7 @@ class WampRooms:
             details = kwargs.pop("_details")
             identity = self.identities.get(details.caller) if details.caller else None
             if identity is None:
-                raise WampError("wamp.error.not_authorized", "unknown caller")
+                raise WampError(errors.NOT_AUTHORIZED, "unknown caller")
             caller = Caller(identity, details.caller)
             try:
                 signature.bind(caller, *args, **kwargs)
@@ -244,10 +245,10 @@ class WampRooms:
         identity = self.identities.get(session)
         room = self.directory.rooms.get(parsed[0]) if parsed is not None else None
         if room is None or identity is None or parsed is None:
-            raise WampError("wamp.error.not_authorized", "not a member of this room")
+            raise WampError(errors.NOT_AUTHORIZED, "not a member of this room")
         member = room.members.get(identity.session_id)
         if member is None:
-            raise WampError("wamp.error.not_authorized", "not a member of this room")
+            raise WampError(errors.NOT_AUTHORIZED, "not a member of this room")
         try:
             return relay.relay(room, member, parsed[1], pub)
         except RoomError as e:
