@@ -650,3 +650,23 @@ def test_room_settings_read_from_the_schema_defaults_equal_the_dataclass_default
     assert RoomSettings.fromConfig(load_config(write(tmp_path, ""))) == RoomSettings()
     config = load_config(write(tmp_path, "[rooms]\ndefault_member_permissions = fly\n"))
     assert RoomSettings.fromConfig(config).default_member_permissions == 32
+
+
+def test_check_config_refuses_token_keys_the_start_would_refuse(tmp_path: Path, capsys) -> None:
+    from hubsd.rooms.keys import KeyRing
+
+    state = tmp_path / "state"
+    state.mkdir()
+    path = write(tmp_path, f"[hubsd]\nstate_dir = {state}\n")
+    assert check_config(path) == 0  # no keys yet: the start makes them
+    KeyRing.load_or_create(str(state))
+    assert check_config(path) == 0
+    key = state / "keys" / "session.key"
+    key.chmod(0o640)
+    assert check_config(path) == 1
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert out.startswith(f"{path}: [hubsd] state_dir: key file {key}: is accessible by group")
+    key.chmod(0o600)
+    key.write_bytes(b"short")
+    assert check_config(path) == 1
+    assert str(key) in capsys.readouterr().out

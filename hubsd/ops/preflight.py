@@ -2,8 +2,8 @@
 The checks start-up makes of the machine, short of binding ports.
 
 A config file can be valid and still unusable here: its state directory is
-a file, its log file cannot be written, or the console's password file is
-missing or readable by others.
+a file, its log file cannot be written, the console's password file or a
+token key in ``<state_dir>/keys`` is missing or readable by others.
 ``hubsd check-config`` and the daemon's start both run `preflight`, so the
 unit's ``ExecStartPre`` refuses exactly what the start would refuse, with
 the same words. Nothing here creates or changes a file.
@@ -15,6 +15,7 @@ import os
 
 from hubsd.config import Config, Problem
 from hubsd.ops.manhole import private_file_problem
+from hubsd.rooms.keys import KeyRing
 
 __all__ = ["log_file_problem", "preflight", "state_dir_problem"]
 
@@ -70,7 +71,10 @@ def preflight(config: Config) -> list[Problem]:
         if message is not None:
             problems.append(Problem(config.path, section, key, message))
 
-    report("hubsd", "state_dir", state_dir_problem(config.section("hubsd")["state_dir"]))
+    state_dir = config.section("hubsd")["state_dir"]
+    report("hubsd", "state_dir", state_dir_problem(state_dir))
+    # The token keys the room core would load from the state directory.
+    report("hubsd", "state_dir", KeyRing.problem(os.path.abspath(state_dir)))
     report("log", "file", log_file_problem(config.section("log")["file"]))
     manhole = config.section("manhole")
     # The files the console would open: passwd for telnet and SSH,

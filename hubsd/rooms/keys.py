@@ -106,6 +106,27 @@ class KeyRing:
         """A keyring of fresh random keys kept in memory only (tests, tools)."""
         return cls(_new_secret(), _new_secret(), _new_rsa_key())
 
+    @staticmethod
+    def problem(state_dir: str) -> str | None:
+        """
+        Why L{load_or_create} would refuse the keys already in
+        ``<state_dir>/keys``, or None. Read-only: creates nothing (missing
+        keys are not a problem: the start makes them), for check-config.
+        """
+        keys_dir = os.path.join(state_dir, "keys")
+        try:
+            if not os.path.lexists(keys_dir):
+                return None
+            _private_directory(keys_dir)
+            for name, parse in _FILES:
+                path = os.path.join(keys_dir, name)
+                data = _read_private(path)
+                if data is not None:
+                    parse(path, data)
+        except KeyFileError as e:
+            return str(e)
+        return None
+
     @classmethod
     def load_or_create(cls, state_dir: str) -> KeyRing:
         """
@@ -166,6 +187,14 @@ def _parse_rsa_pem(path: str, data: bytes) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < RSA_BITS:
         raise KeyFileError(path, f"is not an RSA private key of at least {RSA_BITS} bits")
     return key
+
+
+#: The key files and how each is read.
+_FILES: tuple[tuple[str, Callable[[str, bytes], object]], ...] = (
+    ("session.key", _parse_secret),
+    ("account.key", _parse_secret),
+    ("perms.pem", _parse_rsa_pem),
+)
 
 
 def _private_directory(path: str) -> None:
