@@ -34,6 +34,8 @@ CHAT_TYPES = {
     "video": "spawn_camera",
 }
 MAX_MEDIA_URL = 2048
+#: The key of the sender's session id in a relayed NAF envelope.
+SENDER = "from_session_id"
 
 
 class Dropped(RoomError):
@@ -67,8 +69,8 @@ def relay(room: LiveRoom, member: Member, kind: str, pub: Any) -> Any:
     """
     Apply the rules of topic C{kind} to C{pub} from C{member}.
 
-    @return: None to relay the payload as it is, or (args, kwargs) to relay
-        instead (the hook protocol of the router).
+    @return: a Payload or (args, kwargs) to relay instead (the hook
+        protocol of the router).
     @raise RoomError: to refuse it (the publisher gets the error if it asked
         for an acknowledgement; the rest of the room sees nothing).
     """
@@ -77,7 +79,15 @@ def relay(room: LiveRoom, member: Member, kind: str, pub: Any) -> Any:
     if not isinstance(kwargs, dict) or (pub.args and len(pub.args) > 0):
         raise InvalidPayload("publish the envelope as keyword arguments only")
     if kind == "naf":
-        out = relay_naf(room, member, kwargs)
+        out, changed = relay_naf(room, member, kwargs)
+        _exclude_blocked(room, member, pub)
+        if not changed and len(kwargs) == 2 and "data" in kwargs and "dataType" in kwargs:
+            # Untouched {dataType, data}: only the sender is added, spliced
+            # into the bytes as they came (no re-encoding on the hot path).
+            spliced = pub.payload.with_kwarg_first(SENDER, member.session_id, out)
+            if spliced is not None:
+                return spliced
+        return [], out
     elif kind == "chat":
         out = relay_chat(room, member, kwargs)
         pub.exclude_me = False
@@ -87,11 +97,15 @@ def relay(room: LiveRoom, member: Member, kind: str, pub: Any) -> Any:
     return [], out
 
 
-def relay_naf(room: LiveRoom, member: Member, envelope: dict[str, Any]) -> dict[str, Any]:
+def relay_naf(
+    room: LiveRoom, member: Member, envelope: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
     """
-    A networked-aframe envelope, checked and arbitrated (L{naf.inspect});
-    the kwargs to relay. States that correct the sender's wrong claims of
-    ownership are queued in C{room.corrections} for the sender alone.
+    A networked-aframe envelope, checked and arbitrated (L{naf.inspect}):
+    the kwargs to relay, and whether the rules changed the client's data
+    (False: it is relayed exactly as sent, the sender added). States that
+    correct the sender's wrong claims of ownership are queued in
+    C{room.corrections} for the sender alone.
     """
     if not member.entered:
         raise Dropped("enter the room before sending networked objects")
@@ -107,7 +121,7 @@ def relay_naf(room: LiveRoom, member: Member, envelope: dict[str, Any]) -> dict[
         room.corrections.append((member.session_id, list(verdict.corrections)))
     if not verdict.relay:
         raise Dropped(f"dropped: {verdict.reason or 'refused by the room rules'}")
-    return naf.outgoing(verdict, member.session_id)
+    return naf.outgoing(verdict, member.session_id), verdict.changed
 
 
 def relay_chat(room: LiveRoom, member: Member, message: dict[str, Any]) -> dict[str, Any]:

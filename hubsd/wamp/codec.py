@@ -137,6 +137,16 @@ class Codec(ABC):
     def decode_values(self, raw: bytes, count: int) -> tuple[Any, Any]:
         """The arguments back from a raw slice."""
 
+    def prepend_kwarg(self, raw: bytes, count: int, key: str, value: str) -> bytes | None:
+        """
+        The raw slice C{raw} (empty args and a non-empty kwargs map) with
+        C{key}: C{value} added in front of its kwargs, without decoding and
+        encoding the rest; None when the slice is not in the simple form
+        this serializer can splice (the caller then encodes the values).
+        The caller makes sure C{key} is not among the kwargs already.
+        """
+        return None
+
 
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (bytes, bytearray, memoryview)):
@@ -247,6 +257,12 @@ class JsonCodec(Codec):
         vals = self._loads(b"[" + raw + b"]")
         return vals[0], (vals[1] if count > 1 else None)
 
+    def prepend_kwarg(self, raw: bytes, count: int, key: str, value: str) -> bytes | None:
+        # Compact "[],{..." as Autobahn and most clients write it.
+        if count != 2 or not raw.startswith(b"[],{") or raw[4:5] == b"}":
+            return None
+        return b"[],{" + self._dumps(key) + b":" + self._dumps(value) + b"," + raw[4:]
+
 
 class BatchedJsonCodec(JsonCodec):
     """C{wamp.2.json.batched}: each message is followed by byte 0x18."""
@@ -332,6 +348,13 @@ class MsgpackCodec(Codec):
             return None, None
         vals = msgpack.unpackb(_array_head(count, 0x90) + raw, raw=False)
         return vals[0], (vals[1] if count > 1 else None)
+
+    def prepend_kwarg(self, raw: bytes, count: int, key: str, value: str) -> bytes | None:
+        # An empty fixarray, then a fixmap of 1 to 14 entries: one more fits.
+        if count != 2 or len(raw) < 2 or raw[0] != 0x90 or not 0x81 <= raw[1] <= 0x8E:
+            return None
+        pair = msgpack.packb(key, use_bin_type=True) + msgpack.packb(value, use_bin_type=True)
+        return b"\x90" + bytes((raw[1] + 1,)) + pair + raw[2:]
 
 
 class CborCodec(Codec):

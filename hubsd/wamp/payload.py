@@ -75,6 +75,22 @@ class Payload:
         """Keyword arguments (decoded on first access)."""
         return self._decode()[1]
 
+    def with_kwarg_first(self, key: str, value: str, kwargs: dict[str, Any]) -> Payload | None:
+        """
+        This payload with C{key}: C{value} added to its kwargs, spliced into
+        the raw slice without re-encoding (a publish hook that only stamps
+        a field keeps the fast path). C{kwargs} is the resulting kwargs as
+        values (this payload's plus C{key}), kept so nothing decodes again.
+        None when the raw slice cannot be spliced: build from the values.
+        """
+        codec, raw = self._codec, self._raw
+        if codec is None or raw is None:
+            return None
+        spliced = codec.prepend_kwarg(raw, self._count, key, value)
+        if spliced is None:
+            return None
+        return Payload(codec, spliced, 2, (self.args, kwargs))
+
     def encoded(self, codec: Codec) -> tuple[bytes, int]:
         """The slice in C{codec}'s serialization and the element count."""
         if self._codec is not None and codec.name == self._codec.name:
