@@ -150,7 +150,9 @@ class Hubsd(Router):
 
     name = "hubsd"
 
-    def __init__(self, core: int = 0, storage: str = "memory", extra_wamp: str = "") -> None:
+    def __init__(
+        self, core: int = 0, storage: str = "memory", extra_wamp: str = "", extra: str = ""
+    ) -> None:
         super().__init__(core)
         (self.dir / "hubsd.ini").write_text(
             f"""[hubsd]
@@ -171,7 +173,7 @@ register = *
 backend = {storage}
 [log]
 level = warn
-"""
+{extra}"""
         )
 
     def command(self) -> list[str]:
@@ -181,6 +183,30 @@ level = warn
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         return env
+
+
+class HubsdRooms(Hubsd):
+    """
+    hubsd with the room rules on the members' path: the same daemon and config
+    plus a C{[rooms]} section. The bench members join rooms through the room
+    API, so their publications on ``hubsd.room.<sid>.naf`` go through the
+    rate limiter, the NAF checks and the ownership table.
+    """
+
+    name = "hubsd-rooms"
+
+    def __init__(
+        self,
+        core: int = 0,
+        storage: str = "memory",
+        extra_wamp: str = "",
+        rate_messages: float = 100,
+        room_size: int = 1000,
+    ) -> None:
+        # rate_messages: high enough that 10-15 Hz members are never dropped,
+        # yet every publication still passes the limiter.
+        rooms = f"[rooms]\nrate_messages = {rate_messages:g}\nmax_room_size = {room_size}\n"
+        super().__init__(core, storage, extra_wamp, rooms)
 
 
 class Crossbar(Router):
@@ -247,4 +273,8 @@ class Crossbar(Router):
         return workers[0] if workers else None
 
 
-ROUTERS = {"hubsd": Hubsd, "crossbar": Crossbar}
+ROUTERS: dict[str, type[Router]] = {
+    "hubsd": Hubsd,
+    "hubsd-rooms": HubsdRooms,
+    "crossbar": Crossbar,
+}
