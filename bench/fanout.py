@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from servers import (  # noqa: E402
     ROUTERS,
+    TREE,
     Hubsd,
     HubsdRooms,
     Router,
@@ -847,7 +848,7 @@ async def run_all(
 
 def _hubsd_code() -> str:
     """The commit hubsd runs from, with the files of hubsd/ that differ from it."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = TREE
 
     def git(*cmd: str) -> str:
         done = subprocess.run(["git", *cmd], cwd=repo, capture_output=True, text=True)

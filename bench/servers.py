@@ -23,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CROSSBAR = REPO / "bench" / ".venv-crossbar" / "bin" / "crossbar"
+#: The tree hubsd runs from: this one, or HUBSD_TREE (e.g. to try a branch).
+TREE = Path(os.environ.get("HUBSD_TREE") or REPO)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -181,7 +183,8 @@ level = warn
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = str(TREE) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 
 
