@@ -128,6 +128,7 @@ class Result:
     # Late joiners (mode latejoin): per joiner, join call sent -> enter reply.
     joiners: int = 0
     join_enter_ms: list[float] = field(default_factory=list)
+    join_ms: list[float] = field(default_factory=list)
     enter_ms: list[float] = field(default_factory=list)
     snapshot_bytes: list[int] = field(default_factory=list)
     snapshot_entities: list[int] = field(default_factory=list)
@@ -340,6 +341,7 @@ async def late_joiners(
             kw = {"hub_sid": hub_sid}
             reply, _ = await asyncio.wait_for(m.call("hubsd.room.join", **kw), 10)
             m.session_id = reply["session_id"]
+            joined = time.perf_counter()
             await asyncio.wait_for(m.subscribe(f"hubsd.room.{hub_sid}.naf"), 10)
             t1 = time.perf_counter()
             snapshot, size = await asyncio.wait_for(
@@ -354,6 +356,7 @@ async def late_joiners(
             t2 = time.perf_counter()
             res.join_enter_ms.append(round((t2 - t0) * 1000, 2))
             res.enter_ms.append(round((t2 - t1) * 1000, 2))
+            res.join_ms.append(round((joined - t0) * 1000, 2))
             res.snapshot_bytes.append(size)
             res.snapshot_entities.append(len(snapshot.get("entities") or []))
             res.joiners += 1
@@ -682,7 +685,9 @@ def emit(res: Result, report: list[dict[str, Any]]) -> None:
         + (
             f" joiners={res.joiners} join->enter p50={percentile(res.join_enter_ms, 0.5)}ms"
             f" p99={percentile(res.join_enter_ms, 0.99)}ms"
+            f" join p50={percentile(res.join_ms, 0.5)}ms"
             f" enter p50={percentile(res.enter_ms, 0.5)}ms"
+            f" p99={percentile(res.enter_ms, 0.99)}ms"
             f" snapshot={res.snapshot_bytes[:1]}B/{res.snapshot_entities[:1]} entities"
             if res.mode == "latejoin"
             else ""
@@ -760,6 +765,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--rate-messages", type=float, default=100, help="hubsd-rooms [rooms] rate_messages"
     )
+    p.add_argument("--repeat", type=int, default=1, help="runs per target (mode run)")
     p.add_argument("--entities", type=int, default=8, help="entities per member (latejoin)")
     p.add_argument("--joiners", type=int, default=20, help="late joiners (latejoin)")
     p.add_argument("--hubsd-storage", default="memory", help="hubsd [storage] backend")
@@ -818,8 +824,11 @@ async def run_all(
     serializers: list[str],
     report: list[dict[str, Any]],
 ) -> None:
+    # --repeat alternates the targets run after run (mode run), so that a
+    # change in the machine's background load hits every target alike.
+    reps = args.repeat if args.mode == "run" else 1
     for ser in serializers:
-        for target in targets:
+        for target in [t for _ in range(reps) for t in targets]:
             bench = Bench(args, target, ser)
             try:
                 if args.mode == "run":
@@ -835,6 +844,9 @@ async def run_all(
                 elif args.mode == "rooms":
                     best = await bench.sweep(report)
                     if best and target in ROOM_TARGETS:
+                        # The room on its own (25 members at --hz), then the
+                        # same room inside the sustainable fan-out load.
+                        await bench.latejoin(1, report)
                         await bench.latejoin(best, report)
                 else:
                     best = await bench.sweep(report)
