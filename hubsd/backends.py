@@ -119,3 +119,9 @@ def build_backend(config: Any, kind: str, context: BuildContext) -> Any:
     plugin = config.backend(kind)
     options = {k: v for k, v in config.section(kind).items() if k != "backend"}
     return plugin.load()(options, context)
+
+
+def all_backend_keys(kind: str) -> set[str]:
+    """Every key that some installed backend of ``kind`` declares."""
+    found, _ = discover()
+    return {opt.key for plugin in found if plugin.kind == kind for opt in plugin.options}

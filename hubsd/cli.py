@@ -2,34 +2,70 @@
 The ``hubsd`` command.
 
 ``hubsd [--config FILE]`` runs the daemon in the foreground (the way systemd
-runs it); ``hubsd check-config FILE`` validates a config file and prints
-every problem, or "ok". ``twistd -n hubsd --config FILE`` is the same daemon
-through twistd (see plugins/hubsd_tap.py).
+runs it); ``hubsd check-config FILE`` validates a config file, makes every
+check start-up makes except binding ports, and prints every problem, or
+"ok". ``twistd -n hubsd --config FILE`` is the same daemon through twistd
+(see plugins/hubsd_tap.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.logger import Logger, globalLogBeginner
 
 from hubsd import __version__
-from hubsd.config import Config, ConfigError, load_config
+from hubsd.config import Config, ConfigError, Problem, load_config
 
 DEFAULT_CONFIG = "conf/hubsd.ini"
 log = Logger(namespace="hubsd")
 
 
+def load_for_start(path: str) -> tuple[Config | None, str]:
+    """
+    The config at C{path} if the daemon could start with it; else None and
+    the text to show: a heading and one indented line per problem. Both the
+    C{hubsd} command and twistd's C{makeService} start through this.
+    """
+    try:
+        config = load_config(path)
+    except ConfigError as e:
+        return None, _listing("hubsd: " + e.summary(), e.problems)
+    problems = _preflight(config)
+    if problems:
+        n = len(problems)
+        heading = f"hubsd: cannot start ({n} problem{'' if n == 1 else 's'}):"
+        return None, _listing(heading, problems)
+    return config, ""
+
+
+def _listing(heading: str, problems: Iterable[Problem]) -> str:
+    return "\n".join([heading, *(f"  {p}" for p in problems)])
+
+
+def _preflight(config: Config) -> list[Problem]:
+    from hubsd.ops.preflight import preflight
+
+    return preflight(config)
+
+
 def check_config(path: str, out: Any = None) -> int:
-    """Print the problems of the config at C{path} (or "ok"); 0 if it is valid."""
+    """
+    Print the problems of the config at C{path} (or "ok"); 0 if the daemon
+    could start with it. Problems in the file come first; only a valid file
+    is then checked against this machine (state directory, console files).
+    """
     out = out if out is not None else sys.stdout
     try:
-        load_config(path)
+        problems = _preflight(load_config(path))
     except ConfigError as e:
-        for problem in e.problems:
-            print(problem, file=out)
+        problems = list(e.problems)
+    for problem in problems:
+        print(problem, file=out)
+    if problems:
         return 1
     print("ok", file=out)
     return 0
@@ -73,12 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"hubsd {__version__}")
     options = parser.parse_args(args)
-    try:
-        config = load_config(options.config)
-    except ConfigError as e:
-        print(f"hubsd: invalid configuration ({len(e.problems)} problems):", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+    config, refusal = load_for_start(options.config)
+    if config is None:
+        print(refusal, file=sys.stderr)
         return 1
     return run(config)
 

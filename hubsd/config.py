@@ -14,6 +14,7 @@ Backend sections (``[storage]``, ``[files]``, ``[sfu]``, ``[cluster]``) have a
 from __future__ import annotations
 
 import configparser
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -81,6 +82,11 @@ class ConfigError(Exception):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def summary(self) -> str:
+        """The heading shown above the problems: 'invalid configuration (1 problem):'."""
+        n = len(self.problems)
+        return f"invalid configuration ({n} problem{'' if n == 1 else 's'}):"
 
 
 class _Frozen:
@@ -150,6 +156,22 @@ class Config(_Frozen):
 BackendLookup = Callable[[str, str], tuple[Any, str | None]]
 """(kind, name) -> (plugin or None, error message if not usable)."""
 
+BackendKeys = Callable[[str], Iterable[str]]
+"""kind -> every key that some installed backend of that kind declares."""
+
+ConfigCheck = Callable[[Config], Iterable[tuple[str, str | None, str]]]
+"""
+A rule across sections: the config as parsed -> [(section, key, message)] for
+each violation. Values that were invalid are absent; a rule that needs one
+raises KeyError and is skipped.
+"""
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    """'; did you mean X?' for the nearest of C{known}, or '' if none is near."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]}?" if close else ""
+
 
 def _check_keys(
     path: str,
@@ -163,7 +185,7 @@ def _check_keys(
     known = {opt.key: opt for opt in options}
     for key in raw:
         if key not in known:
-            hint = context.get(key, "unknown key")
+            hint = context.get(key, "unknown key") + _did_you_mean(key, known)
             problems.append(Problem(path, title, key, hint))
     for key, opt in known.items():
         if key in raw:
@@ -217,14 +239,30 @@ def parse_config(
     path: str,
     schema: Iterable[SectionSpec],
     find_backend: BackendLookup,
+    backend_keys: BackendKeys | None = None,
+    checks: Iterable[ConfigCheck] = (),
 ) -> Config:
     """
     Parse and validate C{text} (the contents of C{path}) against C{schema}.
 
+    Comments: a line starting with ``;`` or ``#`` is a comment, and so is
+    the rest of a line from a ``;`` or ``#`` that follows whitespace, in
+    every value (``passwd = /etc/x   ; chmod 600`` is ``/etc/x``). A value
+    that needs such a character must not have whitespace before it.
+
+    C{backend_keys} lets a section whose backend is unusable still report
+    the keys that no backend of its kind knows. C{checks} are rules that
+    span sections; one whose inputs are invalid is skipped (their problem
+    is reported already).
+
     @raise ConfigError: with every problem found.
     """
     parser = configparser.ConfigParser(
-        interpolation=None, strict=True, empty_lines_in_values=False, default_section="\x00"
+        interpolation=None,
+        strict=True,
+        empty_lines_in_values=False,
+        default_section="\x00",
+        inline_comment_prefixes=(";", "#"),
     )
     try:
         parser.read_string(text, source=path)
@@ -249,7 +287,8 @@ def parse_config(
             elif spec is not None:
                 msg = f"section [{base}] takes no ':NAME' suffix"
             else:
-                msg = "unknown section; known: " + ", ".join(sorted(specs))
+                msg = "unknown section" + _did_you_mean(base, specs)
+                msg += "; known: " + ", ".join(sorted(specs))
             problems.append(Problem(path, title, None, msg))
             continue
 
@@ -269,8 +308,18 @@ def parse_config(
         if spec.backend_kind is not None:
             plugin = _choose_backend(path, spec, raw, find_backend, problems)
             if plugin is None:
-                # The backend is unusable: its keys would all look unknown,
-                # which hides the one real problem.
+                # The backend is unusable, so which of its keys are right is
+                # unknowable; report only keys that no backend of this kind
+                # declares (a typo stays visible, the real backend's keys
+                # are not all flagged).
+                some_backend = set(backend_keys(spec.backend_kind)) if backend_keys else set()
+                for key in raw:
+                    if spec.option(key) is None and key not in some_backend:
+                        message = f"unknown key: no {spec.backend_kind} backend has it"
+                        known = {o.key for o in spec.options} | some_backend
+                        problems.append(
+                            Problem(path, spec.name, key, message + _did_you_mean(key, known))
+                        )
                 raw = {k: v for k, v in raw.items() if spec.option(k) is not None}
             else:
                 backends[spec.backend_kind] = plugin
@@ -282,9 +331,18 @@ def parse_config(
                 problems.append(Problem(path, spec.name, key, message))
         sections[spec.name] = values
 
+    config = Config(path, sections, templated, backends)
+    for check in checks:
+        try:
+            found = list(check(config))
+        except KeyError:
+            # A value the rule needs is itself invalid (or its section is
+            # missing): that problem is reported already.
+            continue
+        problems.extend(Problem(path, section, key, message) for section, key, message in found)
     if problems:
         raise ConfigError(problems)
-    return Config(path, sections, templated, backends)
+    return config
 
 
 def load_config(
@@ -293,21 +351,25 @@ def load_config(
     find_backend: BackendLookup | None = None,
 ) -> Config:
     """
-    Read C{path} and validate it against hubsd's schema and installed backends.
+    Read C{path} and validate it against hubsd's schema (with its rules
+    across sections) and installed backends.
 
     @raise ConfigError: if the file cannot be read or has any problem.
     """
+    checks: Iterable[ConfigCheck] = ()
     if schema is None:
-        from hubsd.schema import SCHEMA
+        from hubsd.schema import CHECKS, SCHEMA
 
-        schema = SCHEMA
+        schema, checks = SCHEMA, CHECKS
+    backend_keys: BackendKeys | None = None
     if find_backend is None:
+        from hubsd.backends import all_backend_keys
         from hubsd.backends import find_backend as lookup
 
-        find_backend = lookup
+        find_backend, backend_keys = lookup, all_backend_keys
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([Problem(path, None, None, f"cannot read config file: {e}")]) from None
-    return parse_config(text, path, schema, find_backend)
+    return parse_config(text, path, schema, find_backend, backend_keys, checks)

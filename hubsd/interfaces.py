@@ -12,7 +12,12 @@ the reactor thread never block.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zope.interface import Attribute, Interface
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 
 class IBackendPlugin(Interface):
@@ -34,13 +39,15 @@ class IBackendPlugin(Interface):
     options = Attribute("Tuple of hubsd.config.Option: the keys this backend adds to its section.")
 
 
-class IService(Interface):
+class IBackend(Interface):
     """
-    Something with an asynchronous life: started in dependency order, stopped
-    in reverse. Backends provide it in addition to their own interface.
+    A backend's asynchronous life: started in dependency order, stopped in
+    reverse. Every backend interface below extends it. Not Twisted's
+    C{IService}: C{start} returns a Deferred, and L{hubsd.service.HubsdService}
+    waits for it before it starts the next part.
     """
 
-    def start():
+    def start() -> Deferred[None]:
         """
         Acquire resources (open files, connect, run migrations).
 
@@ -48,7 +55,7 @@ class IService(Interface):
             exception whose ``str()`` is a one-line message for the operator.
         """
 
-    def stop():
+    def stop() -> Deferred[None]:
         """
         Release resources, flushing pending writes first.
 
@@ -56,7 +63,7 @@ class IService(Interface):
         """
 
 
-class IFileStore(IService):
+class IFileStore(IBackend):
     """
     Encrypted blob storage for uploaded files. Blobs are opaque bytes here:
     encryption with the per-file key happens above this interface.
@@ -75,7 +82,7 @@ class IFileStore(IService):
         """Deferred[bool]."""
 
 
-class IClusterBus(IService):
+class IClusterBus(IBackend):
     """
     Carries room traffic between hubsd nodes. The ``local`` bus serves one
     process and carries nothing; ``redis`` (later) fans out across nodes.
@@ -93,7 +100,7 @@ class IClusterBus(IService):
         """
 
 
-class ISFU(IService):
+class ISFU(IBackend):
     """
     The selective forwarding unit for voice and video. Its signalling runs
     over the WAMP router as an in-process session (see sfu-protocol.md).
@@ -103,7 +110,7 @@ class ISFU(IService):
     forwards_media = Attribute("True if this SFU forwards RTP at all.")
 
 
-class IRoomStore(IService):
+class IRoomStore(IBackend):
     """
     The persistent state of rooms: rooms, accounts, roles, pinned objects and
     file metadata (records in L{hubsd.storage.records}).
@@ -111,7 +118,15 @@ class IRoomStore(IService):
     Every method returns a Deferred. A Deferred fires only after the write is
     committed. Failures are the exceptions of L{hubsd.storage.errors}:
     C{NotFound}, C{Conflict}, C{InvalidValue}, and C{StorageUnavailable} when
-    the database cannot be reached (the store keeps trying to reconnect).
+    the database cannot be reached (the store keeps trying to reconnect);
+    never a database driver's exception.
+
+    A key that cannot name a record (an id that is not an int in the signed
+    64-bit range, a sid, file id, object id, role or e-mail that is not a
+    string, text with a NUL or a lone surrogate) fails with C{NotFound}, even
+    where an unknown key gives [] or 0. Text a store keeps must be free of
+    NUL characters and lone surrogates (C{InvalidValue} otherwise), and
+    times are timezone-aware datetimes (a naive one is C{InvalidValue}).
     """
 
     def create_room(
@@ -121,12 +136,25 @@ class IRoomStore(IService):
         member_permissions=None,
         room_size=None,
         slug=None,
+        description="",
+        scene_url=None,
+        public=False,
+        creator_token_hash=None,
     ):
         """
         Create a room with a new 64-bit C{hub_id} and a new 7-character
         C{hub_sid}. C{None} means the default member permissions (voice and
         text chat), room size (24) and slug (derived from the name).
-        Deferred[Room]; fails with C{InvalidValue} for a bad field.
+
+        C{name}: 1 to 64 characters. C{description}: at most 64000
+        characters. C{scene_url}: None or an absolute http(s) URL of at most
+        2048 characters, no spaces (a custom glTF scene; C{scene_id} names a
+        known scene). C{public}: a bool; public rooms are listed by
+        L{list_public_rooms}. C{creator_token_hash}: None or the SHA-256 hex
+        (64 lower-case digits, see C{hubsd.storage.records.hash_token}) of
+        the creator-assignment token; never the token itself.
+
+        Deferred[Room]; fails with C{InvalidValue} naming the bad field.
         """
 
     def get_room(hub_id):
@@ -137,9 +165,12 @@ class IRoomStore(IService):
 
     def update_room(hub_id, **fields):
         """
-        Change some of name, slug, scene_id, entry_mode, member_permissions,
-        room_size and bump updated_at. Deferred[Room] (the new state); fails
-        with C{NotFound} or C{InvalidValue} (unknown field or bad value).
+        Change some of name, slug, scene_id, scene_url, description,
+        entry_mode, member_permissions, room_size, public and
+        creator_token_hash (rules as in L{create_room}; closing a room is
+        C{entry_mode="deny"}) and bump updated_at. Deferred[Room] (the new
+        state); fails with C{NotFound} or C{InvalidValue} (unknown field or
+        bad value, named), changing nothing.
         """
 
     def delete_room(hub_id):
@@ -150,6 +181,13 @@ class IRoomStore(IService):
 
     def list_rooms():
         """Deferred[list[Room]], oldest first (by hub_id)."""
+
+    def list_public_rooms(limit=100):
+        """
+        Deferred[list[Room]]: at most C{limit} rooms that are public and whose
+        entry_mode is not "deny", newest first (by created_at, then hub_id).
+        Fails with C{InvalidValue} unless C{limit} is an int from 0 to 1000.
+        """
 
     def create_account(email):
         """
@@ -179,11 +217,15 @@ class IRoomStore(IService):
     def roles_for_account(account_id):
         """Deferred[list[RoomRole]] ordered by hub_id then role; [] if none."""
 
-    def pin_object(hub_id, object_id, gltf, created_by=None):
+    def pin_object(hub_id, object_id, gltf, created_by=None, file_id=None):
         """
-        Pin an object, or replace the glTF of one already pinned (its
-        created_by is kept). Deferred[PinnedObject]; fails with C{NotFound}
-        for an unknown room or account.
+        Pin an object, or replace the glTF and file_id of one already pinned
+        (its created_by is kept). C{object_id} is the object's networkId (1
+        to 128 characters); C{gltf} a JSON object (no NaN or infinity), handed
+        back as JSON would give it (lists for tuples); C{file_id} None or 1 to
+        128 characters, the uploaded file it shows (a link: not checked against
+        the file records). Deferred[PinnedObject]; fails with C{InvalidValue}
+        naming the bad argument, C{NotFound} for an unknown room or account.
         """
 
     def unpin_object(hub_id, object_id):
@@ -191,6 +233,9 @@ class IRoomStore(IService):
 
     def list_pinned(hub_id):
         """Deferred[list[PinnedObject]] ordered by object_id; [] if none."""
+
+    def count_pinned(hub_id):
+        """Deferred[int]: how many objects the room has pinned; 0 if none (or no room)."""
 
     def add_file(file_id, content_type, size, owner_account_id=None, expires_at=None):
         """
@@ -213,5 +258,6 @@ class IRoomStore(IService):
     def list_expired_files(now):
         """
         Deferred[list[FileMeta]]: unpromoted files whose expires_at is at or
-        before C{now} (aware datetime), soonest first.
+        before C{now} (aware datetime; a file expiring exactly at C{now} is
+        included), soonest first.
         """

@@ -9,6 +9,8 @@ against the schema word for word.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,8 +21,10 @@ __all__ = [
     "Choice",
     "Duration",
     "Endpoint",
+    "FilePath",
     "Integer",
     "List",
+    "Number",
     "Option",
     "OptionError",
     "Text",
@@ -56,6 +60,33 @@ class Text:
         return text.strip()
 
 
+_CREDENTIALS = ("${CREDENTIALS_DIRECTORY}/", "$CREDENTIALS_DIRECTORY/")
+
+
+@dataclass(frozen=True)
+class FilePath:
+    """
+    A file's path; empty text means "none". A path starting with
+    ``$CREDENTIALS_DIRECTORY/`` (or ``${CREDENTIALS_DIRECTORY}/``) is taken
+    inside that environment variable's directory, where systemd's
+    ``LoadCredential=`` puts a unit's private copies of secret files; no
+    other variable is expanded.
+    """
+
+    def parse(self, text: str) -> str:
+        text = text.strip()
+        for prefix in _CREDENTIALS:
+            if text.startswith(prefix):
+                directory = os.environ.get("CREDENTIALS_DIRECTORY")
+                if not directory:
+                    raise OptionError(
+                        "$CREDENTIALS_DIRECTORY is not set (systemd sets it for a unit with "
+                        "LoadCredential=; by hand, set it to the directory holding the file)"
+                    )
+                return os.path.join(directory, text[len(prefix) :])
+        return text
+
+
 @dataclass(frozen=True)
 class Integer:
     """A whole number within [minimum, maximum]."""
@@ -69,6 +100,27 @@ class Integer:
         except ValueError:
             raise OptionError("expected a whole number") from None
         return _in_range(value, self.minimum, self.maximum)
+
+
+@dataclass(frozen=True)
+class Number:
+    """
+    A number (``60``, ``2.5``) within [minimum, maximum]; ``above`` is an
+    exclusive lower bound, for rates where 0 would mean "nothing ever".
+    """
+
+    minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None
+
+    def parse(self, text: str) -> float:
+        try:
+            value = float(text.strip().replace("_", ""))
+        except ValueError:
+            raise OptionError("expected a number such as 60 or 2.5") from None
+        if not math.isfinite(value):
+            raise OptionError("expected a finite number")
+        return float(_in_range(value, self.minimum, self.maximum, self.above))
 
 
 @dataclass(frozen=True)
@@ -119,31 +171,48 @@ class ByteSize:
         return _in_range(int(float(number) * scale), self.minimum, self.maximum)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 @dataclass(frozen=True)
 class Duration:
-    """A time span in seconds (float): ``30``, ``30s``, ``250ms``, ``5m``, ``1h``."""
+    """
+    A time span in seconds (float): ``30``, ``30s``, ``250ms``, ``5m``, ``1h``, ``1d``.
+    ``above`` is an exclusive lower bound (a span that must not be 0).
+    """
 
     minimum: float | None = None
     maximum: float | None = None
+    above: float | None = None
 
     def parse(self, text: str) -> float:
         m = _DURATION.match(text)
         if m is None:
-            raise OptionError("expected a duration such as 30s, 250ms or 5m")
+            raise OptionError("expected a duration such as 30s, 250ms, 5m or 1d")
         value = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "").lower()]
-        return _in_range(value, self.minimum, self.maximum)
+        return _in_range(value, self.minimum, self.maximum, self.above)
 
 
 @dataclass(frozen=True)
 class List:
-    """Words separated by commas and/or whitespace; empty text is an empty tuple."""
+    """
+    Words separated by commas and/or whitespace; empty text is an empty tuple.
+    With ``choices``, every word must be one of them (the error names the
+    first that is not).
+    """
+
+    choices: tuple[str, ...] | None = None
 
     def parse(self, text: str) -> tuple[str, ...]:
-        return tuple(w for w in re.split(r"[\s,]+", text.strip()) if w)
+        words = tuple(w for w in re.split(r"[\s,]+", text.strip()) if w)
+        if self.choices is not None:
+            for word in words:
+                if word not in self.choices:
+                    raise OptionError(
+                        f"unknown name {word!r}; expected names from: " + ", ".join(self.choices)
+                    )
+        return words
 
 
 @dataclass(frozen=True)
@@ -173,7 +242,9 @@ class Endpoint:
         return text
 
 
-def _in_range(value: Any, minimum: Any, maximum: Any) -> Any:
+def _in_range(value: Any, minimum: Any, maximum: Any, above: Any = None) -> Any:
+    if above is not None and value <= above:
+        raise OptionError(f"must be more than {above:g}")
     if minimum is not None and value < minimum:
         raise OptionError(f"must be at least {minimum}")
     if maximum is not None and value > maximum:

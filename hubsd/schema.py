@@ -8,21 +8,24 @@ in step. Keys that a backend adds live with its plugin (``plugins/``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hubsd.config import SectionSpec
+from hubsd.config import Config, ConfigCheck, SectionSpec
 from hubsd.options import (
     Boolean,
     ByteSize,
     Choice,
     Duration,
     Endpoint,
+    FilePath,
     Integer,
     List,
+    Number,
     Option,
     Text,
 )
+from hubsd.rooms.permissions import MEMBER_BITS
 
 HUBSD = SectionSpec(
     "hubsd",
@@ -88,9 +91,10 @@ WAMP = SectionSpec(
         ),
         Option(
             "open_handshake_timeout",
-            Duration(minimum=0.1),
+            Duration(minimum=0),
             "5s",
-            "Close a connection that has not finished the websocket handshake by then.",
+            "Close a connection that has not finished the websocket handshake and the "
+            "WAMP join by then; 0 disables the timeout.",
         ),
         Option(
             "outgoing_soft_limit",
@@ -172,6 +176,115 @@ WAMP_ROLE = SectionSpec(
 )
 
 
+def _check_rooms(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if values["default_room_size"] > values["max_room_size"]:
+        return [("default_room_size", "must not be more than max_room_size")]
+    return []
+
+
+ROOMS = SectionSpec(
+    "rooms",
+    "The room server: defaults of new rooms and the limits every room keeps.",
+    (
+        Option(
+            "default_room_size",
+            Integer(1, 10_000),
+            "24",
+            "Seats of a new room when its creator gives none.",
+        ),
+        Option(
+            "max_room_size",
+            Integer(1, 10_000),
+            "50",
+            "Largest room_size a room may be given.",
+        ),
+        Option(
+            "default_member_permissions",
+            List(choices=tuple(MEMBER_BITS)),
+            "voice_chat, text_chat",
+            "Member permissions of a new room when its creator gives none: "
+            + ", ".join(MEMBER_BITS)
+            + ".",
+        ),
+        Option(
+            "allow_anonymous_create",
+            Boolean(),
+            "true",
+            "Whether sessions without an account may create rooms.",
+        ),
+        Option(
+            "reconnect_grace",
+            Duration(minimum=0),
+            "15s",
+            "How long a dropped member's seat, presence and entities are held for it to "
+            "reconnect; 0 disables holding.",
+        ),
+        Option(
+            "kick_duration",
+            Duration(minimum=0),
+            "10m",
+            "How long a kicked session may not rejoin the room.",
+        ),
+        Option(
+            "rate_messages",
+            Number(above=0),
+            "60",
+            "Messages per second one member may publish to a room.",
+        ),
+        Option(
+            "rate_bytes",
+            ByteSize(minimum=1),
+            "64KiB",
+            "Bytes per second one member may publish to a room.",
+        ),
+        Option(
+            "rate_burst",
+            Duration(above=0),
+            "2s",
+            "Depth of the two rate buckets, in seconds of the rate.",
+        ),
+        Option(
+            "rate_kick_after",
+            Duration(minimum=0),
+            "10s",
+            "A member over the rate limit for this long is kicked; 0 never kicks.",
+        ),
+        Option(
+            "max_chat_length",
+            Integer(1, 100_000),
+            "4096",
+            "Longest chat message body, in characters.",
+        ),
+        Option(
+            "max_entities",
+            Integer(1, 1_000_000),
+            "5000",
+            "Networked entities one room keeps; more are dropped.",
+        ),
+        Option("max_pinned", Integer(0, 100_000), "1000", "Pinned objects per room."),
+        Option(
+            "max_profile_bytes",
+            ByteSize(minimum=256, maximum=1024 * 1024),
+            "2KiB",
+            "Largest member profile (display name, avatar and extra fields).",
+        ),
+        Option(
+            "perms_token_lifetime",
+            Duration(minimum=1),
+            "5m",
+            "Lifetime of a perms token (the SFU's proof of a member's permissions).",
+        ),
+        Option(
+            "session_token_lifetime",
+            Duration(minimum=1),
+            "1d",
+            "Lifetime of a session token (an anonymous member's identity).",
+        ),
+    ),
+    check=_check_rooms,
+)
+
+
 def _backend_section(kind: str, default: str, doc: str, *extra: Option) -> SectionSpec:
     backend = Option("backend", Text(), default, f"Name of the {kind} backend plugin.")
     return SectionSpec(kind, doc, (backend, *extra), backend_kind=kind)
@@ -225,15 +338,17 @@ MANHOLE = SectionSpec(
         ),
         Option(
             "passwd",
-            Text(),
+            FilePath(),
             "",
-            "File of 'user:password' lines for telnet and SSH password logins.",
+            "File of 'user:password' lines for telnet and SSH password logins (chmod 600); "
+            "$CREDENTIALS_DIRECTORY/NAME is a systemd credential.",
         ),
         Option(
             "authorized_keys",
-            Text(),
+            FilePath(),
             "",
-            "File of SSH public keys allowed to log in (OpenSSH authorized_keys format).",
+            "File of SSH public keys allowed to log in (OpenSSH authorized_keys format, "
+            "chmod 600); $CREDENTIALS_DIRECTORY/NAME is a systemd credential.",
         ),
         Option(
             "allow_remote",
@@ -279,6 +394,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     WAMP,
     WAMP_PRINCIPAL,
     WAMP_ROLE,
+    ROOMS,
     STORAGE,
     FILES,
     SFU,
@@ -287,3 +403,22 @@ SCHEMA: tuple[SectionSpec, ...] = (
     METRICS,
     LOG,
 )
+
+
+def _realms_are_served(config: Config) -> Iterator[tuple[str, str | None, str]]:
+    """A principal or role names a realm of ``[wamp] realms``: else it could never apply."""
+    realms = config.section("wamp")["realms"]
+    served = ", ".join(realms) or "none"
+    for kind in ("wamp.principal", "wamp.role"):
+        for name, values in sorted(config.templated(kind).items()):
+            realm = values.get("realm")
+            if realm is not None and realm not in realms:
+                yield (
+                    f"{kind}:{name}",
+                    "realm",
+                    f"realm {realm!r} is not in [wamp] realms ({served})",
+                )
+
+
+CHECKS: tuple[ConfigCheck, ...] = (_realms_are_served,)
+"""The rules across sections, run after every section is checked."""

@@ -17,18 +17,27 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, ensureDeferred, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from hubsd.backends import BuildContext, build_backend
 from hubsd.config import Config
+from hubsd.interfaces import ISFU, IBackend, IClusterBus, IFileStore, IRoomStore
+
+if TYPE_CHECKING:
+    from zope.interface.interface import InterfaceClass
+
+    from hubsd.rooms.procedures import WampRooms
+    from hubsd.wamp.router import Router
+    from hubsd.wamp.settings import RouterSettings
 
 log = Logger(namespace="hubsd")
 
@@ -53,19 +62,23 @@ class HubsdService(Service):
 
     name = "hubsd"
 
+    # Each part is set when it has started (AttributeError before): a part
+    # started later may rely on the earlier ones being there.
+    store: IRoomStore
+    files: IFileStore
+    cluster: IClusterBus
+    router: Router
+    router_settings: RouterSettings
+    sfu: ISFU
+    rooms: WampRooms
+
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
         self.reactor = reactor
         self.state = "stopped"
         self.exit_status = 0
         self.ready: Deferred[None] = Deferred()
-        self.ports: dict[str, Any] = {}
-        self.store: Any = None
-        self.files: Any = None
-        self.cluster: Any = None
-        self.router: Any = None
-        self.router_settings: Any = None
-        self.sfu: Any = None
+        self.ports: dict[str, IListeningPort] = {}
         self._running: list[_Running] = []
         self._starting: Deferred[None] | None = None
         self.on_fatal: Callable[[int], None] = lambda status: None
@@ -82,12 +95,12 @@ class HubsdService(Service):
         state_dir = _prepare_state_dir(self.config.section("hubsd")["state_dir"])
         context = BuildContext(self.reactor, state_dir, self.config)
         steps: list[tuple[str, Callable[[], Awaitable[Callable[[], Any]]]]] = [
-            ("storage", lambda: self._start_backend("storage", "store", context)),
-            ("files", lambda: self._start_backend("files", "files", context)),
-            ("cluster", lambda: self._start_backend("cluster", "cluster", context)),
+            ("storage", lambda: self._start_storage(context)),
+            ("files", lambda: self._start_files(context)),
+            ("cluster", lambda: self._start_cluster(context)),
             ("router", self._start_router),
-            ("rooms", self._start_rooms),
-            ("sfu", lambda: self._start_backend("sfu", "sfu", context)),
+            ("rooms", lambda: self._start_rooms(state_dir)),
+            ("sfu", lambda: self._start_sfu(context)),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
             ("metrics", self._start_metrics),
@@ -104,14 +117,36 @@ class HubsdService(Service):
         log.info("hubsd is ready")
         self.ready.callback(None)
 
-    async def _start_backend(self, kind: str, attr: str, context: BuildContext) -> Any:
+    async def _start_backend(
+        self, kind: str, interface: InterfaceClass, context: BuildContext
+    ) -> IBackend:
+        """Build the configured backend of C{kind}, check that it provides
+        C{interface}, and start it."""
         backend = build_backend(self.config, kind, context)
+        name = self.config.backend(kind).name
+        if not interface.providedBy(backend):
+            raise StartupError(f"{kind} backend {name} does not provide {interface.__name__}")
         try:
             await backend.start()
         except Exception as e:
-            raise StartupError(f"{kind} backend {self.config.backend(kind).name}: {e}") from e
-        setattr(self, attr, backend)
-        return backend.stop
+            raise StartupError(f"{kind} backend {name}: {e}") from e
+        return IBackend(backend)
+
+    async def _start_storage(self, context: BuildContext) -> Callable[[], Any]:
+        self.store = IRoomStore(await self._start_backend("storage", IRoomStore, context))
+        return self.store.stop
+
+    async def _start_files(self, context: BuildContext) -> Callable[[], Any]:
+        self.files = IFileStore(await self._start_backend("files", IFileStore, context))
+        return self.files.stop
+
+    async def _start_cluster(self, context: BuildContext) -> Callable[[], Any]:
+        self.cluster = IClusterBus(await self._start_backend("cluster", IClusterBus, context))
+        return self.cluster.stop
+
+    async def _start_sfu(self, context: BuildContext) -> Callable[[], Any]:
+        self.sfu = ISFU(await self._start_backend("sfu", ISFU, context))
+        return self.sfu.stop
 
     async def _start_router(self) -> Callable[[], Any]:
         from hubsd.wamp.router import Router
@@ -119,24 +154,34 @@ class HubsdService(Service):
 
         self.router_settings = RouterSettings.fromConfig(self.config)
         self.router = Router(self.router_settings, self.reactor)
-        return lambda: self.router.shutdown("wamp.close.system_shutdown")
+        self.router.startService()  # the load shedder's timer
+        return self.router.stopService
 
-    async def _start_rooms(self) -> Callable[[], Any]:
+    async def _start_rooms(self, state_dir: str) -> Callable[[], Any]:
         from hubsd.rooms.directory import RoomDirectory
-        from hubsd.rooms.procedures import register_room_procedures
+        from hubsd.rooms.keys import KeyFileError, KeyRing
+        from hubsd.rooms.procedures import WampRooms
+        from hubsd.rooms.settings import RoomSettings
+        from hubsd.rooms.tokens import Tokens
 
-        directory = RoomDirectory(self.store)
-        sessions = []
-        for realm in self.router_settings.realms:
-            session = self.router.attach_local_session(realm, "hubsd.rooms", "trusted")
-            sessions.append(session)
-            await register_room_procedures(session, directory)
-
-        def leave() -> None:
-            for session in sessions:
-                session.leave()
-
-        return leave
+        try:
+            keyring = KeyRing.load_or_create(state_dir)
+        except KeyFileError as e:
+            raise StartupError(str(e)) from e
+        tokens = Tokens(keyring)
+        directory = RoomDirectory(
+            self.store,
+            tokens,
+            RoomSettings.fromConfig(self.config),
+            self.reactor,
+            keyring.session_secret,
+        )
+        # The room API is served on the first configured realm.
+        rooms = WampRooms(self.router, self.router_settings.realms[0], directory, tokens)
+        await rooms.start()
+        self.router.set_authenticator("ticket", rooms.authenticate_ticket)
+        self.rooms = rooms
+        return rooms.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:
@@ -215,7 +260,9 @@ class HubsdService(Service):
         if not self.ready.called:
             self.ready.errback(failure)
             self.ready.addErrback(lambda _: None)
-        d = self._stop_parts()
+        # The one critical line above is the whole story: the parts that had
+        # started are undone quietly (debug), not announced as "stopped".
+        d = self._stop_parts(quiet=True)
         d.addBoth(lambda _: self.on_fatal(1))
 
     # -- stop ---------------------------------------------------------------
@@ -228,7 +275,7 @@ class HubsdService(Service):
         sd_notify("STOPPING=1")
         return self._stop_parts()
 
-    def _stop_parts(self) -> Deferred[None]:
+    def _stop_parts(self, quiet: bool = False) -> Deferred[None]:
         # The manhole and listeners stop first (no new clients), then the
         # router says goodbye, ... and storage, started first, closes last.
         stopping = list(reversed(self._running))
@@ -243,7 +290,7 @@ class HubsdService(Service):
                 except Exception:
                     log.failure("error while stopping {part}", part=part.name)
                 else:
-                    log.info("stopped {part}", part=part.name)
+                    (log.debug if quiet else log.info)("stopped {part}", part=part.name)
             if self.state != "failed":
                 self.state = "stopped"
 

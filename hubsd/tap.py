@@ -16,7 +16,7 @@ from twisted.logger import ILogObserver
 from twisted.python import usage
 from twisted.python.components import Componentized
 
-from hubsd.cli import DEFAULT_CONFIG
+from hubsd.cli import DEFAULT_CONFIG, load_for_start
 
 
 class Options(usage.Options):
@@ -60,20 +60,18 @@ def _exit_after_shutdown(status: int) -> None:
 
 
 def makeService(options: Options) -> Any:
-    """Build the hubsd service for twistd; a bad config exits with every problem."""
+    """
+    Build the hubsd service for twistd; a config it could not start with
+    exits with every problem, as the C{hubsd} command does.
+    """
     from twisted.internet import reactor
 
-    from hubsd.config import ConfigError, load_config
     from hubsd.ops.log import make_observer
     from hubsd.service import HubsdService
 
-    try:
-        config = load_config(options["config"])
-    except ConfigError as e:
-        sys.exit(
-            f"hubsd: invalid configuration ({len(e.problems)} problems):\n"
-            + "\n".join(f"  {p}" for p in e.problems)
-        )
+    config, refusal = load_for_start(options["config"])
+    if config is None:
+        sys.exit(refusal)
     service = HubsdService(config, reactor)
     service.on_fatal = _exit_after_shutdown
     _log_through(service, make_observer(config.section("log")))

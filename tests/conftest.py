@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import PgServer, create_database
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -119,3 +121,37 @@ def daemon_factory(tmp_path: Path) -> Iterator:
     for daemon in started:
         if daemon.process is not None and daemon.process.poll() is None:
             daemon.stop()
+
+
+# -- PostgreSQL (tests/postgres.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The local PostgreSQL server, or a private one if none answers."""
+    local = PgServer("127.0.0.1", 5432)
+    if local.answers():
+        yield local
+        return
+    try:
+        server = PgServer.private()
+    except (OSError, subprocess.SubprocessError) as e:
+        pytest.fail(f"no PostgreSQL at 127.0.0.1:5432 and cannot start one: {e}")
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def private_pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of our own, which a test may stop and restart."""
+    server = PgServer.private()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: PgServer) -> Iterator[str]:
+    """The DSN of a fresh database, dropped after the test."""
+    dsn, drop = create_database(pg_server)
+    yield dsn
+    drop()

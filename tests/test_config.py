@@ -6,10 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from hubsd.cli import check_config
 from hubsd.config import ConfigError, load_config, parse_config
-from hubsd.options import ByteSize, Duration, Endpoint, List, OptionError
+from hubsd.options import ByteSize, Duration, Endpoint, List, Number, OptionError
 from hubsd.schema import SCHEMA
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,6 +162,10 @@ def test_config_is_frozen(tmp_path: Path) -> None:
         (Duration(), "250ms", 0.25),
         (Duration(), "5m", 300.0),
         (Duration(), "30", 30.0),
+        (Duration(), "1d", 86400.0),
+        (Number(above=0), "2.5", 2.5),
+        (Number(above=0), "60", 60.0),
+        (List(choices=("a", "b")), "b, a", ("b", "a")),
         (List(), "a, b  c,,d", ("a", "b", "c", "d")),
         (List(), "", ()),
         (Endpoint(optional=True), "", ""),
@@ -176,6 +182,9 @@ def test_value_types_parse(kind: object, text: str, value: object) -> None:
         (ByteSize(), "lots"),
         (ByteSize(), "-1"),
         (Duration(), "soon"),
+        (Duration(above=0), "0"),
+        (Number(), "inf"),
+        (List(choices=("a", "b")), "a c"),
         (Endpoint(), "tcp:port"),
         (Endpoint(), "carrier-pigeon:1"),
         (Endpoint(), ""),
@@ -249,3 +258,395 @@ def test_parse_config_takes_any_backend_lookup() -> None:
     with pytest.raises(ConfigError) as e:
         parse_config("", "x.ini", SCHEMA, lookup)
     assert {p.section for p in e.value.problems} == {"storage", "files", "sfu", "cluster"}
+
+
+def test_rooms_section_defaults_are_the_contracts(tmp_path: Path) -> None:
+    rooms = load_config(write(tmp_path, "")).section("rooms")
+    assert dict(rooms) == {
+        "default_room_size": 24,
+        "max_room_size": 50,
+        "default_member_permissions": ("voice_chat", "text_chat"),
+        "allow_anonymous_create": True,
+        "reconnect_grace": 15.0,
+        "kick_duration": 600.0,
+        "rate_messages": 60.0,
+        "rate_bytes": 64 * 1024,
+        "rate_burst": 2.0,
+        "rate_kick_after": 10.0,
+        "max_chat_length": 4096,
+        "max_entities": 5000,
+        "max_pinned": 1000,
+        "max_profile_bytes": 2048,
+        "perms_token_lifetime": 300.0,
+        "session_token_lifetime": 86400.0,
+    }
+
+
+def test_rooms_default_member_permissions_are_names_of_member_bits(tmp_path: Path) -> None:
+    from hubsd.rooms.permissions import MEMBER_BITS
+
+    every = ", ".join(MEMBER_BITS)
+    config = load_config(write(tmp_path, f"[rooms]\ndefault_member_permissions = {every}\n"))
+    assert config.section("rooms")["default_member_permissions"] == tuple(MEMBER_BITS)
+    config = load_config(write(tmp_path, "[rooms]\ndefault_member_permissions =\n"))
+    assert config.section("rooms")["default_member_permissions"] == ()
+    (problem,) = problems_of(tmp_path, "[rooms]\ndefault_member_permissions = fly, teleport\n")
+    assert "[rooms] default_member_permissions: unknown name 'teleport'" in problem
+
+
+@pytest.mark.parametrize(
+    "key, text, message",
+    [
+        ("default_room_size", "0", "must be at least 1"),
+        ("max_room_size", "10001", "must be at most 10000"),
+        ("allow_anonymous_create", "maybe", "expected true or false"),
+        ("reconnect_grace", "soon", "expected a duration"),
+        ("rate_messages", "0", "must be more than 0"),
+        ("rate_messages", "-5", "must be more than 0"),
+        ("rate_messages", "nan", "expected a finite number"),
+        ("rate_messages", "fast", "expected a number"),
+        ("rate_bytes", "0", "must be at least 1"),
+        ("rate_burst", "0", "must be more than 0"),
+        ("max_chat_length", "0", "must be at least 1"),
+        ("max_entities", "1000001", "must be at most 1000000"),
+        ("max_pinned", "-1", "must be at least 0"),
+        ("max_profile_bytes", "10", "must be at least 256"),
+        ("perms_token_lifetime", "0", "must be at least 1"),
+        ("session_token_lifetime", "0", "must be at least 1"),
+    ],
+)
+def test_rooms_values_out_of_range_are_refused(
+    tmp_path: Path, key: str, text: str, message: str
+) -> None:
+    (problem,) = problems_of(tmp_path, f"[rooms]\n{key} = {text}\n")
+    assert f"[rooms] {key}: {message}" in problem
+
+
+def test_rooms_zero_turns_off_grace_and_rate_kick(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[rooms]\nreconnect_grace = 0\nrate_kick_after = 0\n"))
+    assert config.section("rooms")["reconnect_grace"] == 0.0
+    assert config.section("rooms")["rate_kick_after"] == 0.0
+
+
+def test_rooms_default_size_may_not_exceed_the_largest(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, "[rooms]\ndefault_room_size = 60\nmax_room_size = 50\n")
+    assert "[rooms] default_room_size: must not be more than max_room_size" in problem
+    config = load_config(write(tmp_path, "[rooms]\ndefault_room_size = 50\nmax_room_size = 50\n"))
+    assert config.section("rooms")["default_room_size"] == 50
+
+
+@pytest.mark.parametrize(
+    "line, section, key, value",
+    [
+        # After whitespace, ';' and '#' start a comment, in every value.
+        (
+            "[manhole]\npasswd = /etc/hubsd/pw   ; user:password lines",
+            "manhole",
+            "passwd",
+            "/etc/hubsd/pw",
+        ),
+        ("[wamp]\nrealms = hubsd, lab # two realms", "wamp", "realms", ("hubsd", "lab")),
+        ("[listen]\nrawsocket = ; off", "listen", "rawsocket", ""),
+        ("[log]\nlevel = warn\t;quiet", "log", "level", "warn"),
+        # Not after whitespace: part of the value.
+        (
+            "[wamp.principal:a]\nrealm = hubsd\nrole = r\nticket = s3cr;t#x",
+            "wamp.principal",
+            "ticket",
+            "s3cr;t#x",
+        ),
+    ],
+)
+def test_inline_comments_follow_whitespace(
+    tmp_path: Path, line: str, section: str, key: str, value: object
+) -> None:
+    config = load_config(write(tmp_path, line + "\n"))
+    if section == "wamp.principal":
+        assert config.templated(section)["a"][key] == value
+    else:
+        assert config.section(section)[key] == value
+
+
+def ini_blocks(path: Path) -> list[str]:
+    return re.findall(r"```ini\n(.*?)```", path.read_text(), re.S)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/operations.md"])
+def test_ini_examples_in_the_docs_are_valid_configs(tmp_path: Path, monkeypatch, doc: str) -> None:
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/hubsd.service")
+    blocks = ini_blocks(REPO / doc)
+    for block in blocks:
+        load_config(write(tmp_path, block))
+
+
+def test_manhole_example_in_operations_keeps_comments_out_of_paths(tmp_path: Path) -> None:
+    blocks = ini_blocks(REPO / "docs" / "operations.md")
+    (block,) = [b for b in blocks if "[manhole]" in b and "/etc/hubsd/" in b]
+    manhole = load_config(write(tmp_path, block)).section("manhole")
+    assert manhole["passwd"] and manhole["authorized_keys"]
+    assert not re.search(r"\s", manhole["passwd"] + manhole["authorized_keys"])
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("[hubsd]\nstat_dir = x\n", "[hubsd] stat_dir: unknown key; did you mean state_dir?"),
+        ("[wamp]\nrealm = hubsd\n", "[wamp] realm: unknown key; did you mean realms?"),
+        ("[log]\nlevle = info\n", "[log] levle: unknown key; did you mean level?"),
+        ("[hubsd]\ncolour = red\n", "[hubsd] colour: unknown key"),
+        (
+            "[storage]\nbackend = sqlite\npaht = x.db\n",
+            "[storage] paht: not a key of backend 'sqlite'; did you mean path?",
+        ),
+        ("[metric]\nendpoint =\n", "[metric]: unknown section; did you mean metrics?; known: "),
+    ],
+)
+def test_unknown_key_names_the_nearest_known_one(tmp_path: Path, text: str, problem: str) -> None:
+    (found,) = problems_of(tmp_path, text)
+    assert problem in found
+    if "did you mean" not in problem:
+        assert "did you mean" not in found
+
+
+def test_one_problem_reads_one_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as one:
+        load_config(write(tmp_path, "[hubsd]\nx = 1\n"))
+    assert one.value.summary() == "invalid configuration (1 problem):"
+    with pytest.raises(ConfigError) as two:
+        load_config(write(tmp_path, "[hubsd]\nx = 1\ny = 1\n"))
+    assert two.value.summary() == "invalid configuration (2 problems):"
+
+
+def test_unknown_backend_still_reports_keys_no_backend_has(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "[storage]\nbackend = nosuch\nbogus_key = 2\ndsn = x\n")
+    assert len(problems) == 2
+    assert "[storage] backend: storage backend 'nosuch' not found" in problems[0]
+    # dsn belongs to postgres, so it may be right; bogus_key belongs to none.
+    assert problems[1].endswith("[storage] bogus_key: unknown key: no storage backend has it")
+
+
+def test_unknown_backend_suggests_a_key_of_some_backend(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "[storage]\nbackend = postgress\npool_sise = 2\n")
+    assert any(
+        "[storage] pool_sise: unknown key" in p and "did you mean pool_size?" in p for p in problems
+    )
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            "[wamp.principal:alice]\nrealm = hubsd\nrole = admin\ntickte = s\n",
+            "[wamp.principal:alice] tickte: unknown key; did you mean ticket?",
+        ),
+        (
+            "[wamp.role:admin]\nrealm = hubsd\npublish = *\nsubscibe = *\n",
+            "[wamp.role:admin] subscibe: unknown key; did you mean subscribe?",
+        ),
+        ("[wamp.role:admin]\nrealm = hubsd\nadmin = yes\n", "[wamp.role:admin] admin: unknown key"),
+    ],
+)
+def test_unknown_keys_in_templated_sections_are_reported(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    (found,) = problems_of(tmp_path, text)
+    assert problem in found
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            "[wamp.role:guest]\nrealm = hubs\n",
+            "[wamp.role:guest] realm: realm 'hubs' is not in [wamp] realms (hubsd)",
+        ),
+        (
+            "[wamp]\nrealms = a, b\n[wamp.principal:bob]\nrealm = c\nrole = x\n",
+            "[wamp.principal:bob] realm: realm 'c' is not in [wamp] realms (a, b)",
+        ),
+    ],
+)
+def test_principal_or_role_of_a_realm_not_served_is_refused(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    (found,) = problems_of(tmp_path, text)
+    assert problem in found
+
+
+def test_realm_rule_runs_beside_other_problems(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "[log]\nlevel = loud\n[wamp.role:guest]\nrealm = hubs\n")
+    assert len(problems) == 2
+
+
+def test_open_handshake_timeout_zero_disables_it(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[wamp]\nopen_handshake_timeout = 0\n"))
+    assert config.section("wamp")["open_handshake_timeout"] == 0.0
+    (problem,) = problems_of(tmp_path, "[wamp]\nopen_handshake_timeout = -1s\n")
+    assert "open_handshake_timeout: expected a duration" in problem
+
+
+def test_console_files_may_be_systemd_credentials(tmp_path: Path, monkeypatch) -> None:
+    text = (
+        "[manhole]\nssh = tcp:2222:interface=127.0.0.1\n"
+        "passwd = $CREDENTIALS_DIRECTORY/manhole.passwd\n"
+        "authorized_keys = ${CREDENTIALS_DIRECTORY}/manhole.keys\n"
+    )
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/hubsd.service")
+    manhole = load_config(write(tmp_path, text)).section("manhole")
+    assert manhole["passwd"] == "/run/credentials/hubsd.service/manhole.passwd"
+    assert manhole["authorized_keys"] == "/run/credentials/hubsd.service/manhole.keys"
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 2
+    assert all("$CREDENTIALS_DIRECTORY is not set" in p for p in problems)
+
+
+def manhole_config(tmp_path: Path, console: str, **files: str) -> str:
+    lines = "".join(f"{key} = {value}\n" for key, value in files.items())
+    return write(
+        tmp_path, f"[hubsd]\nstate_dir = {tmp_path / 'state'}\n[manhole]\n{console}\n{lines}"
+    )
+
+
+def secret(tmp_path: Path, name: str, mode: int) -> str:
+    path = tmp_path / name
+    path.write_text("admin:pw\n")
+    path.chmod(mode)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "mode, ok",
+    [
+        (0o600, True),
+        (0o400, True),
+        (0o640, False),  # group-readable
+        (0o620, False),  # group-writable
+        (0o604, False),  # world-readable
+        (0o644, False),
+        (0o606, False),
+    ],
+)
+def test_check_config_refuses_a_console_passwd_file_others_may_read(
+    tmp_path: Path, capsys, mode: int, ok: bool
+) -> None:
+    passwd = secret(tmp_path, "passwd", mode)
+    path = manhole_config(tmp_path, "telnet = tcp:2323:interface=127.0.0.1", passwd=passwd)
+    assert check_config(path) == (0 if ok else 1)
+    out = capsys.readouterr().out
+    if ok:
+        assert out == "ok\n"
+    else:
+        assert out == (
+            f"{path}: [manhole] passwd: {passwd} is readable or writable by group or others "
+            f"(mode {mode:04o}); chmod 600 it\n"
+        )
+
+
+def test_check_config_refuses_missing_console_files(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "nowhere"
+    path = manhole_config(
+        tmp_path,
+        "ssh = tcp:2222:interface=127.0.0.1",
+        passwd=str(missing / "passwd"),
+        authorized_keys=str(tmp_path),
+    )
+    assert check_config(path) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: [manhole] passwd: {missing}/passwd cannot be read: No such file or directory",
+        f"{path}: [manhole] authorized_keys: {tmp_path} is not a regular file",
+    ]
+
+
+def test_check_config_looks_only_at_files_the_console_opens(tmp_path: Path, capsys) -> None:
+    # authorized_keys is for SSH only; a telnet-only console never opens it.
+    passwd = secret(tmp_path, "passwd", 0o600)
+    path = manhole_config(
+        tmp_path,
+        "telnet = tcp:2323:interface=127.0.0.1",
+        passwd=passwd,
+        authorized_keys=str(tmp_path / "absent"),
+    )
+    assert check_config(path) == 0
+    # No console at all: no file is opened.
+    path = manhole_config(tmp_path, "", passwd=str(tmp_path / "absent"))
+    assert check_config(path) == 0
+    assert capsys.readouterr().out == "ok\nok\n"
+
+
+def test_check_config_accepts_a_state_dir_it_would_create(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, f"[hubsd]\nstate_dir = {tmp_path / 'a' / 'b'}\n")
+    assert check_config(path) == 0
+    assert not (tmp_path / "a").exists()  # checked, not created
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    path = write(tmp_path, f"[hubsd]\nstate_dir = {blocker}\n")
+    assert check_config(path) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{path}: [hubsd] state_dir: {blocker} exists and is not a directory"
+    )
+
+
+def test_check_config_reports_file_problems_before_looking_at_the_machine(
+    tmp_path: Path, capsys
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    path = write(tmp_path, f"[hubsd]\nstate_dir = {blocker}\nbogus = 1\n")
+    assert check_config(path) == 1
+    assert capsys.readouterr().out == f"{path}: [hubsd] bogus: unknown key\n"
+
+
+_VALUE_CHARS = st.characters(
+    min_codepoint=0x20, max_codepoint=0x2FF, blacklist_categories=("Cc", "Zl", "Zp")
+)
+
+
+@given(value=st.text(_VALUE_CHARS, min_size=1, max_size=40), comment=st.text(_VALUE_CHARS))
+@settings(max_examples=200, deadline=None)
+def test_a_value_survives_whole_unless_a_comment_follows_whitespace(
+    tmp_path_factory: pytest.TempPathFactory, value: str, comment: str
+) -> None:
+    value = value.strip()
+    assume(value and value[0] not in ";#" and not re.search(r"\s[;#]", value))
+    tmp_path = tmp_path_factory.mktemp("v")
+    head = "[wamp.principal:a]\nrealm = hubsd\nrole = r\nticket = "
+    config = load_config(write(tmp_path, f"{head}{value}\n"))
+    assert config.templated("wamp.principal")["a"]["ticket"] == value
+    config = load_config(write(tmp_path, f"{head}{value} ;{comment}\n"))
+    assert config.templated("wamp.principal")["a"]["ticket"] == value
+
+
+@pytest.mark.parametrize(
+    "where, problem",
+    [
+        ("-", None),
+        ("{tmp}/hubsd.log", None),
+        ("{tmp}/existing.log", None),
+        ("{tmp}", "{tmp} is a directory"),
+        (
+            "{tmp}/none/hubsd.log",
+            "{tmp}/none/hubsd.log cannot be created: {tmp}/none is not a directory",
+        ),
+    ],
+)
+def test_check_config_refuses_a_log_file_start_up_could_not_open(
+    tmp_path: Path, capsys, where: str, problem: str | None
+) -> None:
+    (tmp_path / "existing.log").write_text("")
+    path = write(tmp_path, "[log]\nfile = " + where.format(tmp=tmp_path) + "\n")
+    assert check_config(path) == (0 if problem is None else 1)
+    expected = "ok" if problem is None else f"{path}: [log] file: " + problem.format(tmp=tmp_path)
+    assert capsys.readouterr().out == expected + "\n"
+    assert not (tmp_path / "hubsd.log").exists()
+
+
+def test_room_settings_read_from_the_schema_defaults_equal_the_dataclass_defaults(
+    tmp_path: Path,
+) -> None:
+    # One source of defaults: the schema's text and RoomSettings agree.
+    from hubsd.rooms.settings import RoomSettings
+
+    assert RoomSettings.fromConfig(load_config(write(tmp_path, ""))) == RoomSettings()
+    config = load_config(write(tmp_path, "[rooms]\ndefault_member_permissions = fly\n"))
+    assert RoomSettings.fromConfig(config).default_member_permissions == 32

@@ -8,6 +8,9 @@ import socket
 import subprocess
 import time
 
+import pytest
+
+from hubsd.ops.manhole import ManholeSetupError, endpoint_is_local, ssh_factory, telnet_factory
 from tests.conftest import free_port
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
@@ -141,15 +144,76 @@ def test_ssh_console_accepts_an_authorized_key(daemon_factory, tmp_path) -> None
     assert (tmp_path / "state0" / "manhole_host_key").exists()
 
 
-def test_console_refuses_to_start_with_a_world_readable_password_file(
-    daemon_factory, tmp_path
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
+def test_console_refuses_to_start_with_a_password_file_others_may_read(
+    daemon_factory, tmp_path, mode
 ) -> None:
     port = free_port()
     passwd = tmp_path / "passwd"
     passwd.write_text("admin:pw\n")
-    os.chmod(passwd, 0o644)
+    os.chmod(passwd, mode)
     daemon = daemon_factory(
         f"[manhole]\ntelnet = tcp:{port}:interface=127.0.0.1\npasswd = {passwd}\n"
     ).start()
     assert daemon.wait_exit() == 1
-    assert f"manhole passwd file {passwd} is readable by others; chmod 600 it" in daemon.output()
+    out = daemon.output()
+    assert "hubsd: cannot start (1 problem):" in out
+    assert (
+        f"[manhole] passwd: {passwd} is readable or writable by group or others "
+        f"(mode {mode:04o}); chmod 600 it"
+    ) in out
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # never listened
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_console_factories_refuse_secret_files_others_may_read(tmp_path, mode) -> None:
+    # The service's own check, behind the one start-up makes first.
+    passwd = tmp_path / "passwd"
+    passwd.write_text("admin:pw\n")
+    passwd.chmod(mode)
+    options = {"passwd": str(passwd), "authorized_keys": ""}
+    with pytest.raises(ManholeSetupError, match=f"mode {mode:04o}"):
+        telnet_factory(options, {})
+    with pytest.raises(ManholeSetupError, match="passwd file"):
+        ssh_factory(options, {}, str(tmp_path))
+    options = {"passwd": "", "authorized_keys": str(passwd)}
+    with pytest.raises(ManholeSetupError, match="authorized_keys file"):
+        ssh_factory(options, {}, str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "endpoint, local",
+    [
+        ("tcp:2323:interface=127.0.0.1", True),
+        ("tcp:2323:interface=127.8.9.10", True),
+        ("tcp:2323:interface=localhost", True),
+        ("tcp6:2323:interface=\\:\\:1", True),
+        ("unix:/run/hubsd/console.sock", True),
+        # Private networks are not local: anyone on them could reach the console.
+        ("tcp:2323:interface=10.0.0.5", False),
+        ("tcp:2323:interface=192.168.1.2", False),
+        ("tcp:2323:interface=172.16.0.1", False),
+        ("tcp:2323:interface=169.254.1.1", False),
+        ("tcp6:2323:interface=fd00\\:\\:1", False),
+        ("tcp6:2323:interface=fe80\\:\\:1", False),
+        ("tcp:2323:interface=0.0.0.0", False),
+        ("tcp6:2323:interface=\\:\\:", False),
+        ("tcp:2323", False),
+        ("tcp:2323:interface=console.example", False),
+        ("ssl:2323:interface=10.1.2.3:privateKey=k.pem", False),
+    ],
+)
+def test_only_loopback_and_unix_sockets_count_as_local(endpoint: str, local: bool) -> None:
+    assert endpoint_is_local(endpoint) is local
+
+
+def test_config_refuses_a_console_on_a_private_network_unless_allowed(tmp_path) -> None:
+    from hubsd.config import ConfigError, load_config
+
+    ini = tmp_path / "h.ini"
+    ini.write_text("[manhole]\ntelnet = tcp:2323:interface=10.0.0.5\npasswd = p\n")
+    with pytest.raises(ConfigError, match="telnet: console must listen on loopback"):
+        load_config(str(ini))
+    ini.write_text(ini.read_text() + "allow_remote = true\n")
+    assert load_config(str(ini)).section("manhole")["telnet"] == "tcp:2323:interface=10.0.0.5"

@@ -53,13 +53,32 @@ class ManholeSetupError(Exception):
     """The console cannot be started; the message says which file and why."""
 
 
-def _private_file(path: str, what: str) -> str:
+def private_file_problem(path: str) -> str | None:
+    """
+    What is wrong with C{path} as a console secret (a passwd or
+    authorized_keys file), or None: it must be a regular file this process
+    can read, and no one but its owner may read or write it (a group- or
+    world-readable password file is as good as published). Start-up and
+    ``hubsd check-config`` both ask this, so they refuse the same files.
+    """
     try:
         st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return "is not a regular file"
+        with open(path, "rb"):
+            pass
     except OSError as e:
-        raise ManholeSetupError(f"manhole {what} {path}: {e.strerror}") from None
+        return f"cannot be read: {e.strerror}"
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ManholeSetupError(f"manhole {what} {path} is readable by others; chmod 600 it")
+        mode = stat.S_IMODE(st.st_mode)
+        return f"is readable or writable by group or others (mode {mode:04o}); chmod 600 it"
+    return None
+
+
+def _private_file(path: str, what: str) -> str:
+    problem = private_file_problem(path)
+    if problem is not None:
+        raise ManholeSetupError(f"manhole {what} {path} {problem}")
     return path
 
 

@@ -48,6 +48,41 @@ _ROUTER_COUNTERS = {
 }
 
 
+# Room core figures (RoomDirectory.stats()): name -> (metric, help, is a counter).
+_ROOM_FIGURES = {
+    "rooms_live": ("hubsd_rooms_live", "Rooms loaded on this node (with members).", False),
+    "members": ("hubsd_room_members", "Seats taken in the rooms of this node.", False),
+    "members_held": (
+        "hubsd_room_members_held",
+        "Seats held for members whose connection dropped (reconnect grace).",
+        False,
+    ),
+    "kicks": (
+        "hubsd_room_kicks",
+        "Members removed from rooms (by moderators or for flooding).",
+        True,
+    ),
+    "dropped_rate": ("hubsd_room_dropped_rate", "Publications over a member's rate limit.", True),
+    "dropped_not_owner": (
+        "hubsd_room_naf_dropped_not_owner",
+        "Entity updates from members that do not own the entity.",
+        True,
+    ),
+    "dropped_unknown": ("hubsd_room_naf_dropped_unknown", "Updates of unknown entities.", True),
+    "dropped_denied": (
+        "hubsd_room_naf_dropped_denied",
+        "Spawns the sender's permissions do not allow.",
+        True,
+    ),
+    "dropped_full": ("hubsd_room_naf_dropped_full", "Spawns over the room's entity limit.", True),
+    "dropped_first_sync_in_um": (
+        "hubsd_room_naf_dropped_first_sync_in_um",
+        "um messages dropped for carrying a first sync.",
+        True,
+    ),
+}
+
+
 class HubsdCollector:
     """Reads the daemon's counters at scrape time."""
 
@@ -58,7 +93,7 @@ class HubsdCollector:
         up = GaugeMetricFamily("hubsd_up", "1 when every part of the daemon is ready.")
         up.add_metric([], 1.0 if self._service.state == "ready" else 0.0)
         yield up
-        router = self._service.router
+        router = getattr(self._service, "router", None)
         if router is None:
             return
         stats = router.stats.as_dict()
@@ -72,6 +107,16 @@ class HubsdCollector:
         for name, realm in router.realms.items():
             sessions.add_metric([name], len(realm.sessions))
         yield sessions
+        rooms = getattr(self._service, "rooms", None)
+        if rooms is None:
+            return
+        figures = rooms.directory.stats()
+        for field, (name, doc, grows) in _ROOM_FIGURES.items():
+            family: Metric = (
+                CounterMetricFamily(name, doc) if grows else GaugeMetricFamily(name, doc)
+            )
+            family.add_metric([], figures.get(field, 0))  # type: ignore[attr-defined]
+            yield family
 
 
 def metrics_site(service: Any) -> Site:

@@ -9,8 +9,8 @@ router's static role rules stay coarse and never grant room rights.
 Member permission bits are stored per room as an integer; the hub
 permissions (17 names) are what a member's presence meta and perms token
 carry. Object permissions (the eight bits) are granted by the room's bit, or
-to owners and moderators; owner actions to owners (and, except role changes
-and room settings, to moderators).
+to owners and moderators; owner actions to owners (and, except role changes,
+closing and embedding, to moderators).
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ OWNER_ACTIONS = (
     "mute_users",
     "amplify_audio",
 )
-#: What a moderator may do of the owner actions: moderate people, not the room.
-MODERATOR_ACTIONS = frozenset({"kick_users", "mute_users", "amplify_audio"})
+#: What a moderator may do of the owner actions: moderate people and the
+#: room's settings, but not close it, embed it or change roles.
+MODERATOR_ACTIONS = frozenset({"update_hub", "kick_users", "mute_users", "amplify_audio"})
 
 #: The 17 hub permissions, in the order Hubs lists them.
 HUB_PERMISSIONS: tuple[str, ...] = (
@@ -169,3 +170,25 @@ def may_spawn(permissions: Mapping[str, bool], template: object) -> bool:
     if need is False:
         return False
     return bool(permissions.get(str(need)))
+
+
+#: Room topics members publish on (the server applies the relay rules).
+MEMBER_TOPICS = frozenset({"naf", "chat"})
+#: Room topics only the room core publishes on; members subscribe.
+SERVER_TOPICS = frozenset(
+    {"presence", "refresh", "closed", "pins", "kicked", "muted", "roles", "blocked"}
+)
+
+
+def may_use_topic(action: str, kind: str, entered: bool) -> bool:
+    """
+    The room gate for topic C{hubsd.room.<sid>.<kind>}, asked for a session
+    that holds a seat in the room (anyone else is refused before this):
+    members subscribe to every room topic once seated, and publish only on
+    the member topics, once they have entered.
+    """
+    if action == "subscribe":
+        return kind in MEMBER_TOPICS or kind in SERVER_TOPICS
+    if action == "publish":
+        return entered and kind in MEMBER_TOPICS
+    return False

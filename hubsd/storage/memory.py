@@ -9,6 +9,7 @@ callers that use it stay honest. Nothing survives the process.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -19,6 +20,7 @@ from zope.interface import implementer
 
 from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.keys import keyed
 from hubsd.storage.records import (
     Account,
     FileMeta,
@@ -26,6 +28,9 @@ from hubsd.storage.records import (
     Room,
     RoomRole,
     check_file,
+    check_limit,
+    check_moment,
+    check_pin,
     check_role,
     check_room_fields,
     hash_email,
@@ -83,6 +88,10 @@ class MemoryRoomStore:
         member_permissions: int | None = None,
         room_size: int | None = None,
         slug: str | None = None,
+        description: str = "",
+        scene_url: str | None = None,
+        public: bool = False,
+        creator_token_hash: str | None = None,
     ) -> Deferred[Room]:
         def create() -> Room:
             fields = room_defaults(
@@ -92,6 +101,10 @@ class MemoryRoomStore:
                 entry_mode,
                 member_permissions,
                 room_size,
+                description,
+                scene_url,
+                public,
+                creator_token_hash,
             )
             sids = {room.hub_sid for room in self._rooms.values()}
             hub_id, sid = new_id(), new_sid()
@@ -110,9 +123,11 @@ class MemoryRoomStore:
         except KeyError:
             raise NotFound("room", hub_id) from None
 
+    @keyed("hub_id")
     def get_room(self, hub_id: int) -> Deferred[Room]:
         return _deferred(lambda: self._room(hub_id))
 
+    @keyed("hub_sid")
     def get_room_by_sid(self, hub_sid: str) -> Deferred[Room]:
         def find() -> Room:
             for room in self._rooms.values():
@@ -122,6 +137,7 @@ class MemoryRoomStore:
 
         return _deferred(find)
 
+    @keyed("hub_id")
     def update_room(self, hub_id: int, **fields: Any) -> Deferred[Room]:
         def update() -> Room:
             check_room_fields(fields)
@@ -131,6 +147,7 @@ class MemoryRoomStore:
 
         return _deferred(update)
 
+    @keyed("hub_id")
     def delete_room(self, hub_id: int) -> Deferred[None]:
         def delete() -> None:
             del self._rooms[self._room(hub_id).hub_id]
@@ -141,6 +158,15 @@ class MemoryRoomStore:
 
     def list_rooms(self) -> Deferred[list[Room]]:
         return succeed(sorted(self._rooms.values(), key=lambda room: room.hub_id))
+
+    def list_public_rooms(self, limit: int = 100) -> Deferred[list[Room]]:
+        def select() -> list[Room]:
+            count = check_limit(limit)
+            listed = [r for r in self._rooms.values() if r.public and r.entry_mode != "deny"]
+            listed.sort(key=lambda r: (r.created_at, r.hub_id), reverse=True)
+            return listed[:count]
+
+        return _deferred(select)
 
     # Accounts
 
@@ -164,9 +190,11 @@ class MemoryRoomStore:
         except KeyError:
             raise NotFound("account", account_id) from None
 
+    @keyed("account_id")
     def get_account(self, account_id: int) -> Deferred[Account]:
         return _deferred(lambda: self._account(account_id))
 
+    @keyed("email")
     def get_account_by_email(self, email: str) -> Deferred[Account]:
         def find() -> Account:
             email_hash = hash_email(email)
@@ -179,6 +207,7 @@ class MemoryRoomStore:
 
     # Roles
 
+    @keyed("hub_id", "account_id")
     def set_role(self, hub_id: int, account_id: int, role: str) -> Deferred[RoomRole]:
         def grant() -> RoomRole:
             check_role(role)
@@ -190,6 +219,7 @@ class MemoryRoomStore:
 
         return _deferred(grant)
 
+    @keyed("hub_id", "account_id", "role")
     def remove_role(self, hub_id: int, account_id: int, role: str) -> Deferred[None]:
         def revoke() -> None:
             held = RoomRole(hub_id, account_id, role)
@@ -199,40 +229,52 @@ class MemoryRoomStore:
 
         return _deferred(revoke)
 
+    @keyed("hub_id")
     def roles_for_room(self, hub_id: int) -> Deferred[list[RoomRole]]:
         roles = [r for r in self._roles if r.hub_id == hub_id]
         return succeed(sorted(roles, key=lambda r: (r.account_id, r.role)))
 
+    @keyed("account_id")
     def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
         roles = [r for r in self._roles if r.account_id == account_id]
         return succeed(sorted(roles, key=lambda r: (r.hub_id, r.role)))
 
     # Pinned objects
 
+    @keyed("hub_id", "created_by")
     def pin_object(
         self,
         hub_id: int,
         object_id: str,
         gltf: Mapping[str, Any],
         created_by: int | None = None,
+        file_id: str | None = None,
     ) -> Deferred[PinnedObject]:
         def pin() -> PinnedObject:
+            document = check_pin(object_id, gltf, file_id)
             self._room(hub_id)
             if created_by is not None:
                 self._account(created_by)
             old = self._pins.get((hub_id, object_id))
-            pinned = PinnedObject(
+            # Parsed back from JSON as the SQL stores do (tuples become lists),
+            # and copied on the way out: callers never share it with the store.
+            self._pins[(hub_id, object_id)] = PinnedObject(
                 hub_id,
                 object_id,
-                copy.deepcopy(dict(gltf)),
+                json.loads(document),
                 created_by if old is None else old.created_by,
                 self._clock(),
+                file_id,
             )
-            self._pins[(hub_id, object_id)] = pinned
-            return replace(pinned, gltf=copy.deepcopy(pinned.gltf))
+            return self._pinned(self._pins[(hub_id, object_id)])
 
         return _deferred(pin)
 
+    @staticmethod
+    def _pinned(kept: PinnedObject) -> PinnedObject:
+        return replace(kept, gltf=copy.deepcopy(kept.gltf))
+
+    @keyed("hub_id", "object_id")
     def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
         def unpin() -> None:
             if self._pins.pop((hub_id, object_id), None) is None:
@@ -240,14 +282,20 @@ class MemoryRoomStore:
 
         return _deferred(unpin)
 
+    @keyed("hub_id")
     def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
         pins = sorted(
             (p for p in self._pins.values() if p.hub_id == hub_id), key=lambda p: p.object_id
         )
-        return succeed([replace(p, gltf=copy.deepcopy(p.gltf)) for p in pins])
+        return succeed([self._pinned(p) for p in pins])
+
+    @keyed("hub_id")
+    def count_pinned(self, hub_id: int) -> Deferred[int]:
+        return succeed(sum(1 for p in self._pins.values() if p.hub_id == hub_id))
 
     # Files
 
+    @keyed("owner_account_id")
     def add_file(
         self,
         file_id: str,
@@ -257,7 +305,7 @@ class MemoryRoomStore:
         expires_at: datetime | None = None,
     ) -> Deferred[FileMeta]:
         def add() -> FileMeta:
-            check_file(content_type, size)
+            check_file(file_id, content_type, size, expires_at)
             if file_id in self._files:
                 raise Conflict(f"file {file_id!r} exists")
             if owner_account_id is not None:
@@ -274,9 +322,11 @@ class MemoryRoomStore:
         except KeyError:
             raise NotFound("file", file_id) from None
 
+    @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:
         return _deferred(lambda: self._file(file_id))
 
+    @keyed("file_id")
     def promote_file(self, file_id: str) -> Deferred[FileMeta]:
         def promote() -> FileMeta:
             meta = replace(self._file(file_id), promoted=True, expires_at=None)
@@ -285,6 +335,7 @@ class MemoryRoomStore:
 
         return _deferred(promote)
 
+    @keyed("file_id")
     def delete_file(self, file_id: str) -> Deferred[None]:
         def delete() -> None:
             del self._files[self._file(file_id).file_id]
@@ -292,9 +343,13 @@ class MemoryRoomStore:
         return _deferred(delete)
 
     def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
-        expired = [
-            f
-            for f in self._files.values()
-            if not f.promoted and f.expires_at is not None and f.expires_at <= now
-        ]
-        return succeed(sorted(expired, key=lambda f: (f.expires_at, f.file_id)))
+        def select() -> list[FileMeta]:
+            check_moment("now", now)
+            expired = [
+                f
+                for f in self._files.values()
+                if not f.promoted and f.expires_at is not None and f.expires_at <= now
+            ]
+            return sorted(expired, key=lambda f: (f.expires_at, f.file_id))
+
+        return _deferred(select)

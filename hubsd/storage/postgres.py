@@ -34,7 +34,7 @@ from hubsd.storage.migrate import (
     pending_migrations,
 )
 from hubsd.storage.postgres_connection import ReconnectingPool, describe_dsn, one_line, within
-from hubsd.storage.postgres_queries import PostgresQueries
+from hubsd.storage.postgres_content import PostgresContentQueries
 from hubsd.storage.records import utcnow
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ _CONNECTION_ERRORS = (
 
 
 @implementer(IRoomStore)
-class PostgresRoomStore(PostgresQueries):
+class PostgresRoomStore(PostgresContentQueries):
     """
     An L{IRoomStore} in a PostgreSQL database.
 
@@ -198,7 +198,7 @@ class PostgresRoomStore(PostgresQueries):
 
         return waiting.addCallback(close)
 
-    # The primitives PostgresQueries builds on.
+    # The primitives the queries (postgres_rooms, postgres_content) build on.
 
     def _call(self, work: Coroutine[Any, Any, T]) -> Deferred[T]:
         """Run a store operation: track it for L{stop}, map connection errors."""

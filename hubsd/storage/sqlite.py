@@ -27,10 +27,8 @@ from zope.interface import implementer
 from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, StorageError, StorageUnavailable
 from hubsd.storage.migrate import DEFAULT_MIGRATIONS, Migration, load_migrations
-from hubsd.storage.records import (
-    utcnow,
-)
-from hubsd.storage.sqlite_queries import SQLiteQueries
+from hubsd.storage.records import utcnow
+from hubsd.storage.sqlite_content import SQLiteContentQueries
 from hubsd.storage.sqlite_rows import (
     SCHEMA_MIGRATIONS_TABLE,
     apply_migrations,
@@ -38,7 +36,7 @@ from hubsd.storage.sqlite_rows import (
 
 
 @implementer(IRoomStore)
-class SQLiteRoomStore(SQLiteQueries):
+class SQLiteRoomStore(SQLiteContentQueries):
     """
     An L{IRoomStore} in one SQLite file (WAL mode, foreign keys on).
 

@@ -23,9 +23,10 @@ from hubsd.storage.records import FileMeta, PinnedObject, Room
 
 ROOM_COLUMNS = (
     "hub_id, hub_sid, name, slug, scene_id, entry_mode, member_permissions, room_size, "
-    "created_at, updated_at"
+    "created_at, updated_at, description, scene_url, public, creator_token_hash"
 )
 FILE_COLUMNS = "file_id, owner_account_id, content_type, size, promoted, expires_at"
+PIN_COLUMNS = "hub_id, object_id, gltf, created_by, updated_at, file_id"
 SCHEMA_MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations "
     "(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
@@ -50,6 +51,7 @@ def room_row(room: Room) -> tuple[Any, ...]:
     return (
         room.hub_id, room.hub_sid, room.name, room.slug, room.scene_id, room.entry_mode,
         room.member_permissions, room.room_size, to_db(room.created_at), to_db(room.updated_at),
+        room.description, room.scene_url, int(room.public), room.creator_token_hash,
     )  # fmt: skip
 
 
@@ -58,6 +60,7 @@ def room_record(row: sqlite3.Row) -> Room:
     values = dict(row)
     values["created_at"] = from_db(row["created_at"])
     values["updated_at"] = from_db(row["updated_at"])
+    values["public"] = bool(row["public"])
     return Room(**values)
 
 
@@ -75,13 +78,14 @@ def file_record(row: sqlite3.Row) -> FileMeta:
 
 
 def pin_record(row: sqlite3.Row) -> PinnedObject:
-    """A L{PinnedObject} from a C{pinned_objects} row."""
+    """A L{PinnedObject} from a row selected with L{PIN_COLUMNS}."""
     return PinnedObject(
         row["hub_id"],
         row["object_id"],
         json.loads(row["gltf"]),
         row["created_by"],
         from_db(row["updated_at"]),
+        row["file_id"],
     )
 
 

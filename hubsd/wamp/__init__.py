@@ -4,11 +4,16 @@ classes and websocket protocol. No Crossbar.
 
 Public API:
 
-- L{hubsd.wamp.settings}: C{RouterSettings}, C{Principal}, C{RoleRules}.
-- L{hubsd.wamp.router}: C{Router(settings, reactor)} with
-  C{set_authenticator}, C{set_authorizer}, C{add_publish_hook},
+- L{hubsd.wamp.settings}: C{RouterSettings} (defaults from the schema),
+  C{Principal}, C{RoleRules}.
+- L{hubsd.wamp.router}: C{Router(settings, reactor)}, a Twisted service,
+  with C{set_authenticator}, C{add_gate}, C{set_authorizer},
+  C{add_publish_hook}, C{add_session_observer}, C{attach},
   C{attach_local_session}, C{stats}, C{shutdown}; C{Publication},
   C{PublishRejected}.
+- L{hubsd.wamp.session}: C{RouterSession} (base of every kind of session),
+  C{EventEncoder}, C{SessionInfo}.
+- L{hubsd.wamp.authorization}: C{reserved} (the C{wamp.*} rule), C{Gate}.
 - L{hubsd.wamp.auth}: C{Authenticated}.
 - L{hubsd.wamp.local}: C{LocalSession}, C{LocalEvent}, C{LocalInvocation},
   C{CallResult}.
@@ -19,8 +24,10 @@ Public API:
 - L{hubsd.wamp.errors}: error URIs and C{WampError}.
 
 Where things live: serialization and raw-slice splicing in C{codec} (lazy
-arguments in C{payload}), message codes and PUBLISH checks in C{messages},
+arguments in C{payload}), message codes and shape checks in C{messages},
 byte-transport sessions in C{wire}, the per-message router logic in
 C{session}, fan-out in C{broker}, RPC in C{dealer}, backpressure in
-C{outgoing}, the meta API in C{meta}, URI patterns in C{patterns}.
+C{outgoing}, the meta API in C{meta}, URI patterns in C{patterns}, the
+order of authorization (reservation, trusted, gates, rules, dynamic) in
+C{authorization}.
 """

@@ -13,8 +13,15 @@ Methods, tried in the order the client lists them in C{HELLO.Details.authmethods
   L{hubsd.wamp.router.Router.set_authenticator}, called with the HELLO details.
 
 A custom authenticator is C{fn(realm, authid, details)} returning (or
-firing a Deferred with) an L{Authenticated}, or raising to refuse
-(a L{hubsd.wamp.errors.WampError} keeps its URI).
+firing a Deferred with) an L{Authenticated} (or a dict with C{authid},
+C{authrole} and optionally C{authextra}), or raising to refuse (a
+L{hubsd.wamp.errors.WampError} keeps its URI). Its result decides the
+session's authid, authrole and authextra (e.g. C{{"session_id": ...,
+"account_id": 12}} for the room core), whatever authid the client claimed.
+
+Static tickets and WAMP-CRA signatures are compared in constant time over
+the whole secret: a prefix, a longer string or an empty ticket never
+matches.
 """
 
 from __future__ import annotations
@@ -118,7 +125,7 @@ class AuthService:
         details: dict[str, Any],
     ) -> Challenge:
         def verify(signature: str) -> Deferred[Authenticated]:
-            if principal is not None and principal.ticket:
+            if principal is not None and principal.ticket and signature:
                 if hmac.compare_digest(signature.encode(), principal.ticket.encode()):
                     return maybeDeferred(
                         Authenticated,
@@ -163,6 +170,18 @@ class AuthService:
 
 
 def _checked(result: Any, method: str) -> Authenticated:
-    if not isinstance(result, Authenticated):
+    """A custom authenticator's result as an L{Authenticated}, or a refusal."""
+    if isinstance(result, dict):
+        extra = result.get("authextra")
+        if extra is not None and not isinstance(extra, dict):
+            raise WampError(errors.AUTHENTICATION_FAILED, "authenticator returned no identity")
+        result = Authenticated(result.get("authid"), result.get("authrole"), extra)  # type: ignore[arg-type]
+    if (
+        not isinstance(result, Authenticated)
+        or not isinstance(result.authid, str)
+        or not isinstance(result.authrole, str)
+        or not result.authid
+        or not result.authrole
+    ):
         raise WampError(errors.AUTHENTICATION_FAILED, "authenticator returned no identity")
     return replace(result, authmethod=result.authmethod or method)

@@ -1,9 +1,13 @@
 """
 The broker: subscriptions, publications, retained events, fan-out.
 
-Fan-out encodes each EVENT once per (subscription, wire format) and hands
-the same framed bytes to every subscriber on that format; the per-receiver
-work is one filter check and one buffered write (see L{hubsd.wamp.wire}).
+Fan-out encodes each EVENT once per (subscription, encoder) and hands the
+same bytes to every subscriber sharing that encoder (a WAMP wire format,
+or another kind of session's L{hubsd.wamp.session.EventEncoder}); the
+per-receiver work is one filter check and one buffered write. Sessions
+without an encoder (in-process ones) get C{send_event}, with a cache
+shared by the subscription's receivers, so that they too build one event
+per (subscription, publication).
 """
 
 from __future__ import annotations
@@ -19,11 +23,9 @@ from hubsd.wamp.patterns import wildcard_match
 from hubsd.wamp.payload import Payload
 
 if TYPE_CHECKING:
-    from hubsd.wamp.session import RouterSession
+    from hubsd.wamp.session import EventEncoder, RouterSession
 
 log = Logger()
-
-MATCH_POLICIES = ("exact", "prefix", "wildcard")
 
 #: Topics whose retained event one realm keeps. Past this, the topic retained
 #: least recently is forgotten: clients publishing retain=true to ever-new
@@ -211,8 +213,8 @@ class Broker:
                 details["publisher"] = publisher.session_id
                 details["publisher_authid"] = publisher.authid
                 details["publisher_authrole"] = publisher.authrole
-            # One encoded frame per wire (serializer + framing) for this
-            # subscription; per receiver only a lookup and a buffered write.
+            # One encoded frame per encoder (e.g. serializer + framing) for
+            # this subscription; per receiver only a lookup and a buffered write.
             cache: dict[Any, bytes] = {}
             # A droppable event supersedes only the same publisher's older one
             # on this subscription: in a room topic every member publishes its
@@ -228,13 +230,13 @@ class Broker:
                 if filtered and not _eligible(peer, opts):
                     continue
                 sent += 1
-                wire = peer.wire
-                if wire is None:
+                enc = peer.encoder
+                if enc is None:
                     peer.send_event(sub.id, pub_id, details, payload, cache, key)
                     continue
-                frame = cache.get(wire)
+                frame = cache.get(enc)
                 if frame is None:
-                    frame = cache[wire] = encode_event(wire, sub.id, pub_id, details, payload)
+                    frame = cache[enc] = _encode(enc, topic, sub.id, pub_id, details, payload)
                 if frame:
                     peer.out.write(frame, key)
         return pub_id, sent
@@ -267,7 +269,13 @@ class Broker:
                 p = ret.publisher
                 details["publisher"], details["publisher_authid"] = p[0], p[1]
                 details["publisher_authrole"] = p[2]
-            peer.send_event(sub.id, new_id(), details, ret.payload, {}, False)
+            enc = peer.encoder
+            if enc is None:
+                peer.send_event(sub.id, new_id(), details, ret.payload, {}, None)
+                continue
+            frame = _encode(enc, ret.topic, sub.id, new_id(), details, ret.payload)
+            if frame:
+                peer.out.write(frame, None)
 
     def remove_peer(self, peer: RouterSession) -> list[tuple[Subscription, bool]]:
         """Drop every subscription of C{peer}; return (sub, deleted) pairs."""
@@ -277,10 +285,27 @@ class Broker:
         return out
 
 
+def _encode(
+    enc: EventEncoder,
+    topic: str,
+    sub_id: int,
+    pub_id: int,
+    details: dict[str, Any],
+    payload: Payload,
+) -> bytes:
+    """C{enc}'s EVENT, or b"" (logged) if it cannot be encoded."""
+    try:
+        return enc.event(topic, sub_id, pub_id, details, payload)
+    except Exception:
+        log.failure("cannot encode event for subscription {sub}", sub=sub_id)
+        return b""
+
+
 def encode_event(
     wire: Any, sub_id: int, pub_id: int, details: dict[str, Any], payload: Payload
 ) -> bytes:
-    """The framed EVENT for C{wire}, or b"" (logged) if it cannot be encoded."""
+    """The framed EVENT for a WAMP C{wire} (L{hubsd.wamp.wire.Wire}), or b""
+    (logged) if it cannot be encoded."""
     try:
         frame: bytes = wire.event(sub_id, pub_id, details, payload)
         return frame

@@ -31,10 +31,8 @@ import cbor2
 import msgpack
 import orjson
 
+from hubsd.wamp.messages import EVENT, PUBLISH
 from hubsd.wamp.payload import Payload
-
-PUBLISH = 16
-EVENT = 36
 
 Message = list[Any]
 
@@ -47,11 +45,52 @@ __all__ = [
     "Codec",
     "CodecError",
     "Payload",
+    "Unrepresentable",
 ]
 
 
 class CodecError(Exception):
     """The bytes are not a well-formed WAMP message for this serializer."""
+
+
+class Unrepresentable(CodecError):
+    """
+    A well-formed value this serializer cannot write: an integer beyond 64
+    bits for msgpack, a map with binary keys for JSON, ... Raised by
+    L{hubsd.wamp.wire.Wire} when one client's value is to reach a client of
+    another serializer.
+    """
+
+
+#: Errors the serializer libraries raise for a value they cannot write.
+VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError, cbor2.CBOREncodeError)
+
+#: Deepest nesting accepted in a CBOR message.
+MAX_CBOR_DEPTH = 128
+
+
+def _only_wamp_values(value: Any, depth: int = 0) -> None:
+    """
+    Refuse what CBOR can say and WAMP cannot: tags decoded into datetimes,
+    sets, regular expressions, decimals, unknown tags; C{undefined} and
+    other simple values; maps with keys that are not strings; and cycles
+    built with shared references (they exceed the depth).
+    """
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or t is bytes or value is None:
+        return
+    if depth >= MAX_CBOR_DEPTH:
+        raise CodecError("CBOR value nested too deeply")
+    if t is list:
+        for v in value:
+            _only_wamp_values(v, depth + 1)
+    elif t is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise CodecError("CBOR map keys must be strings")
+            _only_wamp_values(v, depth + 1)
+    else:
+        raise CodecError(f"a CBOR {t.__name__} is not a WAMP value")
 
 
 def _payload_values(rest: list[Any]) -> tuple[list[Any], dict[str, Any] | None]:
@@ -148,8 +187,9 @@ class JsonCodec(Codec):
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as e:
-            # orjson refuses integers beyond 64 bits; the stdlib does not
-            # (but must still refuse NaN/Infinity, which are not JSON).
+            # What orjson refuses, the stdlib may read (it must still refuse
+            # NaN/Infinity, which are not JSON). Older orjson refused integers
+            # beyond 64 bits; 3.13 reads them as floats.
             try:
                 value = json.loads(data, parse_constant=_no_constant)
             except (ValueError, TypeError):
@@ -226,6 +266,13 @@ class BatchedJsonCodec(JsonCodec):
         return super().encode_event(subscription, publication, details, payload) + b"\x18"
 
 
+def _no_ext(code: int, data: bytes) -> Any:
+    """msgpack extension types are not WAMP values. (msgpack decodes the
+    timestamp type, -1, itself: receivers on other serializers cannot get
+    one, see L{Unrepresentable}.)"""
+    raise CodecError(f"msgpack extension type {code} is not a WAMP value")
+
+
 def _array_head(n: int, base: int) -> bytes:
     return bytes((base | n,))
 
@@ -240,14 +287,14 @@ class MsgpackCodec(Codec):
         try:
             if len(data) > 2 and 0x95 <= data[0] <= 0x96 and data[1] == PUBLISH:
                 return [self._decode_publish(data)]
-            return [_check(msgpack.unpackb(data, raw=False))]
+            return [_check(msgpack.unpackb(data, raw=False, ext_hook=_no_ext))]
         except CodecError:
             raise
         except Exception as e:  # msgpack raises many types for bad input
             raise CodecError(f"bad msgpack: {e}") from None
 
     def _decode_publish(self, data: bytes) -> Message:
-        u = msgpack.Unpacker(raw=False, max_buffer_size=len(data))
+        u = msgpack.Unpacker(raw=False, max_buffer_size=len(data), ext_hook=_no_ext)
         u.feed(data)
         n = u.read_array_header()
         head = [u.unpack() for _ in range(4)]
@@ -306,11 +353,14 @@ class CborCodec(Codec):
                 end = fp.tell()
                 if end != len(data):
                     raise CodecError("trailing bytes after CBOR message")
+                _only_wamp_values(msg)
+                _only_wamp_values(rest)
                 msg.append(Payload(self, data[start:end], n - 4, _payload_values(rest)))
                 return [_check(msg)]
             value = cbor2.CBORDecoder(fp).decode()
             if fp.tell() != len(data):
                 raise CodecError("trailing bytes after CBOR message")
+            _only_wamp_values(value)
             return [_check(value)]
         except CodecError:
             raise

@@ -26,8 +26,6 @@ from hubsd.wamp.patterns import wildcard_match
 if TYPE_CHECKING:
     from hubsd.wamp.session import RouterSession
 
-INVOKE_POLICIES = ("single", "roundrobin", "random", "first", "last")
-
 
 class Registration:
     """One (procedure, match) with its callees in registration order."""

@@ -13,7 +13,6 @@ NOT_AUTHORIZED = "wamp.error.not_authorized"
 AUTHENTICATION_FAILED = "wamp.error.authentication_failed"
 NO_AUTH_METHOD = "wamp.error.no_auth_method"
 NO_SUCH_REALM = "wamp.error.no_such_realm"
-NO_SUCH_ROLE = "wamp.error.no_such_role"
 PROTOCOL_VIOLATION = "wamp.error.protocol_violation"
 INVALID_URI = "wamp.error.invalid_uri"
 INVALID_ARGUMENT = "wamp.error.invalid_argument"
@@ -33,7 +32,6 @@ PAYLOAD_SIZE_EXCEEDED = "wamp.error.payload_size_exceeded"
 CLOSE_NORMAL = "wamp.close.normal"
 CLOSE_GOODBYE_AND_OUT = "wamp.close.goodbye_and_out"
 CLOSE_SYSTEM_SHUTDOWN = "wamp.close.system_shutdown"
-CLOSE_KILLED = "wamp.close.killed"
 
 
 class WampError(Exception):

@@ -2,17 +2,20 @@
 In-process sessions: the room core, the Phoenix gateway and the SFU
 signalling talk to the router with values, no serialization.
 
-    session = router.attach_local_session("hubs", "room-core", "trusted")
-    sub = yield session.subscribe("hubs.room.x", on_event)   # on_event(LocalEvent)
-    yield session.publish("hubs.room.x", ["hi"], acknowledge=True)
-    reg = yield session.register("hubs.room.join", join)     # join(*args, **kwargs)
-    result = yield session.call("hubs.room.join", ["me"])
+    session = router.attach_local_session("hubsd", "room-core", "trusted")
+    sub = yield session.subscribe("hubsd.room.x", on_event)   # on_event(LocalEvent)
+    yield session.publish("hubsd.room.x", ["hi"], acknowledge=True)
+    reg = yield session.register("hubsd.room.join", join)     # join(*args, **kwargs)
+    result = yield session.call("hubsd.room.join", ["me"])
     session.leave()
 
 A local session is authorized like any other (authrole C{trusted} may do
 everything). Every method returns a Deferred failing with
 L{hubsd.wamp.errors.WampError} on an ERROR. An event's args/kwargs are
-decoded lazily and at most once per publication (the payload is shared).
+decoded lazily and at most once per publication (the payload is shared);
+each subscription's handlers get one L{LocalEvent} per publication, after
+the fan-out that produced it (L{hubsd.wamp.router.Router.deliver_local}),
+never re-entrantly in its middle.
 """
 
 from __future__ import annotations
@@ -182,11 +185,28 @@ class LocalSession(RouterSession):
     # -- API -----------------------------------------------------------------
 
     def publish(
-        self, topic: str, args: Any = None, kwargs: Any = None, **options: Any
+        self,
+        topic: str,
+        args: Any = None,
+        kwargs: Any = None,
+        payload: Payload | None = None,
+        **options: Any,
     ) -> Deferred[int | None]:
-        """Publish; fires with the publication id when C{acknowledge=True}."""
+        """
+        Publish C{args}/C{kwargs}, or C{payload} as it is (e.g. the
+        L{LocalEvent.payload} or L{hubsd.wamp.router.Publication.payload}
+        of a received publication: no decoding, and receivers in its
+        serializer get the raw slice spliced). Options as in WAMP
+        (C{acknowledge}, C{exclude_me}, C{exclude}, C{eligible},
+        C{retain}, C{droppable}, C{disclose_me}...). Fires with the
+        publication id when C{acknowledge=True}, else with None.
+        """
         request = next(self._ids)
-        msg: list[Any] = [PUBLISH, request, options, topic, Payload.from_values(args, kwargs)]
+        if payload is None:
+            payload = Payload.from_values(args, kwargs)
+        elif args is not None or kwargs is not None:
+            raise TypeError("give args/kwargs or a payload, not both")
+        msg: list[Any] = [PUBLISH, request, options, topic, payload]
         if options.get("acknowledge"):
             return self._request(request, msg, lambda m: m[2])
         if not self.joined:
@@ -305,7 +325,7 @@ class LocalSession(RouterSession):
                 cb = self._progress.get(request)
                 if cb is not None:
                     args, kwargs = _args(msg, 3)
-                    _safe(cb, *args, **kwargs)
+                    self._safe(cb, "progress handler", *args, **kwargs)
                 return
             entry = self._pending.pop(request, None)
             self._progress.pop(request, None)
@@ -372,15 +392,41 @@ class LocalSession(RouterSession):
             if inv_id not in self._invocations or not self.joined:
                 return
             del self._invocations[inv_id]
-            error = getattr(f.value, "error", None)
-            if not isinstance(error, str):
-                log.failure("local endpoint {procedure} failed", f, procedure=reg.procedure)
-                error = errors.RUNTIME_ERROR
             exc: Any = f.value
-            args = list(getattr(exc, "args_", None) or exc.args[1:] or [])
+            error = getattr(exc, "error", None)
+            uri = getattr(exc, "uri", None)
+            if isinstance(error, str):
+                args = list(getattr(exc, "args_", None) or exc.args[1:] or [])
+            elif isinstance(uri, str):
+                # The room core's exceptions: a URI and a message for the client.
+                error, args = uri, [str(exc)]
+            else:
+                self.router.hook_failed(
+                    ("endpoint", reg.procedure),
+                    "local endpoint {procedure} failed",
+                    f,
+                    procedure=reg.procedure,
+                )
+                # Nothing of an unexpected exception goes to the caller.
+                error, args = errors.RUNTIME_ERROR, []
             self.handle([ERROR, INVOCATION, inv_id, {}, error, args])
 
         d.addCallbacks(done, failed)
+
+    def _safe(self, fn: Callable[..., Any], what: str, *args: Any, **kwargs: Any) -> None:
+        """Run a handler; its failure (or its Deferred's) is the router's
+        to count and log once (L{hubsd.wamp.router.Router.hook_failed})."""
+
+        def failed(f: Failure | None = None) -> None:
+            self.router.hook_failed(fn, "local handler for {what} failed", f, what=what)
+
+        try:
+            r = fn(*args, **kwargs)
+        except Exception:
+            failed()
+            return
+        if isinstance(r, Deferred):
+            r.addErrback(failed)
 
     def send_event(
         self,
@@ -391,14 +437,27 @@ class LocalSession(RouterSession):
         cache: dict[Any, Any],
         key: Any,
     ) -> None:
+        """Queue the event for L{deliver}: one L{LocalEvent} per
+        (subscription, publication), shared by every local receiver."""
         handlers = self._handlers.get(sub_id)
         if not handlers:
             return
-        event = LocalEvent(
-            sub_id, pub_id, details, payload, details.get("topic") or handlers[0].topic
-        )
+        event = cache.get(LocalEvent)
+        if event is None:
+            topic = details.get("topic") or handlers[0].topic
+            event = cache[LocalEvent] = LocalEvent(sub_id, pub_id, details, payload, topic)
+        self.router.local_queue.append((self, sub_id, event))
+
+    def deliver(self, sub_id: int, event: LocalEvent) -> None:
+        """Run this session's handlers of C{sub_id} (called by the router
+        after the fan-out that queued C{event})."""
+        if not self.joined:
+            return
+        handlers = self._handlers.get(sub_id)
+        if not handlers:
+            return
         for sub in list(handlers):
-            _safe(sub.handler, event)
+            self._safe(sub.handler, sub.topic, event)
 
 
 def _args(msg: list[Any], i: int) -> tuple[list[Any], dict[str, Any]]:
@@ -414,12 +473,3 @@ def _call_result(msg: list[Any]) -> Any:
     if not args and not kwargs:
         return None
     return CallResult(args, kwargs)
-
-
-def _safe(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    try:
-        r = fn(*args, **kwargs)
-        if isinstance(r, Deferred):
-            r.addErrback(lambda f: log.failure("local handler failed", f))
-    except Exception:
-        log.failure("local handler failed")

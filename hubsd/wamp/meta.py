@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     from hubsd.wamp.router import Realm
     from hubsd.wamp.session import RouterSession
 
+# The meta events' topics (published by the realm and the session).
+SESSION_ON_JOIN = "wamp.session.on_join"
+SESSION_ON_LEAVE = "wamp.session.on_leave"
+SUBSCRIPTION_ON_CREATE = "wamp.subscription.on_create"
+SUBSCRIPTION_ON_SUBSCRIBE = "wamp.subscription.on_subscribe"
+SUBSCRIPTION_ON_UNSUBSCRIBE = "wamp.subscription.on_unsubscribe"
+SUBSCRIPTION_ON_DELETE = "wamp.subscription.on_delete"
+REGISTRATION_ON_CREATE = "wamp.registration.on_create"
+REGISTRATION_ON_REGISTER = "wamp.registration.on_register"
+REGISTRATION_ON_UNREGISTER = "wamp.registration.on_unregister"
+REGISTRATION_ON_DELETE = "wamp.registration.on_delete"
+
 
 def _arg(args: list[Any], i: int, kind: type) -> Any:
     if len(args) <= i or not isinstance(args[i], kind):

@@ -5,8 +5,9 @@ While the transport accepts data, frames written during one reactor turn
 are collected per session and sent together when the turn ends
 (L{OutputBatcher}): one C{send} system call per receiver per turn however
 many events it got, straight to the socket when the transport has nothing
-buffered. That skips Twisted's write buffer and the two epoll updates it
-costs for every write, which dominated fan-out. When the transport's buffer fills,
+buffered (L{hubsd.wamp.internals.send_now}). That skips Twisted's write buffer
+and the two epoll updates it costs for every write, which dominated fan-out.
+When the transport's buffer fills,
 Twisted pauses us (we are registered as its streaming IPushProducer) and
 frames wait in our own queue, whose size in bytes is the session's budget:
 
@@ -36,10 +37,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer, IReactorTime, ITransport
 from twisted.logger import Logger
 from zope.interface import implementer
+
+from hubsd.wamp.internals import send_now
 
 if TYPE_CHECKING:
     from hubsd.wamp.router import RouterStats
@@ -49,32 +51,6 @@ log = Logger()
 #: Bytes a session may collect within one reactor turn before they are sent
 #: at once (Twisted's own write buffer pauses producers at 64 KiB too).
 FLUSH_AT = 64 * 1024
-
-
-def send_now(transport: Any, data: bytes) -> None:
-    """
-    Write C{data} to C{transport}, straight to the socket when it is plain
-    TCP with nothing buffered (no epoll registration, no wait for the next
-    reactor turn); whatever the socket does not take goes through
-    C{transport.write} as usual, after anything already buffered.
-    """
-    if (
-        isinstance(transport, tcp.Connection)
-        and transport.connected
-        and not transport.disconnecting
-        and not transport.dataBuffer
-        and not transport._tempDataBuffer
-    ):
-        try:
-            sent = transport.socket.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            return  # the connection is gone; the reactor reports it on read
-        if sent == len(data):
-            return
-        data = data[sent:]
-    transport.write(data)
 
 
 class OutputBatcher:
@@ -169,6 +145,12 @@ class Outgoing:
                 self._pending_bytes = len(frame)
                 self._batcher.mark(self)
             return
+        if self._pending is not None:
+            # Frames given before the pause (another write, a pong, filled
+            # the transport since) go first.
+            self.flush()
+            if self.closed:
+                return
         self._enqueue(frame, key)
 
     def flush(self) -> None:

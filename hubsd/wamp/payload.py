@@ -75,10 +75,6 @@ class Payload:
         """Keyword arguments (decoded on first access)."""
         return self._decode()[1]
 
-    @property
-    def empty(self) -> bool:
-        return self._count == 0
-
     def encoded(self, codec: Codec) -> tuple[bytes, int]:
         """The slice in C{codec}'s serialization and the element count."""
         if self._codec is not None and codec.name == self._codec.name:

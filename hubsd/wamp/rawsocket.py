@@ -24,14 +24,17 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 
+from hubsd.wamp import errors
 from hubsd.wamp.codec import CBOR, JSON, MSGPACK, Codec
 from hubsd.wamp.router import Router
 from hubsd.wamp.settings import RouterSettings
 from hubsd.wamp.wire import WireSession, wire_for
 
 SERIALIZERS: dict[int, Codec] = {1: JSON, 2: MSGPACK, 3: CBOR}
+# Handshake error codes. The spec's 2, "maximum message length unacceptable",
+# is never sent: any length the client asks for is accepted (what we send is
+# then limited to it).
 ERR_SERIALIZER_UNSUPPORTED = 1
-ERR_LENGTH_UNACCEPTABLE = 2
 ERR_RESERVED_BITS = 3
 MSG, PING, PONG = 0, 1, 2
 #: The frame header: 1 byte type, 3 bytes length.
@@ -86,7 +89,7 @@ class WampRawSocketProtocol(Protocol):
             kind = buf[0]
             length = int.from_bytes(buf[1:4], "big")
             if kind > PONG or length > self._max_in:
-                self._wamp.abort("wamp.error.protocol_violation", "bad RawSocket frame")
+                self._wamp.abort(errors.PROTOCOL_VIOLATION, "bad RawSocket frame")
                 buf.clear()
                 return
             if len(buf) < 4 + length:

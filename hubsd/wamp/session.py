@@ -12,8 +12,11 @@ exception escaping to the transport.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from autobahn.wamp import message as m
 from autobahn.wamp.exception import InvalidUriError, ProtocolError
@@ -21,7 +24,8 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from hubsd.wamp import errors
+from hubsd.wamp import errors, meta
+from hubsd.wamp.authorization import TRUSTED, reserved
 from hubsd.wamp.errors import ProtocolViolation, WampError
 from hubsd.wamp.ids import new_id
 from hubsd.wamp.messages import (
@@ -43,6 +47,7 @@ from hubsd.wamp.messages import (
     UNSUBSCRIBE,
     UNSUBSCRIBED,
     YIELD,
+    check_shape,
     is_uri,
     parse_publish,
 )
@@ -57,15 +62,92 @@ if TYPE_CHECKING:
 log = Logger()
 
 _CACHE_MAX = 1024
+#: Messages a session may send while one of its authorizations is pending.
+MAX_BACKLOG = 256
+#: Marks a cached decision "reserved for the router" (L{reserved}).
+_RESERVED = "reserved"
+_JOINED_TYPES = frozenset(
+    (SUBSCRIBE, UNSUBSCRIBE, CALL, YIELD, ERROR, CANCEL, REGISTER, UNREGISTER, GOODBYE)
+)
+
+#: A session's details as the router builds them (L{RouterSession.details}):
+#: session, authid, authrole, authmethod, authprovider, authextra,
+#: transport, realm. Shared, so read it, never mutate it.
+SessionInfo = dict[str, Any]
+
+
+class EventEncoder(Protocol):
+    """
+    Turns one publication into the bytes a kind of session receives.
+
+    The broker calls C{event} once per (subscription, encoder) of each
+    publication and writes the same bytes to the C{out} queue of every
+    receiver that shares the encoder, so an encoder must not depend on the
+    receiver. C{topic} is the publication's concrete topic (given for exact
+    subscriptions too, where WAMP leaves it out of C{details}). Raising
+    skips this event for these receivers (logged once per occurrence).
+    """
+
+    def event(
+        self,
+        topic: str,
+        subscription: int,
+        publication: int,
+        details: dict[str, Any],
+        payload: Payload,
+    ) -> bytes: ...
+
+
+class _WireEvents:
+    """An L{EventEncoder} over a wire whose C{event} has no topic argument."""
+
+    __slots__ = ("wire",)
+
+    def __init__(self, wire: Any) -> None:
+        self.wire = wire
+
+    def event(
+        self,
+        topic: str,
+        subscription: int,
+        publication: int,
+        details: dict[str, Any],
+        payload: Payload,
+    ) -> bytes:
+        frame: bytes = self.wire.event(subscription, publication, details, payload)
+        return frame
+
+
+_ENCODERS: dict[int, EventEncoder] = {}
+
+
+def event_encoder(wire: Any) -> EventEncoder | None:
+    """The L{EventEncoder} of a session whose C{wire} is C{wire}: the wire
+    itself, or one shared adapter per wire if its C{event} takes no topic."""
+    if wire is None:
+        return None
+    enc = _ENCODERS.get(id(wire))
+    if enc is None:
+        try:
+            legacy = len(inspect.signature(wire.event).parameters) == 4
+        except (TypeError, ValueError):
+            legacy = False
+        enc = _WireEvents(wire) if legacy else wire
+        _ENCODERS[id(wire)] = enc  # wires are few and live as long as the process
+    return enc
 
 
 class RouterSession(ABC):
     """A session that has joined a realm. Subclasses provide the output side."""
 
-    #: The shared serializer+framing of a wire session (None: deliver values
-    #: through L{send_event}) and its outgoing queue; read by the broker.
+    #: What encodes this session's events (an L{EventEncoder}; None: the
+    #: broker calls L{send_event} with values) and the outgoing queue
+    #: (L{hubsd.wamp.outgoing.Outgoing}) the bytes go to. A wire session's
+    #: C{wire} (serializer + framing) is shared by every session using both;
+    #: C{encoder} is derived from it on join (L{event_encoder}).
     wire: Any = None
     out: Any = None
+    encoder: EventEncoder | None = None
 
     def __init__(self, router: Router) -> None:
         self.router = router
@@ -85,8 +167,10 @@ class RouterSession(ABC):
         self.calls_in: dict[PendingCall, None] = {}
         self.calls_out: dict[PendingCall, None] = {}
         self.joined = False
-        self._allowed: dict[tuple[str, str], bool] = {}
+        self._allowed: dict[tuple[str, str], Any] = {}
         self._details: dict[str, Any] | None = None
+        # Messages waiting for a pending authorization (None: nothing pending).
+        self._backlog: deque[list[Any]] | None = None
 
     # -- output side, provided by subclasses ---------------------------
 
@@ -94,7 +178,6 @@ class RouterSession(ABC):
     def send(self, msg: list[Any]) -> None:
         """Deliver one message (as values) to the peer."""
 
-    @abstractmethod
     def send_event(
         self,
         sub_id: int,
@@ -105,10 +188,13 @@ class RouterSession(ABC):
         key: Any,
     ) -> None:
         """
-        Deliver an EVENT; C{cache} is shared by the subscription's receivers.
-        C{key} is None for a reliable event, else the supersede key of a
-        droppable one (see L{hubsd.wamp.outgoing}).
+        Deliver an EVENT to a session without an L{encoder} (sessions with
+        one get bytes in C{out} from the broker). C{cache} is shared by the
+        subscription's receivers for this publication: build what every
+        receiver gets once. C{key} is None for a reliable event, else the
+        supersede key of a droppable one (see L{hubsd.wamp.outgoing}).
         """
+        raise NotImplementedError("a session without an encoder must implement send_event")
 
     def close_transport(self, reason: str) -> None:  # noqa: B027 - a no-op by default
         """
@@ -126,12 +212,14 @@ class RouterSession(ABC):
         f = r.get("features")
         return isinstance(f, dict) and bool(f.get(feature))
 
-    def details(self) -> dict[str, Any]:
-        """The session meta API shape (C{wamp.session.get}, C{on_join}).
-        Built once after join (identity does not change); do not mutate."""
+    def details(self) -> SessionInfo:
+        """The session meta API shape (C{wamp.session.get}, C{on_join}) plus
+        C{realm}. Built once after join (identity does not change); the same
+        dict goes to gates, hooks and observers: do not mutate it."""
         if self._details is not None:
             return self._details
         details = {
+            "realm": self.realm.name if self.realm is not None else None,
             "session": self.session_id,
             "authid": self.authid,
             "authrole": self.authrole,
@@ -152,14 +240,18 @@ class RouterSession(ABC):
         self.authmethod = auth.authmethod
         self.authprovider = auth.authprovider
         self.authextra = auth.authextra
+        if self.wire is not None:
+            self.encoder = event_encoder(self.wire)
         self.joined = True
         realm.attach(self)
 
     def leave(self) -> None:
-        """Leave the realm: drop subscriptions, registrations, pending calls."""
+        """Leave the realm: drop subscriptions, registrations, pending calls,
+        and messages waiting for an authorization; tell the observers."""
         if not self.joined:
             return
         self.joined = False
+        self._backlog = None
         assert self.realm is not None
         self.realm.detach(self)
 
@@ -188,9 +280,30 @@ class RouterSession(ABC):
             self.close_transport(reason)
 
     def handle(self, msg: list[Any]) -> None:
-        """Process one message of a joined session; never raises."""
+        """
+        Process one message of a joined session; never raises. While an
+        authorization of an earlier message is pending, C{msg} waits in
+        order behind it (at most L{MAX_BACKLOG} messages, then the session
+        is aborted).
+        """
+        backlog = self._backlog
+        if backlog is not None:
+            if len(backlog) >= MAX_BACKLOG:
+                self.abort(errors.PROTOCOL_VIOLATION, "too many messages while authorizing")
+                return
+            backlog.append(msg)
+            return
+        self._handle_now(msg)
+        if self.router.local_queue:
+            self.router.deliver_local()
+
+    def _handle_now(self, msg: list[Any]) -> None:
+        self._guarded(msg, self._dispatch, msg)
+
+    def _guarded(self, msg: list[Any], fn: Callable[..., None], *args: Any) -> None:
+        """Run C{fn(*args)} for C{msg}: errors become ERROR or ABORT."""
         try:
-            self._dispatch(msg)
+            fn(*args)
         except WampError as e:
             self._error(msg, e)
         except InvalidUriError as e:
@@ -217,7 +330,12 @@ class RouterSession(ABC):
         t = msg[0]
         if t == PUBLISH:
             self._on_publish(msg)
-        elif t == SUBSCRIBE:
+            return
+        if t not in _JOINED_TYPES:
+            raise ProtocolViolation(f"message type {t} not allowed in a joined session")
+        # Checked before Autobahn's parsers, whose constructors rely on assert.
+        check_shape(msg)
+        if t == SUBSCRIBE:
             self._on_subscribe(m.Subscribe.parse(msg), msg)
         elif t == UNSUBSCRIBE:
             self._on_unsubscribe(m.Unsubscribe.parse(msg))
@@ -243,8 +361,6 @@ class RouterSession(ABC):
             self.send([GOODBYE, {}, errors.CLOSE_GOODBYE_AND_OUT])
             self.leave()
             self.close_transport(errors.CLOSE_GOODBYE_AND_OUT)
-        else:
-            raise ProtocolViolation(f"message type {t} not allowed in a joined session")
 
     def _dealer(self) -> Any:
         assert self.realm is not None
@@ -253,25 +369,53 @@ class RouterSession(ABC):
     # -- authorization ---------------------------------------------------
 
     def authorize(
-        self, action: str, uri: str, options: dict[str, Any], check_uri: bool = True
+        self,
+        action: str,
+        uri: str,
+        options: dict[str, Any],
+        check_uri: bool = True,
+        match: str | None = None,
     ) -> bool | Deferred[bool]:
-        """Static rules (cached), else the dynamic hook."""
-        key = (action, uri)
+        """
+        Decide C{action} on C{uri} (L{hubsd.wamp.authorization} gives the
+        order). Returns True, False or a Deferred firing with the dynamic
+        authorizer's answer; raises L{WampError} for an invalid URI.
+        """
+        key = (action, uri) if match is None or match == "exact" else (action + match, uri)
         ok = self._allowed.get(key)
         if ok is None:
-            if check_uri and not is_uri(uri):
-                raise WampError(errors.INVALID_URI, f"invalid URI {uri!r}")
-            assert self.realm is not None
-            ok = self.router.authorizer.static(self.realm.name, self.authrole, action, uri)
+            ok = self._first_answer(action, uri, check_uri, match)
             if len(self._allowed) > _CACHE_MAX:
                 self._allowed.clear()
             self._allowed[key] = ok
-        if ok:
+        if ok is True:
             return True
-        if action in ("publish", "register") and uri.startswith("wamp."):
-            # Reserved for the router: not even the dynamic authorizer grants it.
+        authorizer = self.router.authorizer
+        if ok is False:
+            return authorizer.ask_dynamic(self.details(), action, uri, options)
+        if ok is _RESERVED:
             return False
-        return self.router.authorizer.ask_dynamic(self.details(), action, uri, options)
+        # A gate: asked every time, its answers are never cached.
+        return authorizer.ask_gate(ok, self.details(), action, uri, options)
+
+    def _first_answer(self, action: str, uri: str, check_uri: bool, match: str | None) -> Any:
+        """What stays true for this session and URI: True (allowed), the
+        gate that decides, L{_RESERVED}, or False (ask the dynamic hook)."""
+        if check_uri and not is_uri(uri):
+            raise WampError(errors.INVALID_URI, f"invalid URI {uri!r}")
+        if reserved(action, uri, self.authrole):
+            return _RESERVED
+        if self.authrole == TRUSTED:
+            return True
+        gate = self.router.authorizer.gate_for(uri, match)
+        if gate is not None:
+            return gate
+        assert self.realm is not None
+        return self.router.authorizer.static(self.realm.name, self.authrole, action, uri)
+
+    def forget_decisions(self) -> None:
+        """Drop cached authorization decisions (the gates changed)."""
+        self._allowed.clear()
 
     def _when_allowed(
         self,
@@ -281,31 +425,50 @@ class RouterSession(ABC):
         options: dict[str, Any],
         then: Any,
         check_uri: bool = True,
+        match: str | None = None,
     ) -> None:
-        ok = self.authorize(action, uri, options, check_uri)
+        ok = self.authorize(action, uri, options, check_uri, match)
         if ok is True:
             then()
         elif isinstance(ok, Deferred):
+            # Later messages of this session wait for this decision, so that
+            # none overtakes this one (handle() queues them meanwhile).
+            self._backlog = deque()
 
             def decided(allowed: object) -> None:
                 if not self.joined:
                     return
                 if allowed is True:
-                    try:
-                        then()
-                    except WampError as e:
-                        self._error(msg, e)
+                    self._guarded(msg, then)
                 else:
-                    self._error(msg, WampError(errors.NOT_AUTHORIZED))
+                    self._denied(msg, action, uri)
 
             def failed(f: Failure) -> None:
-                log.failure("authorizer failed", f)
+                self.router.authorizer.dynamic_failed(f, action, uri)
                 if self.joined:
-                    self._error(msg, WampError(errors.NOT_AUTHORIZED))
+                    self._denied(msg, action, uri)
 
             ok.addCallbacks(decided, failed)
+            ok.addBoth(self._resume)
         else:
-            raise WampError(errors.NOT_AUTHORIZED, f"not authorized to {action} {uri}")
+            self._denied(msg, action, uri)
+
+    def _denied(self, msg: list[Any], action: str, uri: str) -> None:
+        if action == "publish":
+            self.router.stats.publishes_rejected += 1
+        self._error(msg, WampError(errors.NOT_AUTHORIZED, f"not authorized to {action} {uri}"))
+
+    def _resume(self, _: object) -> None:
+        """An authorization decided: handle what waited for it, in order,
+        until another one must be waited for."""
+        backlog, self._backlog = self._backlog, None
+        while backlog and self.joined:
+            self._handle_now(backlog.popleft())
+            if self._backlog is not None:
+                # Waiting again: what is left waits behind the new decision.
+                self._backlog.extend(backlog)
+                break
+        self.router.deliver_local()
 
     # -- broker ----------------------------------------------------------
 
@@ -325,7 +488,7 @@ class RouterSession(ABC):
         router = self.router
         if router.has_hooks:
             try:
-                payload = router.run_publish_hooks(self, topic, payload, options)
+                payload, options = router.run_publish_hooks(self, topic, payload, options)
             except WampError:
                 router.stats.publishes_rejected += 1
                 if options.get("acknowledge"):
@@ -356,13 +519,15 @@ class RouterSession(ABC):
             sub, created, added = realm.broker.subscribe(self, s.topic, match)
             self.send([SUBSCRIBED, s.request, sub.id])
             if created:
-                realm.publish_meta("wamp.subscription.on_create", [self.session_id, sub.describe()])
+                realm.publish_meta(meta.SUBSCRIPTION_ON_CREATE, [self.session_id, sub.describe()])
             if added:
-                realm.publish_meta("wamp.subscription.on_subscribe", [self.session_id, sub.id])
+                realm.publish_meta(meta.SUBSCRIPTION_ON_SUBSCRIBE, [self.session_id, sub.id])
             if s.get_retained:
                 realm.broker.send_retained(self, sub)
 
-        self._when_allowed(msg, "subscribe", s.topic, {"match": match}, go, check_uri=False)
+        self._when_allowed(
+            msg, "subscribe", s.topic, {"match": match}, go, check_uri=False, match=match
+        )
 
     def _on_unsubscribe(self, u: m.Unsubscribe) -> None:
         realm = self.realm
@@ -372,9 +537,9 @@ class RouterSession(ABC):
             raise WampError(errors.NO_SUCH_SUBSCRIPTION)
         deleted = realm.broker.unsubscribe(self, sub)
         self.send([UNSUBSCRIBED, u.request])
-        realm.publish_meta("wamp.subscription.on_unsubscribe", [self.session_id, sub.id])
+        realm.publish_meta(meta.SUBSCRIPTION_ON_UNSUBSCRIBE, [self.session_id, sub.id])
         if deleted:
-            realm.publish_meta("wamp.subscription.on_delete", [self.session_id, sub.id])
+            realm.publish_meta(meta.SUBSCRIPTION_ON_DELETE, [self.session_id, sub.id])
 
     # -- dealer ----------------------------------------------------------
 
@@ -396,8 +561,6 @@ class RouterSession(ABC):
     def _on_register(self, r: m.Register, msg: list[Any]) -> None:
         match = r.match or "exact"
         invoke = r.invoke or "single"
-        if r.procedure.startswith("wamp.") and self.authrole != "trusted":
-            raise WampError(errors.INVALID_URI, "wamp.* procedures are reserved")
 
         def go() -> None:
             realm = self.realm
@@ -406,10 +569,12 @@ class RouterSession(ABC):
             reg, created = realm.dealer.register(self, r.procedure, match, invoke, disclose)
             self.send([REGISTERED, r.request, reg.id])
             if created:
-                realm.publish_meta("wamp.registration.on_create", [self.session_id, reg.describe()])
-            realm.publish_meta("wamp.registration.on_register", [self.session_id, reg.id])
+                realm.publish_meta(meta.REGISTRATION_ON_CREATE, [self.session_id, reg.describe()])
+            realm.publish_meta(meta.REGISTRATION_ON_REGISTER, [self.session_id, reg.id])
 
-        self._when_allowed(msg, "register", r.procedure, {"match": match}, go, check_uri=False)
+        self._when_allowed(
+            msg, "register", r.procedure, {"match": match}, go, check_uri=False, match=match
+        )
 
     def _on_unregister(self, u: m.Unregister) -> None:
         realm = self.realm
@@ -419,6 +584,6 @@ class RouterSession(ABC):
             raise WampError(errors.NO_SUCH_REGISTRATION)
         deleted = realm.dealer.unregister(self, reg)
         self.send([UNREGISTERED, u.request])
-        realm.publish_meta("wamp.registration.on_unregister", [self.session_id, reg.id])
+        realm.publish_meta(meta.REGISTRATION_ON_UNREGISTER, [self.session_id, reg.id])
         if deleted:
-            realm.publish_meta("wamp.registration.on_delete", [self.session_id, reg.id])
+            realm.publish_meta(meta.REGISTRATION_ON_DELETE, [self.session_id, reg.id])

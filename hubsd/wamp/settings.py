@@ -4,13 +4,26 @@ Typed settings of the WAMP router.
 The daemon's config schema (section ``[wamp]`` plus the templated sections
 ``[wamp.principal:AUTHID]`` and ``[wamp.role:NAME]``) produces these frozen
 objects through L{RouterSettings.fromConfig}; tests build them directly.
+The defaults of L{RouterSettings} are the schema's defaults, parsed by the
+schema's own value types (L{schema_defaults}): one source, so that a test
+that builds C{RouterSettings()} runs the router the daemon runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
+
+from hubsd.schema import WAMP
+
+
+def schema_defaults() -> dict[str, Any]:
+    """Every key of the schema's ``[wamp]`` section with its parsed default."""
+    return {o.key: o.type.parse(o.default) for o in WAMP.options if o.default is not None}
+
+
+_DEFAULTS = schema_defaults()
 
 
 @dataclass(frozen=True)
@@ -69,17 +82,17 @@ class RouterSettings:
     durations float seconds (0 disables a timer).
     """
 
-    realms: tuple[str, ...] = ("hubs",)
-    max_message_size: int = 1024 * 1024
-    auto_ping_interval: float = 0.0
-    auto_ping_timeout: float = 0.0
-    open_handshake_timeout: float = 10.0
-    outgoing_soft_limit: int = 256 * 1024
-    outgoing_hard_limit: int = 4 * 1024 * 1024
-    droppable_topics: tuple[str, ...] = ()
-    anonymous_role: str = "anonymous"
-    call_timeout: float = 0.0
-    overload_lag: float = 0.0
+    realms: tuple[str, ...] = _DEFAULTS["realms"]
+    max_message_size: int = _DEFAULTS["max_message_size"]
+    auto_ping_interval: float = _DEFAULTS["auto_ping_interval"]
+    auto_ping_timeout: float = _DEFAULTS["auto_ping_timeout"]
+    open_handshake_timeout: float = _DEFAULTS["open_handshake_timeout"]
+    outgoing_soft_limit: int = _DEFAULTS["outgoing_soft_limit"]
+    outgoing_hard_limit: int = _DEFAULTS["outgoing_hard_limit"]
+    droppable_topics: tuple[str, ...] = _DEFAULTS["droppable_topics"]
+    anonymous_role: str = _DEFAULTS["anonymous_role"]
+    call_timeout: float = _DEFAULTS["call_timeout"]
+    overload_lag: float = _DEFAULTS["overload_lag"]
     principals: tuple[Principal, ...] = ()
     roles: tuple[RoleRules, ...] = field(default_factory=tuple)
 
@@ -115,18 +128,14 @@ class RouterSettings:
             )
             for name, r in sorted(config.templated("wamp.role").items())
         )
-        return cls(
-            realms=tuple(s["realms"]),
-            max_message_size=int(s["max_message_size"]),
-            auto_ping_interval=float(s["auto_ping_interval"]),
-            auto_ping_timeout=float(s["auto_ping_timeout"]),
-            open_handshake_timeout=float(s["open_handshake_timeout"]),
-            outgoing_soft_limit=int(s["outgoing_soft_limit"]),
-            outgoing_hard_limit=int(s["outgoing_hard_limit"]),
-            droppable_topics=tuple(s["droppable_topics"]),
-            anonymous_role=str(s["anonymous_role"]),
-            call_timeout=float(s["call_timeout"]),
-            overload_lag=float(s["overload_lag"]),
-            principals=principals,
-            roles=roles,
-        )
+        values = {
+            f.name: _like(getattr(cls, f.name), s[f.name]) for f in fields(cls) if f.name in s
+        }
+        return cls(principals=principals, roles=roles, **values)
+
+
+def _like(default: Any, value: Any) -> Any:
+    """C{value} as the type of C{default} (a config list is a tuple here)."""
+    if isinstance(default, tuple):
+        return tuple(value)
+    return type(default)(value)

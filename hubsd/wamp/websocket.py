@@ -7,7 +7,8 @@ C{wamp.2.json}, C{wamp.2.msgpack}, C{wamp.2.cbor}, C{wamp.2.json.batched};
 the client's order of preference wins. Outgoing WAMP messages bypass
 autobahn's per-message send path: they are framed once (shared across
 receivers) and written through L{hubsd.wamp.outgoing.Outgoing}.
-permessage-deflate is not offered (it would defeat frame sharing).
+permessage-deflate is not offered (it would defeat frame sharing). What the
+fast paths read of Autobahn's private state is in L{hubsd.wamp.internals}.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.interfaces import IReactorTime
 
 from hubsd.wamp.codec import SUBPROTOCOLS
-from hubsd.wamp.outgoing import send_now
+from hubsd.wamp.internals import (
+    drop_handshake_state,
+    parser_idle,
+    send_now,
+    sends_queued,
+    take_over_producer,
+)
 from hubsd.wamp.router import Router
 from hubsd.wamp.settings import RouterSettings
 from hubsd.wamp.wire import WireSession, wire_for
@@ -35,25 +42,6 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     n = len(payload)
     key = (mask * ((n >> 2) + 1))[:n]
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
-
-
-#: Attributes autobahn keeps after the opening handshake that are never read
-#: again in the open state (request headers, cookies, raw handshake bytes);
-#: the class attributes autobahn declares take over where it has one.
-_HANDSHAKE_ONLY = (
-    "http_request_data",
-    "http_response_data",
-    "http_headers",
-    "http_status_line",
-    "http_request_uri",
-    "http_request_path",
-    "http_request_params",
-    "http_request_host",
-    "websocket_extensions",
-    "websocket_protocols",
-    "websocket_origin",
-    "websocket_extensions_in_use",
-)
 
 
 class WampWebSocketProtocol(WebSocketServerProtocol):
@@ -80,13 +68,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         # Handshake leftovers are only needed during the handshake; an idle
         # connection should not carry its request headers (cookies!) around.
         self._request = None
-        for name in _HANDSHAKE_ONLY:
-            self.__dict__.pop(name, None)
-        # UTF-8 is validated by the decoders (utf8validateIncoming is off).
-        self.utf8validator = None  # type: ignore[assignment]
-        # autobahn grows this dict to ~100 entries during the handshake; a
-        # copy without the leftovers is a third smaller for the connection's life.
-        self.__dict__ = dict(self.__dict__)
+        drop_handshake_state(self)
         self._wamp = WireSession(
             self.factory.router,
             wire_for(codec, "websocket"),
@@ -96,10 +78,8 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
             lambda: self.dropConnection(abort=True),
         )
         # twisted.web's HTTPChannel registered itself as the producer of the
-        # transport we took over; replace it with our queue.
-        if getattr(transport, "producer", None) is not None:
-            transport.unregisterProducer()
-        transport.registerProducer(self._wamp.out, True)
+        # transport we took over (not so with listenTCP).
+        take_over_producer(transport, self._wamp.out)
 
     def _close_websocket(self) -> None:
         if self.state == self.STATE_OPEN:
@@ -115,7 +95,7 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         close arrives, and with WAMP frames sent straight away the peer's
         close can arrive within the same reactor turn.
         """
-        if sync or chopsize or self.send_queue:
+        if sync or chopsize or sends_queued(self):
             WebSocketServerProtocol.sendData(self, data, sync, chopsize)
         else:
             send_now(self.transport, data)
@@ -131,16 +111,10 @@ class WampWebSocketProtocol(WebSocketServerProtocol):
         router's time under fan-out load with autobahn alone.
         """
         wamp = self._wamp
-        if (
-            wamp is None
-            or self.state != self.STATE_OPEN
-            or self.current_frame is not None
-            or self.data
-            or self.inside_message
-        ):
+        if wamp is None or self.state != self.STATE_OPEN or not parser_idle(self):
             WebSocketServerProtocol.dataReceived(self, data)
             return
-        limit = self.maxMessagePayloadSize
+        limit = self.factory.max_message_size
         end = len(data)
         pos = 0
         while end - pos >= 6:
@@ -199,6 +173,8 @@ class WampWebSocketFactory(WebSocketServerFactory):
     def __init__(self, router: Router, settings: RouterSettings, reactor: IReactorTime) -> None:
         WebSocketServerFactory.__init__(self, protocols=list(SUBPROTOCOLS), reactor=reactor)
         self.router = router
+        #: Longest message payload a client may send (0: no limit).
+        self.max_message_size = settings.max_message_size
         self.setProtocolOptions(
             maxMessagePayloadSize=settings.max_message_size,
             maxFramePayloadSize=settings.max_message_size,

@@ -24,9 +24,20 @@ from twisted.python.failure import Failure
 from hubsd.wamp import errors
 from hubsd.wamp.auth import Authenticated, Challenge
 from hubsd.wamp.broker import encode_event
-from hubsd.wamp.codec import Codec, CodecError
+from hubsd.wamp.codec import VALUE_ERRORS, Codec, CodecError, Unrepresentable
 from hubsd.wamp.errors import ProtocolViolation, WampError
-from hubsd.wamp.messages import ABORT, CALL, ERROR, GOODBYE, INVOCATION, RESULT
+from hubsd.wamp.messages import (
+    ABORT,
+    AUTHENTICATE,
+    CALL,
+    CHALLENGE,
+    ERROR,
+    GOODBYE,
+    HELLO,
+    INVOCATION,
+    RESULT,
+    WELCOME,
+)
 from hubsd.wamp.outgoing import Outgoing
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.session import RouterSession
@@ -36,7 +47,6 @@ if TYPE_CHECKING:
 
 log = Logger()
 
-HELLO, WELCOME, CHALLENGE, AUTHENTICATE = 1, 2, 4, 5
 _UNENCODABLE = "value cannot be represented in the receiver's serializer"
 #: Seconds a closing session may take to flush its queue before it is cut.
 CLOSE_GRACE = 10.0
@@ -88,10 +98,38 @@ class Wire:
         self.frame = frame
 
     def message(self, msg: list[Any]) -> bytes:
-        return self.frame(self.codec.encode(msg))
+        """C{msg} framed; L{Unrepresentable} if a value cannot be written here."""
+        try:
+            return self.frame(self.codec.encode(msg))
+        except VALUE_ERRORS as e:
+            raise Unrepresentable(f"{self.codec.name}: {e}") from None
 
     def event(self, sub_id: int, pub_id: int, details: dict[str, Any], payload: Payload) -> bytes:
-        return self.frame(self.codec.encode_event(sub_id, pub_id, details, payload))
+        """
+        The framed EVENT, or b"" (the receiver is skipped) when a value of
+        the publisher's serializer cannot be written in this one: a client
+        must not be able to make the router log a traceback per event.
+        """
+        try:
+            return self.frame(self.codec.encode_event(sub_id, pub_id, details, payload))
+        except VALUE_ERRORS as e:
+            _unrepresentable_once(self.codec.name, str(e))
+            return b""
+
+
+_SAID: set[str] = set()
+
+
+def _unrepresentable_once(codec: str, why: str) -> None:
+    """One log line per serializer and process for skipped events."""
+    if codec not in _SAID:
+        _SAID.add(codec)
+        log.warn(
+            "an event cannot be represented in {codec} ({why}); receivers on {codec} "
+            "skip such events (said once)",
+            codec=codec,
+            why=why,
+        )
 
 
 _WIRES: dict[tuple[str, str], Wire] = {}
@@ -143,6 +181,7 @@ class WireSession(RouterSession):
         self._realm_name = ""
         self._closed_d: Deferred[None] | None = None
         self.lost = False
+        self._said_unrepresentable = False
         # HELLO, CHALLENGE/AUTHENTICATE and slow authenticators all count
         # against the open handshake timeout: no session waits forever.
         self._join_timer: IDelayedCall | None = None
@@ -166,9 +205,20 @@ class WireSession(RouterSession):
     def send(self, msg: list[Any]) -> None:
         try:
             frame = self.wire.message(msg)
+        except Unrepresentable as e:
+            # Values from another serializer or a local session: one line per
+            # session, never a traceback a client could repeat at will.
+            if not self._said_unrepresentable:
+                self._said_unrepresentable = True
+                log.warn(
+                    "session {session}: message type {type} cannot be represented ({why})",
+                    session=self.session_id,
+                    type=msg[0],
+                    why=str(e),
+                )
+            self._undeliverable(msg, errors.INVALID_ARGUMENT, _UNENCODABLE)
+            return
         except Exception:
-            # Values from another serializer or a local session may not be
-            # representable here.
             log.failure("cannot encode message type {type}", type=msg[0])
             self._undeliverable(msg, errors.INVALID_ARGUMENT, _UNENCODABLE)
             return
@@ -321,7 +371,8 @@ class WireSession(RouterSession):
         d.addCallbacks(self._auth_step, self._auth_failed)
 
     def _on_authenticate(self, a: m.Authenticate) -> None:
-        assert self._challenge is not None
+        if self._challenge is None:  # state "challenge" sets it; not an assert (python -O)
+            raise ProtocolViolation("AUTHENTICATE without a CHALLENGE")
         self.state = "auth"
         d = self._challenge.verify(a.signature)
         d.addCallbacks(self._auth_step, self._auth_failed)

@@ -10,7 +10,7 @@ async function attempt(opts) {
       const w = s.welcome;
       const joined = { authid: w.authid, authrole: w.authrole, authmethod: w.authmethod };
       if (opts.authrole_check) {
-         joined.can_publish = await s.publish('hubsd.test.auth', [], {}, { acknowledge: true })
+         joined.can_publish = await s.publish('interop.test.auth', [], {}, { acknowledge: true })
             .then(() => true, (e) => errorInfo(e).error);
       }
       leave(s);

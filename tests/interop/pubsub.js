@@ -23,7 +23,7 @@ run(async ({ url, serializer }, result) => {
          retained: Boolean(details.retained),
       });
    };
-   const topic = 'hubsd.test.' + serializer + '.room';
+   const topic = 'interop.test.' + serializer + '.room';
    for (const [who, s] of [['a', a], ['b', b], ['c', c]]) {
       await s.subscribe(topic, record(who));
    }
@@ -32,7 +32,7 @@ run(async ({ url, serializer }, result) => {
       // One acknowledged publish from each session to a topic nobody
       // subscribes to: once acknowledged, earlier events have been routed.
       for (const s of [a, b, c]) {
-         await s.publish('hubsd.test.flush', [], {}, { acknowledge: true });
+         await s.publish('interop.test.flush', [], {}, { acknowledge: true });
       }
       await sleep(100);
       const snapshot = { a: got.a.splice(0), b: got.b.splice(0), c: got.c.splice(0) };
@@ -77,7 +77,7 @@ run(async ({ url, serializer }, result) => {
    }
 
    // Retained: the last retained event goes to a new subscriber that asks.
-   const kept = 'hubsd.test.' + serializer + '.kept';
+   const kept = 'interop.test.' + serializer + '.kept';
    await a.publish(kept, ['first'], {}, { retain: true, acknowledge: true });
    await a.publish(kept, ['second'], { v: 2 }, { retain: true, acknowledge: true });
    await a.publish(kept, ['not retained'], {}, { acknowledge: true });
@@ -93,9 +93,9 @@ run(async ({ url, serializer }, result) => {
    result.retained = { with_get_retained: lateGot, without_get_retained: otherGot };
 
    // Unsubscribed sessions stop receiving.
-   const sub = await c.subscribe('hubsd.test.unsub', record('c'));
+   const sub = await c.subscribe('interop.test.unsub', record('c'));
    await c.unsubscribe(sub);
-   a.publish('hubsd.test.unsub', ['gone']);
+   a.publish('interop.test.unsub', ['gone']);
    result.after_unsubscribe = (await settle()).c;
 
    leave(a, b, c, late, other);

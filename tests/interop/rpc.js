@@ -20,7 +20,7 @@ async function outcome(promise) {
 run(async ({ url, serializer }, result) => {
    const callee = await join({ url, serializer });
    const caller = await join({ url, serializer });
-   const p = 'hubsd.test.' + serializer + '.';
+   const p = 'interop.test.' + serializer + '.';
    const slow = []; // resolvers of slow invocations, answered later
 
    await callee.register(p + 'add', (args) => args[0] + args[1]);

@@ -16,11 +16,18 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
 from hubsd.config import load_config
-from hubsd.rooms.directory import NoSuchRoom, RoomDirectory
+from hubsd.rooms.directory import RoomDirectory
+from hubsd.rooms.errors import NoSuchRoom
+from hubsd.rooms.permissions import bits_to_map
+from hubsd.rooms.settings import RoomSettings
 from hubsd.service import HubsdService
 from hubsd.storage.memory import MemoryRoomStore
 from tests.conftest import free_port
 from tests.wamp.harness import Client, timeout
+
+
+def directory(store: MemoryRoomStore) -> RoomDirectory:
+    return RoomDirectory(store, None, RoomSettings(), reactor, b"secret")
 
 
 @pytest_twisted.ensureDeferred
@@ -28,15 +35,20 @@ async def test_directory_describes_a_room_without_internal_fields() -> None:
     store = MemoryRoomStore()
     await store.start()
     room = await store.create_room("Lobby", scene_id="scene1", room_size=30)
-    described = await RoomDirectory(store).describe(room.hub_sid)
+    described = await directory(store).describe(room.hub_sid)
     assert described == {
         "hub_sid": room.hub_sid,
         "name": "Lobby",
         "slug": room.slug,
+        "description": "",
         "scene_id": "scene1",
+        "scene_url": None,
         "entry_mode": "allow",
         "room_size": 30,
-        "member_permissions": room.member_permissions,
+        "member_permissions": bits_to_map(room.member_permissions),
+        "public": False,
+        "member_count": 0,
+        "lobby_count": 0,
     }
 
 
@@ -46,7 +58,7 @@ async def test_unknown_or_malformed_sid_is_no_such_room(sid: Any) -> None:
     store = MemoryRoomStore()
     await store.start()
     with pytest.raises(NoSuchRoom):
-        await RoomDirectory(store).describe(sid)
+        await directory(store).describe(sid)
 
 
 @pytest_twisted.async_yield_fixture
@@ -58,7 +70,6 @@ async def daemon(tmp_path: Path) -> Any:
         f"[hubsd]\nstate_dir = {tmp_path}\n"
         f"[listen]\nweb = tcp:{port}:interface=127.0.0.1\n"
         "[storage]\nbackend = memory\n[files]\nbackend = memory\n"
-        "[wamp.role:anonymous]\nrealm = hubsd\ncall = hubsd.room.*\n"
     )
     service = HubsdService(load_config(str(ini)), reactor)
     service.startService()
@@ -96,7 +107,7 @@ async def test_client_describes_a_stored_room_over_wamp(daemon: Any) -> None:
         assert e.value.error == "hubsd.error.no_such_room"
         with pytest.raises(ApplicationError) as e:
             await timeout(client.call("hubsd.room.describe", room.hub_sid, "extra"))
-        assert e.value.error == "wamp.error.invalid_argument"
+        assert e.value.error == "hubsd.error.invalid_payload"
     finally:
         client.leave()
 

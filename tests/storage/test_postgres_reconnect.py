@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg2
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
@@ -16,10 +17,12 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.logger import LogEvent, formatEvent, globalLogPublisher
 
-from hubsd.storage.errors import StorageUnavailable
+from hubsd.storage.errors import NotFound, StorageUnavailable
 from hubsd.storage.postgres import PostgresRoomStore
+from hubsd.storage.postgres_connection import within
+from tests.postgres import PgServer, create_database
 
-from .conftest import PgServer, create_database
+from .helpers import failure_of
 
 
 @pytest.fixture
@@ -49,6 +52,52 @@ async def until_available(store: Any, hub_id: int, seconds: float) -> tuple[Any,
         await deferLater(reactor, 0.1, lambda: None)
 
 
+def backends(server: PgServer, dbname: str, besides: int) -> list[tuple[int, str | None]]:
+    """(pid, wait_event_type) of each server process on C{dbname} but C{besides}."""
+    conn = server.admin()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, wait_event_type FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> %s ORDER BY pid",
+                (dbname, besides),
+            )
+            return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+async def both_connections_work(store: Any, room: Any, server: PgServer, dbname: str) -> None:
+    """
+    Prove that each of the store's two pooled connections runs a query: hold
+    one busy (its query waits for a table lock held here), then the other
+    must answer while the first still waits, and the first must answer once
+    the lock is released. Calls one after the other would all go to one
+    connection (the pool hands out the one just put back).
+    """
+    locker = psycopg2.connect(server.dsn(dbname), connect_timeout=3)
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
+        held = store.get_account(42)
+        deadline = time.monotonic() + 10
+        pool = backends(server, dbname, locker.get_backend_pid())
+        while [wait for _, wait in pool].count("Lock") != 1:
+            assert not held.called, f"the held call did not wait for the lock: {held.result!r}"
+            assert time.monotonic() < deadline, f"the held call never waited: {pool}"
+            await deferLater(reactor, 0.05, lambda: None)
+            pool = backends(server, dbname, locker.get_backend_pid())
+        assert len(pool) == 2, f"the store should have two connections: {pool}"
+        # The other connection answers while the first one waits.
+        assert await within(store.get_room(room.hub_id), 5, reactor) == room
+        assert not held.called
+    finally:
+        locker.rollback()
+        locker.close()
+    # The held connection answers too, once it may read accounts.
+    await failure_of(within(held, 5, reactor), NotFound)
+
+
 @pytest_twisted.ensureDeferred
 async def test_killed_connections_come_back(pg_server: PgServer, logged: list[str]) -> None:
     dsn, drop = create_database(pg_server)
@@ -66,8 +115,7 @@ async def test_killed_connections_come_back(pg_server: PgServer, logged: list[st
         admin.close()
         again, _ = await until_available(store, room.hub_id, 10)
         assert again == room
-        # Both pooled connections work again, not just one.
-        assert [await store.get_room(room.hub_id) for _ in range(4)] == [room] * 4
+        await both_connections_work(store, room, pg_server, dbname)
     finally:
         await store.stop()
         drop()

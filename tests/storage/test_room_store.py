@@ -9,19 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_twisted
-from zope.interface.verify import verifyObject
 
-from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, InvalidValue, NotFound
 from hubsd.storage.records import hash_email
 
-from .helpers import failure_of
-
-GLTF = {"nodes": [{"name": "duck", "extensions": {"HUBS_components": {"pinnable": {}}}}]}
+from .helpers import GLTF, failure_of, provides_room_store
 
 
 def test_store_provides_the_interface(store: Any) -> None:
-    assert verifyObject(IRoomStore, store)
+    assert provides_room_store(store)
 
 
 @pytest_twisted.ensureDeferred
@@ -165,106 +161,6 @@ async def test_roles_need_a_known_role_room_and_account(store: Any) -> None:
     await failure_of(store.set_role(999, ann.account_id, "owner"), NotFound)
     await failure_of(store.set_role(room.hub_id, 999, "owner"), NotFound)
     assert await store.roles_for_room(room.hub_id) == []
-
-
-@pytest_twisted.ensureDeferred
-async def test_pinning_again_replaces_the_gltf_and_keeps_the_pinner(store: Any) -> None:
-    room = await store.create_room("Pins")
-    ann = await store.create_account("ann@example.org")
-    bob = await store.create_account("bob@example.org")
-    first = await store.pin_object(room.hub_id, "naf-1", GLTF, ann.account_id)
-    assert (first.object_id, first.gltf, first.created_by) == ("naf-1", GLTF, ann.account_id)
-
-    moved = {"nodes": [{"name": "duck", "translation": [1, 2, 3]}]}
-    second = await store.pin_object(room.hub_id, "naf-1", moved, bob.account_id)
-    assert (second.gltf, second.created_by) == (moved, ann.account_id)
-    assert second.updated_at >= first.updated_at
-    assert await store.list_pinned(room.hub_id) == [second]
-
-
-@pytest_twisted.ensureDeferred
-async def test_pinned_objects_are_listed_in_order_and_unpinned(store: Any) -> None:
-    room = await store.create_room("Pins")
-    other = await store.create_room("Elsewhere")
-    for object_id in ["b", "c", "a"]:
-        await store.pin_object(room.hub_id, object_id, {"id": object_id})
-    await store.pin_object(other.hub_id, "a", GLTF)
-    assert [p.object_id for p in await store.list_pinned(room.hub_id)] == ["a", "b", "c"]
-    assert all(p.created_by is None for p in await store.list_pinned(room.hub_id))
-
-    await store.unpin_object(room.hub_id, "b")
-    await failure_of(store.unpin_object(room.hub_id, "b"), NotFound)
-    assert [p.object_id for p in await store.list_pinned(room.hub_id)] == ["a", "c"]
-    assert [p.gltf for p in await store.list_pinned(other.hub_id)] == [GLTF]
-
-
-@pytest_twisted.ensureDeferred
-async def test_pinning_needs_a_known_room_and_pinner(store: Any) -> None:
-    room = await store.create_room("Pins")
-    await failure_of(store.pin_object(999, "x", GLTF), NotFound)
-    await failure_of(store.pin_object(room.hub_id, "x", GLTF, created_by=999), NotFound)
-    assert await store.list_pinned(room.hub_id) == []
-
-
-@pytest_twisted.ensureDeferred
-async def test_changing_a_returned_gltf_does_not_change_the_store(store: Any) -> None:
-    room = await store.create_room("Pins")
-    document = {"nodes": [{"name": "duck"}]}
-    pinned = await store.pin_object(room.hub_id, "x", document)
-    document["nodes"].append({"name": "intruder"})
-    pinned.gltf["nodes"].append({"name": "intruder"})
-    [listed] = await store.list_pinned(room.hub_id)
-    assert listed.gltf == {"nodes": [{"name": "duck"}]}
-
-
-FILE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-OTHER_FILE_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-
-
-@pytest_twisted.ensureDeferred
-async def test_files_are_added_fetched_and_deleted(store: Any) -> None:
-    ann = await store.create_account("ann@example.org")
-    expires = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    meta = await store.add_file(FILE_ID, "model/gltf-binary", 1234, ann.account_id, expires)
-    assert (meta.promoted, meta.expires_at, meta.owner_account_id) == (
-        False,
-        expires,
-        ann.account_id,
-    )
-    assert await store.get_file(FILE_ID) == meta
-    await store.delete_file(FILE_ID)
-    await failure_of(store.get_file(FILE_ID), NotFound)
-    await failure_of(store.delete_file(FILE_ID), NotFound)
-
-
-@pytest_twisted.ensureDeferred
-async def test_bad_files_are_refused(store: Any) -> None:
-    await store.add_file(FILE_ID, "image/png", 10)
-    await failure_of(store.add_file(FILE_ID, "image/png", 10), Conflict)
-    await failure_of(store.add_file(OTHER_FILE_ID, "image/png", 10, 999), NotFound)
-    await failure_of(store.add_file(OTHER_FILE_ID, "image/png", -1), InvalidValue)
-    await failure_of(store.get_file(OTHER_FILE_ID), NotFound)
-    await failure_of(store.promote_file(OTHER_FILE_ID), NotFound)
-
-
-@pytest_twisted.ensureDeferred
-async def test_promoted_files_never_expire(store: Any) -> None:
-    now = datetime(2030, 1, 1, tzinfo=UTC)
-    await store.add_file(FILE_ID, "image/png", 10, None, now - timedelta(hours=1))
-    await store.add_file(OTHER_FILE_ID, "image/png", 10, None, now - timedelta(hours=2))
-    await store.add_file("later", "image/png", 10, None, now + timedelta(hours=1))
-    await store.add_file("forever", "image/png", 10, None, None)
-
-    expired = await store.list_expired_files(now)
-    assert [f.file_id for f in expired] == [OTHER_FILE_ID, FILE_ID]
-
-    promoted = await store.promote_file(FILE_ID)
-    assert (promoted.promoted, promoted.expires_at) == (True, None)
-    assert [f.file_id for f in await store.list_expired_files(now)] == [OTHER_FILE_ID]
-    assert [f.file_id for f in await store.list_expired_files(now + timedelta(days=1))] == [
-        OTHER_FILE_ID,
-        "later",
-    ]
 
 
 @pytest_twisted.ensureDeferred

@@ -21,11 +21,12 @@ from hubsd.storage.errors import MigrationFailed, SchemaTooNew, StorageUnavailab
 from hubsd.storage.memory import MemoryRoomStore
 from hubsd.storage.migrate import DEFAULT_MIGRATIONS, load_migrations, pending_migrations
 from hubsd.storage.postgres import PostgresRoomStore
+from hubsd.storage.records import hash_token
 from hubsd.storage.sqlite import SQLiteRoomStore
 from hubsd.storage.sqlite_rows import split_statements
 
 from .conftest import Backend
-from .helpers import failure_of
+from .helpers import failure_of, provides_room_store
 
 KNOWN_VERSION = max(m.version for m in load_migrations(DEFAULT_MIGRATIONS, "sqlite"))
 
@@ -41,10 +42,16 @@ def table_exists(backend: Backend, table: str) -> bool:
 async def test_data_survives_a_restart(sql_backend: Backend) -> None:
     first = sql_backend.make()
     await first.start()
-    room = await first.create_room("Durable")
+    room = await first.create_room(
+        "Durable",
+        description="Still here.",
+        scene_url="https://x.example/a.glb",
+        public=True,
+        creator_token_hash=hash_token("t"),
+    )
     account = await first.create_account("ann@example.org")
     await first.set_role(room.hub_id, account.account_id, "owner")
-    pinned = await first.pin_object(room.hub_id, "naf-1", {"a": [1, 2.5, None]})
+    pinned = await first.pin_object(room.hub_id, "naf-1", {"a": [1, 2.5, None]}, file_id="f1")
     meta = await first.add_file("f1", "image/png", 3, account.account_id)
     await first.stop()
 
@@ -54,6 +61,8 @@ async def test_data_survives_a_restart(sql_backend: Backend) -> None:
     assert await second.get_account_by_email("ann@example.org") == account
     assert [r.role for r in await second.roles_for_room(room.hub_id)] == ["owner"]
     assert await second.list_pinned(room.hub_id) == [pinned]
+    assert await second.count_pinned(room.hub_id) == 1
+    assert await second.list_public_rooms() == [room]
     assert await second.get_file("f1") == meta
 
 
@@ -87,16 +96,18 @@ async def test_a_migration_that_fails_half_way_leaves_nothing(
 ) -> None:
     migrations = tmp_path / "migrations"
     shutil.copytree(DEFAULT_MIGRATIONS, migrations)
-    (migrations / "0002_broken.sql").write_text(
+    broken = f"{KNOWN_VERSION + 1:04d}_broken"
+    (migrations / f"{broken}.sql").write_text(
         "CREATE TABLE half_done (x integer);\n"
         "INSERT INTO half_done VALUES (1);\n"
         "INSERT INTO no_such_table VALUES (1);\n"
     )
     error = await failure_of(sql_backend.make(migrations=migrations).start(), MigrationFailed)
-    assert "0002_broken" in str(error) and "no_such_table" in str(error)
+    assert broken in str(error) and "no_such_table" in str(error)
     assert not table_exists(sql_backend, "half_done")
     assert sql_backend.sql is not None
-    assert sql_backend.sql("SELECT version FROM schema_migrations") == [(1,)]
+    known = [(v,) for v in range(1, KNOWN_VERSION + 1)]
+    assert sql_backend.sql("SELECT version FROM schema_migrations ORDER BY version") == known
 
     # The shipped migrations still open the database.
     store = sql_backend.make()
@@ -187,8 +198,15 @@ async def test_sqlite_relative_path_is_inside_the_state_dir(tmp_path: Path) -> N
         await store.stop()
 
 
-def test_memory_store_builds_from_config() -> None:
-    assert isinstance(MemoryRoomStore.fromConfig({}, None), MemoryRoomStore)
+@pytest_twisted.ensureDeferred
+async def test_memory_store_builds_from_config() -> None:
+    store = MemoryRoomStore.fromConfig({}, SimpleNamespace(reactor=reactor, state_dir="/x"))
+    assert provides_room_store(store)
+    await store.start()
+    room = await store.create_room("Built", public=True)
+    assert await store.get_room_by_sid(room.hub_sid) == room
+    assert await store.list_public_rooms() == [room]
+    await store.stop()
 
 
 def test_postgres_store_builds_from_config() -> None:

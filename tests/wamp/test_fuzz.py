@@ -1,7 +1,8 @@
 """
 Hypothesis: whatever a peer sends, the router answers with ABORT, ERROR or
-a normal reply, never lets an exception escape and never leaves a request
-unanswered.
+a normal reply, never lets an exception escape, never logs a failure (a
+client must not be able to fill the log with tracebacks) and never leaves
+a request unanswered.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twisted.logger import globalLogPublisher
+from twisted.logger import LogLevel, globalLogPublisher
 
 from hubsd.wamp.codec import CBOR, JSON, MSGPACK
+from hubsd.wamp.messages import SHAPES
 from tests.wamp.wiretools import Peer, make_router
 
 CODECS = {"json": JSON, "msgpack": MSGPACK, "cbor": CBOR}
@@ -57,13 +59,66 @@ options = st.dictionaries(
     values,
     max_size=3,
 )
-messages = st.builds(
+loose_messages = st.builds(
     lambda t, req, opts, rest: [t, req, opts, *rest],
     st.sampled_from(TYPES),
     st.one_of(st.integers(min_value=0, max_value=2**53), values),
     st.one_of(options, values),
     st.lists(values, max_size=3),
 )
+# A value of each kind a well-formed field has, for the shape-based strategy.
+GOOD = {
+    "id": st.integers(min_value=0, max_value=2**53),
+    "integer": st.sampled_from([8, 16, 48, 64, 68]),
+    "string": st.sampled_from(["com.t", "com.p", "wamp.session.count"]),
+    # Options that are valid wherever they appear, so that the wrong element
+    # is what the router must notice.
+    "dict": st.sampled_from([{}, {"acknowledge": True}, {"exclude_me": False}]),
+    "list": st.lists(scalars, max_size=3),
+}
+WRONG = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.lists(scalars, max_size=2),
+    st.dictionaries(st.text(max_size=3), scalars, max_size=2),
+)
+
+
+def _fields(t: int) -> tuple[str, ...]:
+    if t == 16:
+        return ("id", "dict", "string", "list", "dict")
+    _, required, optional = SHAPES[t]
+    return required + optional
+
+
+#: Every (message type, element) that a peer may get wrong.
+_SLOTS = [(t, i) for t in sorted([*SHAPES, 16]) for i in range(1, len(_fields(t)) + 1)]
+
+
+@st.composite
+def wrong_typed(draw: st.DrawFn) -> list[Any]:
+    """A message of a real shape (L{SHAPES}, or PUBLISH) with one element
+    of any other type, e.g. a CALL whose args is a string; sometimes with
+    elements missing too."""
+    t, wrong = draw(st.sampled_from(_SLOTS))
+    fields = _fields(t)
+    msg: list[Any] = [t] + [draw(GOOD[kind]) for kind in fields[:wrong]]
+    msg[wrong] = draw(WRONG.filter(lambda v, k=fields[wrong - 1]: not _is(k, v)))
+    if draw(st.booleans()):
+        msg += [draw(GOOD[kind]) for kind in fields[wrong:]]
+    return msg
+
+
+def _is(kind: str, v: Any) -> bool:
+    """True if C{v} would be a well-typed value of C{kind}."""
+    types = {"id": int, "integer": int, "string": str, "dict": dict, "list": list}
+    return type(v) is types[kind] and (kind != "id" or 0 <= v <= 2**53)
+
+
+messages = st.one_of(loose_messages, wrong_typed())
 
 
 @pytest.fixture
@@ -71,8 +126,8 @@ def failures() -> Iterator[list[Any]]:
     seen: list[Any] = []
 
     def observe(event: dict[str, Any]) -> None:
-        if "log_failure" in event:
-            seen.append(event["log_failure"])
+        if "log_failure" in event or event.get("log_level") in (LogLevel.error, LogLevel.critical):
+            seen.append(event.get("log_failure") or event.get("log_format"))
 
     globalLogPublisher.addObserver(observe)
     yield seen
@@ -121,6 +176,98 @@ def test_random_messages_never_crash_or_hang(
     assert failures == []
     if p.closed:
         assert p.session.session_id not in router.realms["realm1"].sessions
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(codec=st.sampled_from(sorted(CODECS)), msg=wrong_typed())
+def test_wrong_typed_fields_get_an_answer_not_a_traceback(
+    failures: list[Any], codec: str, msg: list[Any]
+) -> None:
+    failures.clear()
+    router, _ = make_router()
+    p = Peer(router, CODECS[codec])
+    p.join()
+    try:
+        data = p.codec.encode(msg)
+    except Exception:
+        return  # not representable in this serializer
+    replies = p.send_bytes(data)
+    _check_answered(msg, replies, p)
+    assert failures == []
+
+
+#: One value of each type a field can wrongly have.
+WRONG_SAMPLES = [True, -1, 2**53 + 1, 1.5, "text", ["list"], {"d": 1}]
+#: A well-typed value of each kind, for the elements around the wrong one.
+RIGHT = {"id": 7, "integer": 68, "string": "com.p", "dict": {}, "list": [1]}
+
+
+def test_every_element_of_every_message_with_every_wrong_type(failures: list[Any]) -> None:
+    """The table behind the fuzzer: each (message, element, wrong type) once."""
+    router, _ = make_router()
+    for t, wrong in _SLOTS:
+        fields = _fields(t)
+        for value in WRONG_SAMPLES:
+            if _is(fields[wrong - 1], value):
+                continue
+            full: list[Any] = [t] + [RIGHT[kind] for kind in fields]
+            full[wrong] = value
+            for msg in (full, full[: wrong + 1]):  # with and without what follows
+                p = Peer(router)
+                p.join()
+                replies = p.send(msg)
+                assert replies and replies[-1][0] in (3, 8), (msg, replies)
+                assert failures == [], msg
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        [48, 1, {}, "com.p", "str"],
+        [48, 1, {}, "com.p", [], "kwargs"],
+        [48, 1, "options", "com.p"],
+        [48, True, {}, "com.p"],
+        [48, -1, {}, "com.p"],
+        [48, 2**53 + 1, {}, "com.p"],
+        [70, 1, {}, "args"],
+        [8, 68, 1, {}, "com.e", {}],
+        [32, 1, {}, ["com.t"]],
+        [64, 1, {}, 5],
+        [34, 1, "sub"],
+        [6, {}, 5],
+        [49, 1],
+    ],
+)
+def test_wrong_typed_message_aborts_naming_the_element(failures: list[Any], msg: list[Any]) -> None:
+    router, _ = make_router()
+    p = Peer(router)
+    p.join()
+    (abort,) = p.send(msg)
+    assert abort[0] == 3 and abort[2] == "wamp.error.protocol_violation"
+    assert "element" in abort[1]["message"]
+    assert failures == []
+
+
+def test_call_shape_check_does_not_rely_on_assert() -> None:
+    """Under C{python -O} (no asserts) a CALL with string args still aborts."""
+    import subprocess
+    import sys
+
+    script = (
+        "from tests.wamp.wiretools import Peer, make_router\n"
+        "router, _ = make_router()\n"
+        "p = Peer(router)\n"
+        "p.join()\n"
+        "(abort,) = p.send([48, 1, {}, 'com.p', 'str'])\n"
+        "assert abort[0] == 3, abort\n"  # stripped by -O: check the output instead
+        "print(abort[2])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-O", "-c", script], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "wamp.error.protocol_violation"
 
 
 @settings(
@@ -187,7 +334,8 @@ def test_wellformed_interleavings_leave_nothing_behind(
     a.join()
     b.join()
     known: dict[str, list[int]] = {"sub": [], "reg": [], "inv": [], "call": []}
-    answered: set[int] = set()
+    answered: set[int] = set()  # request ids are unique over both peers
+    callers: dict[int, Peer] = {}
     req = iter(range(1, 10_000))
 
     def absorb(replies: list[list[Any]]) -> None:
@@ -242,6 +390,7 @@ def test_wellformed_interleavings_leave_nothing_behind(
             timeout_ms = data.draw(st.sampled_from([0, 1000]))
             msg = [48, r, {"receive_progress": True, "timeout": timeout_ms}, data.draw(TOPICS)]
             known["call"].append(r)
+            callers[r] = who
         elif action in ("yield", "progress"):
             msg = [70, pick("inv"), {"progress": action == "progress"}, ["y"]]
         elif action == "error":
@@ -265,6 +414,12 @@ def test_wellformed_interleavings_leave_nothing_behind(
         assert b.session not in reg.callees
     # Whatever a still waits for is only a call to its own registration
     # that a itself has not answered yet (a is alive and may still answer).
+    waiting = set()
     for pending in realm.dealer._invocations.values():
         assert pending.caller is a.session and pending.callee is a.session
+        waiting.add(pending.request)
+    # Every call of a has its one final answer, or is that wait.
+    for request, who in callers.items():
+        if who is a:
+            assert (request in answered) != (request in waiting), request
     assert failures == []

@@ -1,4 +1,4 @@
-"""In-process sessions and publish hooks."""
+"""In-process sessions with real Autobahn clients (interop); the rest is in test_local_session."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred
 
 from hubsd.wamp.local import LocalEvent
 from hubsd.wamp.payload import Payload
-from hubsd.wamp.router import Publication, PublishRejected
+from hubsd.wamp.router import PublishRejected
 from tests.wamp.harness import Harness, Inbox, timeout
 
 ACK = PublishOptions(acknowledge=True)
@@ -60,19 +60,6 @@ async def test_local_publisher_disclosure(harness: Harness) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_local_session_leave_cleans_up(harness: Harness) -> None:
-    local = harness.router.attach_local_session("realm1", "core", "trusted")
-    await local.subscribe("com.x", lambda e: None)
-    await local.register("com.p", lambda: 1)
-    realm = harness.router.realms["realm1"]
-    assert realm.broker.by_id and realm.dealer.by_id
-    local.leave()
-    assert local.left.called
-    assert not realm.broker.by_id and not realm.dealer.by_id
-    assert local.session_id not in realm.sessions
-
-
-@pytest_twisted.ensureDeferred
 async def test_local_callee_progress_and_error(harness: Harness) -> None:
     local = harness.router.attach_local_session("realm1", "core", "trusted")
 
@@ -84,59 +71,6 @@ async def test_local_callee_progress_and_error(harness: Harness) -> None:
     with pytest.raises(ApplicationError) as e:
         await timeout(remote.call("com.boom"))
     assert e.value.error == "com.error.boom"
-
-
-@pytest_twisted.ensureDeferred
-async def test_publish_hook_sees_lazy_payload_and_publisher(harness: Harness) -> None:
-    seen: list[Any] = []
-
-    def hook(pub: Publication) -> None:
-        seen.append((pub.session["authrole"], pub.topic, pub.payload.raw, pub.args))
-
-    harness.router.add_publish_hook("com.hooked.*", hook)
-    remote = await harness.connect("json")
-    inbox = Inbox()
-    await remote.subscribe(inbox, "com.hooked.a")
-    await remote.publish(
-        "com.hooked.a", {"x": 1}, options=PublishOptions(acknowledge=True, exclude_me=False)
-    )
-    await inbox.wait(1)
-    assert seen == [("anonymous", "com.hooked.a", b'[{"x":1}]', [{"x": 1}])]
-
-
-@pytest_twisted.ensureDeferred
-async def test_publish_hook_can_rewrite(harness: Harness) -> None:
-    harness.router.add_publish_hook(
-        "com.rewrite", lambda pub: ([{"owner": pub.session["session"]}], None)
-    )
-    pub = await harness.connect("cbor")
-    sub = await harness.connect("json")
-    inbox = Inbox()
-    await sub.subscribe(inbox, "com.rewrite")
-    await pub.publish("com.rewrite", {"owner": "spoofed"}, options=ACK)
-    ((args, _),) = await inbox.wait(1)
-    assert args == ({"owner": pub._session_id},)
-
-
-@pytest_twisted.ensureDeferred
-async def test_rejected_publish_errors_when_acknowledged_and_counts(harness: Harness) -> None:
-    def reject(pub: Publication) -> None:
-        raise PublishRejected("com.error.too_big", "payload too big")
-
-    harness.router.add_publish_hook("com.reject", reject)
-    pub = await harness.connect()
-    sub = await harness.connect()
-    inbox = Inbox()
-    await sub.subscribe(inbox, "com.reject")
-    await sub.subscribe(inbox, "com.ok")
-    with pytest.raises(ApplicationError) as e:
-        await timeout(pub.publish("com.reject", options=ACK))
-    assert e.value.error == "com.error.too_big"
-    pub.publish("com.reject")
-    await pub.publish("com.ok", "after", options=ACK)
-    await inbox.wait(1)
-    assert inbox.firsts == ["after"]
-    assert harness.router.stats.publishes_rejected == 2
 
 
 def test_payload_encodes_once_per_other_serializer() -> None:
@@ -206,40 +140,3 @@ async def test_local_callee_sends_progressive_results(harness: Harness) -> None:
     local_seen: list[int] = []
     assert await timeout(core.call("com.count", [2], on_progress=local_seen.append)) == 2
     assert local_seen == [0, 1]
-
-
-@pytest_twisted.ensureDeferred
-async def test_local_session_after_leave_fails_fast(harness: Harness) -> None:
-    from hubsd.wamp.errors import WampError
-
-    core = harness.router.attach_local_session("realm1", "core", "trusted")
-    core.leave()
-    for attempt in (
-        core.call("com.x"),
-        core.publish("com.x"),
-        core.subscribe("com.x", lambda e: None),
-    ):
-        with pytest.raises(WampError):
-            await attempt
-
-
-@pytest_twisted.ensureDeferred
-async def test_local_pattern_subscriber_and_retained_event(harness: Harness) -> None:
-    core = harness.router.attach_local_session("realm1", "core", "trusted")
-    await core.publish("com.rooms.r1.state", [{"v": 1}], retain=True, acknowledge=True)
-    events: list[LocalEvent] = []
-    await core.subscribe("com.rooms.", events.append, match="prefix", get_retained=True)
-    assert [(e.topic, e.retained, e.args) for e in events] == [
-        ("com.rooms.r1.state", True, [{"v": 1}])
-    ]
-    await core.publish("com.rooms.r2.state", [2], exclude_me=False, acknowledge=True)
-    assert events[-1].topic == "com.rooms.r2.state" and not events[-1].retained
-
-
-@pytest_twisted.ensureDeferred
-async def test_killed_local_session_is_told(harness: Harness) -> None:
-    victim = harness.router.attach_local_session("realm1", "gw", "trusted")
-    admin = harness.router.attach_local_session("realm1", "admin", "trusted")
-    await admin.call("wamp.session.kill", [victim.session_id])
-    assert victim.left.called
-    assert not victim.joined

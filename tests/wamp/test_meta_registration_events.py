@@ -1,118 +1,92 @@
-"""The registration meta events, as a real subscriber receives them."""
+"""The registration meta events, as a subscriber receives them (in memory)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-import pytest_twisted
-from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import RegisterOptions
-from twisted.internet.defer import Deferred
-
-from tests.wamp.harness import Client, Harness, timeout
+from hubsd.wamp.codec import CBOR, MSGPACK
+from tests.wamp.wiretools import Peer, make_router
 
 TOPICS = ("on_create", "on_register", "on_unregister", "on_delete")
 
 
-class MetaLog:
-    """Every registration meta event, in arrival order, as (name, args)."""
+class Watcher:
+    """A peer subscribed to every registration meta event."""
 
-    def __init__(self) -> None:
-        self.events: list[tuple[str, tuple[Any, ...]]] = []
-        self._waiter: tuple[int, Deferred[Any]] | None = None
+    def __init__(self, router: Any) -> None:
+        self.peer = Peer(router)
+        self.peer.join()
+        self.names: dict[int, str] = {}
+        for i, name in enumerate(TOPICS):
+            (subscribed,) = self.peer.send([32, i + 1, {}, "wamp.registration." + name])
+            self.names[subscribed[2]] = name
 
-    async def watch(self, client: Client) -> None:
-        for name in TOPICS:
-            await client.subscribe(
-                lambda *args, name=name: self._add(name, args), "wamp.registration." + name
-            )
-
-    def _add(self, name: str, args: tuple[Any, ...]) -> None:
-        self.events.append((name, args))
-        if self._waiter is not None and len(self.events) >= self._waiter[0]:
-            d, self._waiter = self._waiter[1], None
-            d.callback(None)
-
-    async def take(self, n: int) -> list[tuple[str, tuple[Any, ...]]]:
-        """Wait for n more events than were taken so far and return them."""
-        if len(self.events) < n:
-            d: Deferred[Any] = Deferred()
-            self._waiter = (n, d)
-            await timeout(d)
-        taken, self.events = self.events[:n], self.events[n:]
-        return taken
+    def take(self) -> list[tuple[str, list[Any]]]:
+        """The meta events received since the last take, as (name, args)."""
+        return [(self.names[e[1]], e[4]) for e in self.peer.read() if e[0] == 36]
 
 
-@pytest_twisted.ensureDeferred
-async def test_shared_registration_lifecycle_is_announced(harness: Harness) -> None:
-    watcher = await harness.connect()
-    log = MetaLog()
-    await log.watch(watcher)
-    first = await harness.connect("msgpack")
-    second = await harness.connect("cbor")
-    shared = RegisterOptions(invoke="roundrobin")
+def _joined(router: Any, codec: Any = None) -> Peer:
+    p = Peer(router, codec) if codec is not None else Peer(router)
+    p.join()
+    return p
 
-    reg1 = await first.register(lambda: 1, "com.meta.shared", options=shared)
-    (create, register) = await log.take(2)
+
+def test_shared_registration_lifecycle_is_announced() -> None:
+    router, _ = make_router()
+    watcher = Watcher(router)
+    first, second = _joined(router, MSGPACK), _joined(router, CBOR)
+    shared = {"invoke": "roundrobin"}
+    (registered,) = first.send([64, 1, shared, "com.meta.shared"])
+    reg_id = registered[2]
+    create, register = watcher.take()
     assert create[0] == "on_create"
     session, details = create[1]
-    assert session == first._session_id
-    assert details["id"] == reg1.id
-    assert details["uri"] == "com.meta.shared"
+    assert session == first.session.session_id
+    assert (details["id"], details["uri"]) == (reg_id, "com.meta.shared")
     assert (details["match"], details["invoke"]) == ("exact", "roundrobin")
-    assert register == ("on_register", (first._session_id, reg1.id))
+    assert register == ("on_register", [first.session.session_id, reg_id])
 
     # Joining an existing registration: no on_create.
-    reg2 = await second.register(lambda: 2, "com.meta.shared", options=shared)
-    assert reg2.id == reg1.id
-    assert await log.take(1) == [("on_register", (second._session_id, reg1.id))]
+    (again,) = second.send([64, 2, shared, "com.meta.shared"])
+    assert again[2] == reg_id
+    assert watcher.take() == [("on_register", [second.session.session_id, reg_id])]
 
     # One callee of two leaves: the registration lives on.
-    await reg2.unregister()
-    assert await log.take(1) == [("on_unregister", (second._session_id, reg1.id))]
+    second.send([66, 3, reg_id])
+    assert watcher.take() == [("on_unregister", [second.session.session_id, reg_id])]
 
     # The last callee disconnects: unregister and delete, in that order.
-    first_id = first._session_id
-    first.leave()
-    assert await log.take(2) == [
-        ("on_unregister", (first_id, reg1.id)),
-        ("on_delete", (first_id, reg1.id)),
+    first_id = first.session.session_id
+    first.session.connection_lost()
+    assert watcher.take() == [
+        ("on_unregister", [first_id, reg_id]),
+        ("on_delete", [first_id, reg_id]),
     ]
-    assert await watcher.call("wamp.registration.lookup", "com.meta.shared") is None
+    (lookup,) = watcher.peer.send([48, 9, {}, "wamp.registration.lookup", ["com.meta.shared"]])
+    assert lookup[3] == [None]
 
 
-@pytest_twisted.ensureDeferred
-async def test_explicit_unregister_of_the_last_callee_deletes(harness: Harness) -> None:
-    watcher = await harness.connect()
-    log = MetaLog()
-    await log.watch(watcher)
-    callee = await harness.connect()
-    reg = await callee.register(lambda: None, "com.meta.", options=RegisterOptions(match="prefix"))
-    (create, _) = await log.take(2)
+def test_explicit_unregister_of_the_last_callee_deletes() -> None:
+    router, _ = make_router()
+    watcher = Watcher(router)
+    callee = _joined(router)
+    reg_id = callee.send([64, 1, {"match": "prefix"}, "com.meta."])[0][2]
+    create, _ = watcher.take()
     assert create[1][1]["match"] == "prefix"
-    await reg.unregister()
-    assert await log.take(2) == [
-        ("on_unregister", (callee._session_id, reg.id)),
-        ("on_delete", (callee._session_id, reg.id)),
-    ]
-    assert callee.is_attached()
+    assert callee.send([66, 2, reg_id]) == [[67, 2]]
+    sid = callee.session.session_id
+    assert watcher.take() == [("on_unregister", [sid, reg_id]), ("on_delete", [sid, reg_id])]
+    assert not callee.closed
 
 
-@pytest_twisted.ensureDeferred
-async def test_refused_registration_announces_nothing(harness: Harness) -> None:
-    watcher = await harness.connect()
-    log = MetaLog()
-    await log.watch(watcher)
-    callee = await harness.connect()
-    await callee.register(lambda: None, "com.meta.single")
-    await log.take(2)
-    other = await harness.connect()
-    with pytest.raises(ApplicationError) as e:
-        await other.register(lambda: None, "com.meta.single")
-    assert e.value.error == "wamp.error.procedure_already_exists"
-    # A marker registration proves the refused one produced no event meanwhile.
-    await other.register(lambda: None, "com.meta.marker")
-    (create, register) = await log.take(2)
-    assert create[1][1]["uri"] == "com.meta.marker"
-    assert register[1][0] == other._session_id
+def test_refused_registration_announces_nothing() -> None:
+    router, _ = make_router()
+    watcher = Watcher(router)
+    callee = _joined(router)
+    callee.send([64, 1, {}, "com.meta.single"])
+    watcher.take()
+    other = _joined(router)
+    (err,) = other.send([64, 2, {}, "com.meta.single"])
+    assert err[4] == "wamp.error.procedure_already_exists"
+    assert watcher.take() == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from hubsd.wamp.settings import Principal, RoleRules, RouterSettings
@@ -68,3 +70,32 @@ def test_from_config_builds_principals_and_roles() -> None:
     )
     assert s.roles == (RoleRules("admin", "admin", ("*",), ("*",), ("wamp.*",), ()),)
     assert s.principals[0].name == "ops"
+
+
+def test_defaults_are_what_the_daemon_runs(tmp_path: Path) -> None:
+    from hubsd.config import load_config
+
+    path = tmp_path / "hubsd.ini"
+    path.write_text("")
+    assert RouterSettings.fromConfig(load_config(str(path))) == RouterSettings()
+
+
+def test_every_router_setting_has_its_default_in_the_schema() -> None:
+    from hubsd.schema import WAMP as SCHEMA_WAMP
+
+    keys = {o.key for o in SCHEMA_WAMP.options}
+    settings = {f.name for f in fields(RouterSettings)} - {"principals", "roles"}
+    assert settings <= keys, settings - keys
+
+
+def test_defaults_agree_with_the_documented_ones() -> None:
+    s = RouterSettings()
+    assert s.realms == ("hubsd",)
+    assert (s.open_handshake_timeout, s.auto_ping_interval, s.overload_lag) == (5.0, 10.0, 0.025)
+    assert s.max_message_size == 1024 * 1024 and s.anonymous_role == "anonymous"
+
+
+def test_from_config_keeps_each_value_type() -> None:
+    s = RouterSettings.fromConfig(FakeConfig(dict(WAMP, droppable_topics=["a.*"]), {}))
+    assert s.droppable_topics == ("a.*",) and isinstance(s.call_timeout, float)
+    assert isinstance(s.max_message_size, int)

@@ -75,3 +75,19 @@ def _plain(msg: list[Any]) -> list[Any]:
 def make_router(settings: RouterSettings = SETTINGS) -> tuple[Router, Clock]:
     clock = Clock()
     return Router(settings, clock), clock
+
+
+def login(router: Router, authid: str, authrole: str, codec: Codec = JSON) -> Peer:
+    """A joined peer with this identity (custom auth method ``as``, set here)."""
+    from hubsd.wamp.auth import Authenticated
+
+    router.set_authenticator(
+        "as", lambda realm, a, d: Authenticated(d["authextra"]["authid"], d["authextra"]["role"])
+    )
+    p = Peer(router, codec)
+    extra = {"authid": authid, "role": authrole}
+    (welcome,) = p.send(
+        [1, "realm1", {"roles": HELLO_ROLES, "authmethods": ["as"], "authextra": extra}]
+    )
+    assert welcome[0] == 2, welcome
+    return p

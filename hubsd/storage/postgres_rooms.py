@@ -1,30 +1,30 @@
 """
-The SQL of L{hubsd.storage.postgres.PostgresRoomStore}: one method per
-L{hubsd.interfaces.IRoomStore} operation, over three primitives the store
-provides (run a call, run a transaction, run a query).
+The SQL of L{hubsd.storage.postgres.PostgresRoomStore} for rooms, accounts
+and roles: one method per L{hubsd.interfaces.IRoomStore} operation, over
+three primitives the store provides (run a call, run a transaction, run a
+query).
 
 Kept apart from the connection lifecycle so each file holds one idea: what
-is asked of the database here, how the database is reached there.
+is asked of the database here, how the database is reached there, and what
+members put in rooms in L{hubsd.storage.postgres_content}.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg2
-from psycopg2.extras import Json
 from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
+from hubsd.storage.keys import keyed
 from hubsd.storage.records import (
     Account,
-    FileMeta,
-    PinnedObject,
     Room,
     RoomRole,
-    check_file,
+    check_limit,
     check_role,
     check_room_fields,
     hash_email,
@@ -37,33 +37,32 @@ T = TypeVar("T")
 
 ROOM_COLUMNS = (
     "hub_id, hub_sid, name, slug, scene_id, entry_mode, member_permissions, room_size, "
-    "created_at, updated_at"
+    "created_at, updated_at, description, scene_url, public, creator_token_hash"
 )
-FILE_COLUMNS = "file_id, owner_account_id, content_type, size, promoted, expires_at"
-PIN_COLUMNS = "hub_id, object_id, gltf, created_by, updated_at"
 
 
-def _room(row: tuple[Any, ...]) -> Room:
-    hub_id, sid, name, slug, scene_id, entry_mode, permissions, size, created, updated = row
-    return Room(
-        hub_id, sid, name, slug, scene_id, entry_mode, permissions, size,
-        created.astimezone(UTC), updated.astimezone(UTC),
+def room_values(room: Room) -> tuple[Any, ...]:
+    """The values of C{room} in L{ROOM_COLUMNS} order."""
+    return (
+        room.hub_id, room.hub_sid, room.name, room.slug, room.scene_id, room.entry_mode,
+        room.member_permissions, room.room_size, room.created_at, room.updated_at,
+        room.description, room.scene_url, room.public, room.creator_token_hash,
     )  # fmt: skip
 
 
-def _file(row: tuple[Any, ...]) -> FileMeta:
-    file_id, owner, content_type, size, promoted, expires = row
-    expires_utc = None if expires is None else expires.astimezone(UTC)
-    return FileMeta(file_id, owner, content_type, size, promoted, expires_utc)
+def room_record(row: tuple[Any, ...]) -> Room:
+    """A L{Room} from a row selected with L{ROOM_COLUMNS} (times made UTC)."""
+    hub_id, sid, name, slug, scene_id, entry_mode, permissions, size, created, updated = row[:10]
+    description, scene_url, public, creator_token_hash = row[10:]
+    return Room(
+        hub_id, sid, name, slug, scene_id, entry_mode, permissions, size,
+        created.astimezone(UTC), updated.astimezone(UTC),
+        description, scene_url, public, creator_token_hash,
+    )  # fmt: skip
 
 
-def _pin(row: tuple[Any, ...]) -> PinnedObject:
-    hub_id, object_id, gltf, created_by, updated = row
-    return PinnedObject(hub_id, object_id, gltf, created_by, updated.astimezone(UTC))
-
-
-class PostgresQueries:
-    """The IRoomStore operations in PostgreSQL's SQL dialect."""
+class PostgresRoomQueries:
+    """The IRoomStore operations on rooms, accounts and roles in PostgreSQL's dialect."""
 
     # Provided by the store (hubsd.storage.postgres): run a coroutine as a
     # tracked call, run work in one transaction, run one query.
@@ -88,6 +87,10 @@ class PostgresQueries:
         member_permissions: int | None = None,
         room_size: int | None = None,
         slug: str | None = None,
+        description: str = "",
+        scene_url: str | None = None,
+        public: bool = False,
+        creator_token_hash: str | None = None,
     ) -> Deferred[Room]:
         try:
             fields = room_defaults(
@@ -97,6 +100,10 @@ class PostgresQueries:
                 entry_mode,
                 member_permissions,
                 room_size,
+                description,
+                scene_url,
+                public,
+                creator_token_hash,
             )
         except StorageError:
             return fail()
@@ -108,13 +115,14 @@ class PostgresQueries:
                 room = Room(
                     hub_id=new_id(), hub_sid=new_sid(), created_at=now, updated_at=now, **fields
                 )
+                values = room_values(room)
+                placeholders = ", ".join(["%s"] * len(values))
                 try:
                     await self._query(
-                        f"INSERT INTO rooms ({ROOM_COLUMNS}) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING hub_id",
-                        (room.hub_id, room.hub_sid, room.name, room.slug, room.scene_id,
-                         room.entry_mode, room.member_permissions, room.room_size, now, now),
-                    )  # fmt: skip
+                        f"INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ({placeholders}) "
+                        "RETURNING hub_id",
+                        values,
+                    )
                     return room
                 except psycopg2.errors.UniqueViolation:
                     continue
@@ -122,16 +130,19 @@ class PostgresQueries:
 
         return self._call(insert())
 
+    @keyed("hub_id")
     def get_room(self, hub_id: int) -> Deferred[Room]:
         return self._call(self._getRoom("hub_id", hub_id))
 
+    @keyed("hub_sid")
     def get_room_by_sid(self, hub_sid: str) -> Deferred[Room]:
         return self._call(self._getRoom("hub_sid", hub_sid))
 
     async def _getRoom(self, column: str, key: object) -> Room:
         sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE {column} = %s"
-        return _room(await self._one(sql, (key,), "room", key))
+        return room_record(await self._one(sql, (key,), "room", key))
 
+    @keyed("hub_id")
     def update_room(self, hub_id: int, **fields: Any) -> Deferred[Room]:
         try:
             check_room_fields(fields)
@@ -142,9 +153,10 @@ class PostgresQueries:
         assignments = ", ".join(f"{column} = %s" for column in changes)
         sql = f"UPDATE rooms SET {assignments} WHERE hub_id = %s RETURNING {ROOM_COLUMNS}"
         return self._call(self._one(sql, (*changes.values(), hub_id), "room", hub_id)).addCallback(
-            _room
+            room_record
         )
 
+    @keyed("hub_id")
     def delete_room(self, hub_id: int) -> Deferred[None]:
         sql = "DELETE FROM rooms WHERE hub_id = %s RETURNING hub_id"
         return self._call(self._one(sql, (hub_id,), "room", hub_id)).addCallback(lambda _: None)
@@ -152,14 +164,33 @@ class PostgresQueries:
     def list_rooms(self) -> Deferred[list[Room]]:
         async def select() -> list[Room]:
             rows = await self._query(f"SELECT {ROOM_COLUMNS} FROM rooms ORDER BY hub_id")
-            return [_room(row) for row in rows]
+            return [room_record(row) for row in rows]
+
+        return self._call(select())
+
+    def list_public_rooms(self, limit: int = 100) -> Deferred[list[Room]]:
+        try:
+            count = check_limit(limit)
+        except StorageError:
+            return fail()
+
+        async def select() -> list[Room]:
+            rows = await self._query(
+                f"SELECT {ROOM_COLUMNS} FROM rooms WHERE public AND entry_mode <> 'deny' "
+                "ORDER BY created_at DESC, hub_id DESC LIMIT %s",
+                (count,),
+            )
+            return [room_record(row) for row in rows]
 
         return self._call(select())
 
     # Accounts
 
     def create_account(self, email: str) -> Deferred[Account]:
-        account = Account(new_id(), hash_email(email), self._clock())
+        try:
+            account = Account(new_id(), hash_email(email), self._clock())
+        except StorageError:
+            return fail()
 
         async def insert() -> Account:
             try:
@@ -179,14 +210,17 @@ class PostgresQueries:
         account_id, email_hash, created = await self._one(sql, (key,), "account", key)
         return Account(account_id, email_hash, created.astimezone(UTC))
 
+    @keyed("account_id")
     def get_account(self, account_id: int) -> Deferred[Account]:
         return self._call(self._getAccount("account_id", account_id))
 
+    @keyed("email")
     def get_account_by_email(self, email: str) -> Deferred[Account]:
         return self._call(self._getAccount("email_hash", hash_email(email)))
 
     # Roles
 
+    @keyed("hub_id", "account_id")
     def set_role(self, hub_id: int, account_id: int, role: str) -> Deferred[RoomRole]:
         try:
             check_role(role)
@@ -209,6 +243,7 @@ class PostgresQueries:
 
         return self._call(grant())
 
+    @keyed("hub_id", "account_id", "role")
     def remove_role(self, hub_id: int, account_id: int, role: str) -> Deferred[None]:
         key = (hub_id, account_id, role)
         sql = (
@@ -228,108 +263,10 @@ class PostgresQueries:
 
         return self._call(select())
 
+    @keyed("hub_id")
     def roles_for_room(self, hub_id: int) -> Deferred[list[RoomRole]]:
         return self._roles("hub_id", hub_id)
 
+    @keyed("account_id")
     def roles_for_account(self, account_id: int) -> Deferred[list[RoomRole]]:
         return self._roles("account_id", account_id)
-
-    # Pinned objects
-
-    def pin_object(
-        self,
-        hub_id: int,
-        object_id: str,
-        gltf: Mapping[str, Any],
-        created_by: int | None = None,
-    ) -> Deferred[PinnedObject]:
-        now = self._clock()
-
-        async def pin() -> PinnedObject:
-            await self._getRoom("hub_id", hub_id)
-            if created_by is not None:
-                await self._getAccount("account_id", created_by)
-            try:
-                rows = await self._query(
-                    f"INSERT INTO pinned_objects ({PIN_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
-                    "ON CONFLICT (hub_id, object_id) "
-                    "DO UPDATE SET gltf = excluded.gltf, updated_at = excluded.updated_at "
-                    f"RETURNING {PIN_COLUMNS}",
-                    (hub_id, object_id, Json(dict(gltf)), created_by, now),
-                )
-            except psycopg2.errors.ForeignKeyViolation as e:
-                raise NotFound("room or account", (hub_id, created_by)) from e
-            return _pin(rows[0])
-
-        return self._call(pin())
-
-    def unpin_object(self, hub_id: int, object_id: str) -> Deferred[None]:
-        key = (hub_id, object_id)
-        sql = "DELETE FROM pinned_objects WHERE hub_id = %s AND object_id = %s RETURNING hub_id"
-        return self._call(self._one(sql, key, "pinned object", key)).addCallback(lambda _: None)
-
-    def list_pinned(self, hub_id: int) -> Deferred[list[PinnedObject]]:
-        async def select() -> list[PinnedObject]:
-            rows = await self._query(
-                f"SELECT {PIN_COLUMNS} FROM pinned_objects WHERE hub_id = %s ORDER BY object_id",
-                (hub_id,),
-            )
-            return [_pin(row) for row in rows]
-
-        return self._call(select())
-
-    # Files
-
-    def add_file(
-        self,
-        file_id: str,
-        content_type: str,
-        size: int,
-        owner_account_id: int | None = None,
-        expires_at: datetime | None = None,
-    ) -> Deferred[FileMeta]:
-        try:
-            check_file(content_type, size)
-        except StorageError:
-            return fail()
-
-        async def insert() -> FileMeta:
-            try:
-                rows = await self._query(
-                    f"INSERT INTO files ({FILE_COLUMNS}) VALUES (%s, %s, %s, %s, false, %s) "
-                    f"RETURNING {FILE_COLUMNS}",
-                    (file_id, owner_account_id, content_type, size, expires_at),
-                )
-            except psycopg2.errors.UniqueViolation as e:
-                raise Conflict(f"file {file_id!r} exists") from e
-            except psycopg2.errors.ForeignKeyViolation as e:
-                raise NotFound("account", owner_account_id) from e
-            return _file(rows[0])
-
-        return self._call(insert())
-
-    def get_file(self, file_id: str) -> Deferred[FileMeta]:
-        sql = f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = %s"
-        return self._call(self._one(sql, (file_id,), "file", file_id)).addCallback(_file)
-
-    def promote_file(self, file_id: str) -> Deferred[FileMeta]:
-        sql = (
-            "UPDATE files SET promoted = true, expires_at = NULL WHERE file_id = %s "
-            f"RETURNING {FILE_COLUMNS}"
-        )
-        return self._call(self._one(sql, (file_id,), "file", file_id)).addCallback(_file)
-
-    def delete_file(self, file_id: str) -> Deferred[None]:
-        sql = "DELETE FROM files WHERE file_id = %s RETURNING file_id"
-        return self._call(self._one(sql, (file_id,), "file", file_id)).addCallback(lambda _: None)
-
-    def list_expired_files(self, now: datetime) -> Deferred[list[FileMeta]]:
-        async def select() -> list[FileMeta]:
-            rows = await self._query(
-                f"SELECT {FILE_COLUMNS} FROM files WHERE NOT promoted "
-                "AND expires_at IS NOT NULL AND expires_at <= %s ORDER BY expires_at, file_id",
-                (now,),
-            )
-            return [_file(row) for row in rows]
-
-        return self._call(select())
