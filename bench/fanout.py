@@ -34,26 +34,58 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from servers import ROUTERS, Router, core_busy, cpu_seconds, rss_bytes  # noqa: E402
+from servers import (  # noqa: E402
+    ROUTERS,
+    TREE,
+    Hubsd,
+    HubsdRooms,
+    Router,
+    core_busy,
+    cpu_seconds,
+    rss_bytes,
+)
 from wampload import (  # noqa: E402
     Codec,
     Member,
     PublishTemplate,
     Stats,
+    avatar_sync,
     chat_message,
     naf_update,
     percentile,
+    room_first_sync,
+    room_update,
+    sent_of_room_event,
+    set_sync_sent,
 )
 
 RATIO_MIN = 0.99
 P99_MAX = 0.100
 RELIABLE_BELOW = 300  # bytes: chat events are ~150, um events ~600
+#: Topics of the bare router loads (outside ``hubsd.``, which the room core gates).
+BARE_PREFIX = "bench.room."
+#: Targets whose members join rooms through the room API.
+ROOM_TARGETS = ("hubsd-rooms",)
+ALL_MEMBER_PERMISSIONS = {
+    name: True
+    for name in (
+        "spawn_and_move_media",
+        "spawn_camera",
+        "spawn_drawing",
+        "pin_objects",
+        "spawn_emoji",
+        "fly",
+        "voice_chat",
+        "text_chat",
+    )
+}
 
 
 @dataclass
@@ -90,6 +122,16 @@ class Result:
     rss_series_mb: list[float] = field(default_factory=list)
     router_core_busy: float = 0.0
     loadavg: list[float] = field(default_factory=list)
+    router_cpu_us_per_publish: float | None = None
+    entities_per_member: int = 0
+    setup_s: float = 0.0
+    # Late joiners (mode latejoin): per joiner, join call sent -> enter reply.
+    joiners: int = 0
+    join_enter_ms: list[float] = field(default_factory=list)
+    join_ms: list[float] = field(default_factory=list)
+    enter_ms: list[float] = field(default_factory=list)
+    snapshot_bytes: list[int] = field(default_factory=list)
+    snapshot_entities: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -134,26 +176,196 @@ async def load(
     sample_every: int,
     mode: str = "run",
     reliable_hz: float = 0.0,
+    entities: int = 1,
+    joiners: int = 0,
 ) -> Result:
     """Run one load against a started router and measure it."""
     rnd = random.Random(rooms * 1000 + members)
     stats = Stats(sample_every, RELIABLE_BELOW if reliable_hz else 0)
     res = Result(router.name, codec.name, mode, rooms, members, hz, duration)
-    topics = []
-    for r in range(rooms):
-        subs = [f"hubsd.room.{r}.naf"] + ([f"hubsd.room.{r}.chat"] if reliable_hz else [])
-        topics += [subs] * members
+    in_rooms = router.name in ROOM_TARGETS
+    t0 = time.monotonic()
+    crowd: list[Member] = []
     try:
-        crowd = await connect_all(router, codec, topics, stats)
+        if in_rooms:
+            if reliable_hz:
+                raise RuntimeError("the overload mode has no room-rules variant")
+            stats.sent_of = sent_of_room_event
+            res.entities_per_member = entities
+            crowd = await connect_rooms(router, codec, rooms, members, entities, stats, rnd)
+        else:
+            topics = []
+            for r in range(rooms):
+                subs = [f"{BARE_PREFIX}{r}.naf"]
+                if reliable_hz:
+                    subs.append(f"{BARE_PREFIX}{r}.chat")
+                topics += [subs] * members
+            crowd = await connect_all(router, codec, topics, stats)
     except Exception as e:  # noqa: BLE001 - reported, not raised: the run goes on
         res.errors.append(f"connect failed: {e!r}")
+        for m in crowd:
+            m.close()
         return res
+    res.setup_s = round(time.monotonic() - t0, 2)
+    during = None
+    if joiners:
+        hub_sid = crowd[0].hub_sid
+
+        def during() -> Awaitable[None]:
+            return late_joiners(router, codec, hub_sid, joiners, duration, res)
+
     try:
-        return await _measure(router, codec, crowd, res, stats, rnd, warmup, reliable_hz)
+        return await _measure(router, codec, crowd, res, stats, rnd, warmup, reliable_hz, during)
     finally:
         for m in crowd:
             m.close()
         await asyncio.sleep(0.5)
+
+
+async def connect_rooms(
+    router: Router,
+    codec: Codec,
+    rooms: int,
+    members: int,
+    entities: int,
+    stats: Stats,
+    rnd: random.Random,
+    timeout: float = 60,
+) -> list[Member]:
+    """
+    C{rooms} rooms of C{members} members through the room API, in room order.
+
+    The first member of each room creates it and joins with the creator
+    token (which it shows nobody); every member joins, subscribes to the
+    room's NAF topic, enters and spawns C{entities} entities with
+    acknowledged first syncs (``u``), the first of them the avatar it
+    updates later. Raises on any refusal: a load whose set-up failed
+    measures nothing.
+    """
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(50)
+
+    async def open_member() -> Member:
+        async with gate:
+            m = Member(
+                codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, stay_decoding=True
+            )
+            await loop.create_connection(lambda: m, "127.0.0.1", router.port)
+            await asyncio.wait_for(m.ready, timeout)
+            return m
+
+    async def seat(m: Member, hub_sid: str, n: int, token: str | None) -> None:
+        async with gate:
+            await asyncio.wait_for(enter_room(m, hub_sid, n, token), timeout)
+            for k in range(entities):
+                template = "#remote-avatar" if k == 0 else "#x-avatar"
+                sync = avatar_sync(rnd, m.session_id, f"{m.session_id}-{k}", template, True, None)
+                await asyncio.wait_for(m.publish_acked(m.topic, room_first_sync(sync)), timeout)
+            m.entity = f"{m.session_id}-0"
+
+    async def room(r: int) -> list[Member]:
+        crowd = list(await asyncio.gather(*(open_member() for _ in range(members))))
+        try:
+            async with gate:
+                info, _ = await crowd[0].call(
+                    "hubsd.room.create",
+                    name=f"bench room {r}",
+                    # seats for late joiners too (each leaves, but a seat
+                    # whose leave is lost is held for the reconnect grace)
+                    room_size=members + 30,
+                    member_permissions=ALL_MEMBER_PERMISSIONS,
+                )
+            await seat(crowd[0], info["hub_sid"], 0, info["creator_token"])
+            await asyncio.gather(
+                *(seat(m, info["hub_sid"], n, None) for n, m in enumerate(crowd) if n)
+            )
+        except BaseException:
+            for m in crowd:
+                m.close()
+            raise
+        return crowd
+
+    groups = await asyncio.gather(*(room(r) for r in range(rooms)), return_exceptions=True)
+    failed = [g for g in groups if isinstance(g, BaseException)]
+    if failed:
+        for g in groups:
+            if not isinstance(g, BaseException):
+                for m in g:
+                    m.close()
+        raise failed[0]
+    crowd = [m for g in groups if not isinstance(g, BaseException) for m in g]
+    for m in crowd:
+        m.go_hot()
+    return crowd
+
+
+async def enter_room(m: Member, hub_sid: str, n: int, token: str | None = None) -> tuple[Any, int]:
+    """join, subscribe to the NAF topic, enter: the enter reply (the snapshot) and its size."""
+    kw: dict[str, Any] = {"hub_sid": hub_sid}
+    if token is not None:
+        kw["creator_token"] = token
+    reply, _ = await m.call("hubsd.room.join", **kw)
+    m.hub_sid = hub_sid
+    m.session_id = reply["session_id"]
+    m.topic = f"hubsd.room.{hub_sid}.naf"
+    await m.subscribe(m.topic)
+    return await m.call(
+        "hubsd.room.enter",
+        hub_sid=hub_sid,
+        profile={"displayName": f"bench member {n}"},
+        context={},
+    )
+
+
+async def late_joiners(
+    router: Router, codec: Codec, hub_sid: str, count: int, window: float, res: Result
+) -> None:
+    """
+    C{count} new members join room C{hub_sid} one after the other, spread over
+    C{window} seconds: each is timed from sending ``join`` to the ``enter``
+    reply (subscribing in between, as a client must); the snapshot's size
+    (the whole RESULT message) and entity count are kept. Each leaves at once.
+    """
+    loop = asyncio.get_running_loop()
+    spacing = window / max(count, 1)
+    stats = Stats(10**9)
+    for j in range(count):
+        started = loop.time()
+        m = Member(
+            codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, stay_decoding=True
+        )
+        try:
+            await loop.create_connection(lambda: m, "127.0.0.1", router.port)  # noqa: B023
+            await asyncio.wait_for(m.ready, 10)
+            t0 = time.perf_counter()
+            kw = {"hub_sid": hub_sid}
+            reply, _ = await asyncio.wait_for(m.call("hubsd.room.join", **kw), 10)
+            m.session_id = reply["session_id"]
+            joined = time.perf_counter()
+            await asyncio.wait_for(m.subscribe(f"hubsd.room.{hub_sid}.naf"), 10)
+            t1 = time.perf_counter()
+            snapshot, size = await asyncio.wait_for(
+                m.call(
+                    "hubsd.room.enter",
+                    hub_sid=hub_sid,
+                    profile={"displayName": f"late joiner {j}"},
+                    context={},
+                ),
+                10,
+            )
+            t2 = time.perf_counter()
+            res.join_enter_ms.append(round((t2 - t0) * 1000, 2))
+            res.enter_ms.append(round((t2 - t1) * 1000, 2))
+            res.join_ms.append(round((joined - t0) * 1000, 2))
+            res.snapshot_bytes.append(size)
+            res.snapshot_entities.append(len(snapshot.get("entities") or []))
+            res.joiners += 1
+            await asyncio.wait_for(m.call("hubsd.room.leave", hub_sid=hub_sid), 10)
+        except Exception as e:  # noqa: BLE001 - reported with the load
+            res.errors.append(f"late joiner {j}: {e!r}")
+        finally:
+            m.close()
+        await asyncio.sleep(max(0.0, started + spacing - loop.time()))
 
 
 async def _measure(
@@ -165,16 +377,24 @@ async def _measure(
     rnd: random.Random,
     warmup: float,
     reliable_hz: float,
+    during: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
     members, hz = res.members, res.hz
     naf = []
     chat = []
     for i, m in enumerate(crowd):
         room = i // members
-        naf.append(PublishTemplate(codec, f"hubsd.room.{room}.naf", naf_update(rnd, 0.0), m.mask))
+        if m.entity:
+            # A member in a room updates its own avatar through the room rules.
+            sync = avatar_sync(rnd, m.session_id, m.entity, "#remote-avatar", False, 0.0)
+            env = room_update(sync)
+            naf.append(PublishTemplate(codec, m.topic, env, m.mask, True, set_sync_sent))
+            continue
+        body = naf_update(rnd, 0.0)
+        naf.append(PublishTemplate(codec, f"{BARE_PREFIX}{room}.naf", body, m.mask))
         if reliable_hz:
-            tpl = PublishTemplate(codec, f"hubsd.room.{room}.chat", chat_message(rnd, 0.0), m.mask)
-            chat.append(tpl)
+            body = chat_message(rnd, 0.0)
+            chat.append(PublishTemplate(codec, f"{BARE_PREFIX}{room}.chat", body, m.mask))
     res.payload_bytes = naf[0].size
     slots = 20
     groups: list[list[int]] = [list(range(k, len(crowd), slots)) for k in range(slots)]
@@ -221,11 +441,15 @@ async def _measure(
     core0 = core_busy(router.core)
     t0 = time.monotonic()
     stats.measuring = True
+    side = asyncio.ensure_future(during()) if during is not None else None
     end = t0 + res.duration
     while time.monotonic() < end:
         await asyncio.sleep(min(1.0, max(0.0, end - time.monotonic())))
         res.rss_series_mb.append(round(rss_bytes(router.pid) / 2**20, 1))
     stats.measuring = False
+    if side is not None:
+        # Late joiners are spread over the window; the last may end just after it.
+        await asyncio.wait_for(side, 30)
     elapsed = time.monotonic() - t0
     cpu1 = cpu_seconds(router.pid)
     core1 = core_busy(router.core)
@@ -253,6 +477,8 @@ async def _measure(
         res.reliable_p99_ms = ms(percentile(stats.reliable_latency, 0.99))
         res.reliable_max_ms = ms(max(stats.reliable_latency))
     res.router_cpu = round((cpu1 - cpu0) / elapsed, 3)
+    if res.published:
+        res.router_cpu_us_per_publish = round((cpu1 - cpu0) / res.published * 1e6, 1)
     # Busy time of the router's core: well above router_cpu means other
     # processes on this shared machine took part of that core.
     res.router_core_busy = round((core1 - core0) / elapsed, 3)
@@ -307,13 +533,27 @@ class Bench:
         self.codec = Codec(serializer)
 
     def router(self) -> Router:
+        a = self.args
         if self.target == "hubsd":
-            extra = f"droppable_topics = {self.args.droppable}" if self.args.droppable else ""
-            return ROUTERS["hubsd"](storage=self.args.hubsd_storage, extra_wamp=extra).start()
+            droppable = a.droppable if a.droppable is not None else BARE_PREFIX + ".naf"
+            extra = f"droppable_topics = {droppable}" if droppable else ""
+            return Hubsd(storage=a.hubsd_storage, extra_wamp=extra).start()
+        if self.target == "hubsd-rooms":
+            droppable = a.droppable if a.droppable is not None else "hubsd.room..naf"
+            extra = f"droppable_topics = {droppable}" if droppable else ""
+            return HubsdRooms(
+                storage=a.hubsd_storage, extra_wamp=extra, rate_messages=a.rate_messages
+            ).start()
         return ROUTERS[self.target]().start()
 
     async def one(
-        self, rooms: int, mode: str = "run", duration: float | None = None, hz: float = 0.0
+        self,
+        rooms: int,
+        mode: str = "run",
+        duration: float | None = None,
+        hz: float = 0.0,
+        entities: int = 1,
+        joiners: int = 0,
     ) -> Result:
         a = self.args
         router = self.router()
@@ -329,6 +569,8 @@ class Bench:
                 a.sample,
                 mode,
                 reliable_hz=a.reliable_hz if mode == "overload" else 0.0,
+                entities=entities,
+                joiners=joiners,
             )
             if router.process is not None and router.process.poll() is not None:
                 res.errors.append(f"router exited {router.process.returncode}")
@@ -340,6 +582,8 @@ class Bench:
         """Highest sustainable load in rooms at C{--hz} (0 if the first load fails)."""
         best, fail = 0, 0
         rooms = self.args.rooms
+        if self.target != "crossbar" and self.args.hubsd_first_rooms:
+            rooms = self.args.hubsd_first_rooms
         for _ in range(self.args.max_steps):
             res = await self.step(rooms, report)
             if res.sustainable:
@@ -398,6 +642,19 @@ class Bench:
         res = await self.one(rooms, "overload", self.args.overload_duration, hz=hz)
         emit(res, report)
 
+    async def latejoin(self, load: float, report: list[dict[str, Any]]) -> None:
+        """
+        Late joiners in a room of C{--members} members with C{--entities} each,
+        at C{load} rooms' worth of fan-out (whole rooms, rate scaled to match).
+        """
+        if self.target not in ROOM_TARGETS:
+            raise RuntimeError(f"latejoin needs a room target, not {self.target}")
+        rooms = max(1, math.ceil(load))
+        hz = round(self.args.hz * load / rooms, 3)
+        a = self.args
+        res = await self.one(rooms, "latejoin", hz=hz, entities=a.entities, joiners=a.joiners)
+        emit(res, report)
+
     async def idle(self, report: list[dict[str, Any]]) -> None:
         router = self.router()
         try:
@@ -425,6 +682,17 @@ def emit(res: Result, report: list[dict[str, Any]]) -> None:
             if res.mode == "overload"
             else ""
         )
+        + (
+            f" joiners={res.joiners} join->enter p50={percentile(res.join_enter_ms, 0.5)}ms"
+            f" p99={percentile(res.join_enter_ms, 0.99)}ms"
+            f" join p50={percentile(res.join_ms, 0.5)}ms"
+            f" enter p50={percentile(res.enter_ms, 0.5)}ms"
+            f" p99={percentile(res.enter_ms, 0.99)}ms"
+            f" snapshot={res.snapshot_bytes[:1]}B/{res.snapshot_entities[:1]} entities"
+            if res.mode == "latejoin"
+            else ""
+        )
+        + (f" us/publish={res.router_cpu_us_per_publish}" if res.router_cpu_us_per_publish else "")
         + (f" errors={res.errors}" if res.errors else ""),
         flush=True,
     )
@@ -455,9 +723,19 @@ def table(report: list[dict[str, Any]]) -> str:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--target", choices=["hubsd", "crossbar", "both"], default="both")
+    p.add_argument(
+        "--target",
+        default="both",
+        help="hubsd (bare router), hubsd-rooms (room rules on), crossbar, "
+        "both (crossbar,hubsd), all (crossbar,hubsd,hubsd-rooms) or a comma list",
+    )
     p.add_argument("--serializer", choices=["json", "msgpack", "both"], default="json")
-    p.add_argument("--mode", choices=["run", "sweep", "overload", "idle", "all"], default="run")
+    p.add_argument(
+        "--mode",
+        choices=["run", "sweep", "overload", "idle", "all", "latejoin", "rooms"],
+        default="run",
+        help="rooms: sweep every target, then late joiners at the hubsd-rooms sustainable load",
+    )
     p.add_argument("--rooms", type=int, default=2, help="rooms (run, overload) or first step")
     p.add_argument("--members", type=int, default=25)
     p.add_argument("--hz", type=float, default=10.0)
@@ -473,7 +751,23 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--overload-duration", type=float, default=30.0)
     p.add_argument("--reliable-hz", type=float, default=0.5, help="chat publishes per member/s")
     p.add_argument("--idle-sessions", type=int, default=2000)
-    p.add_argument("--droppable", default="hubsd.room..naf", help="hubsd droppable_topics")
+    p.add_argument(
+        "--droppable",
+        default=None,
+        help="hubsd droppable_topics (default: the target's NAF topics)",
+    )
+    p.add_argument(
+        "--hubsd-first-rooms",
+        type=int,
+        default=0,
+        help="first sweep step of the hubsd targets (default: --rooms)",
+    )
+    p.add_argument(
+        "--rate-messages", type=float, default=100, help="hubsd-rooms [rooms] rate_messages"
+    )
+    p.add_argument("--repeat", type=int, default=1, help="runs per target (mode run)")
+    p.add_argument("--entities", type=int, default=8, help="entities per member (latejoin)")
+    p.add_argument("--joiners", type=int, default=20, help="late joiners (latejoin)")
     p.add_argument("--hubsd-storage", default="memory", help="hubsd [storage] backend")
     p.add_argument("--generator-core", type=int, default=1)
     p.add_argument("--json-out", help="write every result here as JSON")
@@ -491,7 +785,13 @@ async def main(args: argparse.Namespace) -> int:
     os.sched_setaffinity(0, {args.generator_core})
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    targets = ["crossbar", "hubsd"] if args.target == "both" else [args.target]
+    targets = {
+        "both": ["crossbar", "hubsd"],
+        "all": ["crossbar", "hubsd", "hubsd-rooms"],
+    }.get(args.target) or args.target.split(",")
+    for t in targets:
+        if t not in ROUTERS:
+            raise SystemExit(f"unknown target {t!r}")
     serializers = ["json", "msgpack"] if args.serializer == "both" else [args.serializer]
     report: list[dict[str, Any]] = []
     started = time.time()
@@ -524,8 +824,11 @@ async def run_all(
     serializers: list[str],
     report: list[dict[str, Any]],
 ) -> None:
+    # --repeat alternates the targets run after run (mode run), so that a
+    # change in the machine's background load hits every target alike.
+    reps = args.repeat if args.mode == "run" else 1
     for ser in serializers:
-        for target in targets:
+        for target in [t for _ in range(reps) for t in targets]:
             bench = Bench(args, target, ser)
             try:
                 if args.mode == "run":
@@ -536,6 +839,15 @@ async def run_all(
                     await bench.overload(args.rooms, report)
                 elif args.mode == "idle":
                     await bench.idle(report)
+                elif args.mode == "latejoin":
+                    await bench.latejoin(args.rooms, report)
+                elif args.mode == "rooms":
+                    best = await bench.sweep(report)
+                    if best and target in ROOM_TARGETS:
+                        # The room on its own (25 members at --hz), then the
+                        # same room inside the sustainable fan-out load.
+                        await bench.latejoin(1, report)
+                        await bench.latejoin(best, report)
                 else:
                     best = await bench.sweep(report)
                     if best:
@@ -548,7 +860,7 @@ async def run_all(
 
 def _hubsd_code() -> str:
     """The commit hubsd runs from, with the files of hubsd/ that differ from it."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = TREE
 
     def git(*cmd: str) -> str:
         done = subprocess.run(["git", *cmd], cwd=repo, capture_output=True, text=True)

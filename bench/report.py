@@ -19,6 +19,14 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def pct(values: list[float], q: float) -> float | None:
+    """Nearest-rank quantile, as the generator computes it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def best_sustainable(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     best: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
@@ -42,35 +50,61 @@ def main(path: str) -> None:
     best = best_sustainable(rows)
     print("### Highest sustainable fan-out (delivered >= 99%, p99 < 100 ms)\n")
     print(
-        "| serializer | router | rooms x 25 | Hz | delivered ev/s | x Crossbar | ratio | p50 ms "
-        "| p99 ms | max ms | router CPU | core busy | router RSS MB | generator CPU "
-        "| generator ceiling ev/s |"
+        "| serializer | router | rooms x 25 | Hz | delivered ev/s | x Crossbar | of bare hubsd "
+        "| ratio | p50 ms | p99 ms | max ms | router CPU | core busy | router RSS MB "
+        "| router CPU us/publish | generator CPU | generator ceiling ev/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (ser, target), r in sorted(best.items()):
         peer = best.get((ser, "crossbar"))
+        bare = best.get((ser, "hubsd"))
         times = f"{r['events_per_s'] / peer['events_per_s']:.1f}" if peer else "-"
+        of_bare = f"{100 * r['events_per_s'] / bare['events_per_s']:.0f}%" if bare else "-"
         print(
             f"| {ser} | {target} | {r['rooms']} | {r['hz']:g} | {fmt(r['events_per_s'])} | {times} "
-            f"| {r['ratio']:.4f} | {fmt(r['p50_ms'])} | {fmt(r['p99_ms'])} | {fmt(r['max_ms'])} "
-            f"| {r['router_cpu']:.2f} | {r['router_core_busy']:.2f} | {r['router_rss_mb']} "
+            f"| {of_bare} | {r['ratio']:.4f} | {fmt(r['p50_ms'])} | {fmt(r['p99_ms'])} "
+            f"| {fmt(r['max_ms'])} | {r['router_cpu']:.2f} | {r['router_core_busy']:.2f} "
+            f"| {r['router_rss_mb']} | {fmt(r.get('router_cpu_us_per_publish'))} "
             f"| {r['generator_cpu']:.2f} | {fmt(r['generator_ceiling_ev_s'])} |"
         )
 
     print("\n### Every sweep step\n")
     print(
         "| serializer | router | rooms | Hz | delivered ev/s | ratio | p50 ms | p99 ms | max ms "
-        "| router CPU | core busy | generator CPU | sustainable |"
+        "| router CPU | core busy | us/publish | generator CPU | sustainable |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r.get("mode") in ("run", "sweep"):
+            us = r.get("router_cpu_us_per_publish")
             print(
                 f"| {r['serializer']} | {r['target']} | {r['rooms']} | {r['hz']:g} "
                 f"| {fmt(r['events_per_s'])} "
                 f"| {r['ratio']:.4f} | {fmt(r['p50_ms'])} | {fmt(r['p99_ms'])} "
                 f"| {fmt(r['max_ms'])} | {r['router_cpu']:.2f} | {r['router_core_busy']:.2f} "
-                f"| {r['generator_cpu']:.2f} | {'yes' if r['sustainable'] else 'no'} |"
+                f"| {fmt(us)} | {r['generator_cpu']:.2f} | {'yes' if r['sustainable'] else 'no'} |"
+            )
+
+    late = [r for r in rows if r.get("mode") == "latejoin"]
+    if late:
+        print("\n### Late joiners (join -> enter reply, one snapshot message)\n")
+        print(
+            "| serializer | router | rooms x 25 | Hz | entities in room | joiners "
+            "| join->enter p50 ms | p99 ms | max ms | join p50 ms | enter p50 ms | enter p99 ms "
+            "| snapshot bytes | fan-out ratio | fan-out p99 ms | router CPU |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in late:
+            t = r["join_enter_ms"]
+            sizes = r["snapshot_bytes"]
+            ents = r["snapshot_entities"]
+            print(
+                f"| {r['serializer']} | {r['target']} | {r['rooms']} | {r['hz']:g} "
+                f"| {fmt(max(ents) if ents else None)} | {r['joiners']} "
+                f"| {fmt(pct(t, 0.5))} | {fmt(pct(t, 0.99))} | {fmt(max(t) if t else None)} "
+                f"| {fmt(pct(r.get('join_ms', []), 0.5))} | {fmt(pct(r['enter_ms'], 0.5))} "
+                f"| {fmt(pct(r['enter_ms'], 0.99))} | {fmt(max(sizes) if sizes else None)} "
+                f"| {r['ratio']:.4f} | {fmt(r['p99_ms'])} | {r['router_cpu']:.2f} |"
             )
 
     print("\n### Overload: twice the sustainable rooms, 30 s\n")

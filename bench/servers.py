@@ -23,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CROSSBAR = REPO / "bench" / ".venv-crossbar" / "bin" / "crossbar"
+#: The tree hubsd runs from: this one, or HUBSD_TREE (e.g. to try a branch).
+TREE = Path(os.environ.get("HUBSD_TREE") or REPO)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -150,7 +152,9 @@ class Hubsd(Router):
 
     name = "hubsd"
 
-    def __init__(self, core: int = 0, storage: str = "memory", extra_wamp: str = "") -> None:
+    def __init__(
+        self, core: int = 0, storage: str = "memory", extra_wamp: str = "", extra: str = ""
+    ) -> None:
         super().__init__(core)
         (self.dir / "hubsd.ini").write_text(
             f"""[hubsd]
@@ -171,7 +175,7 @@ register = *
 backend = {storage}
 [log]
 level = warn
-"""
+{extra}"""
         )
 
     def command(self) -> list[str]:
@@ -179,8 +183,33 @@ level = warn
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = str(TREE) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
+
+
+class HubsdRooms(Hubsd):
+    """
+    hubsd with the room rules on the members' path: the same daemon and config
+    plus a C{[rooms]} section. The bench members join rooms through the room
+    API, so their publications on ``hubsd.room.<sid>.naf`` go through the
+    rate limiter, the NAF checks and the ownership table.
+    """
+
+    name = "hubsd-rooms"
+
+    def __init__(
+        self,
+        core: int = 0,
+        storage: str = "memory",
+        extra_wamp: str = "",
+        rate_messages: float = 100,
+        room_size: int = 1000,
+    ) -> None:
+        # rate_messages: high enough that 10-15 Hz members are never dropped,
+        # yet every publication still passes the limiter.
+        rooms = f"[rooms]\nrate_messages = {rate_messages:g}\nmax_room_size = {room_size}\n"
+        super().__init__(core, storage, extra_wamp, rooms)
 
 
 class Crossbar(Router):
@@ -247,4 +276,8 @@ class Crossbar(Router):
         return workers[0] if workers else None
 
 
-ROUTERS = {"hubsd": Hubsd, "crossbar": Crossbar}
+ROUTERS: dict[str, type[Router]] = {
+    "hubsd": Hubsd,
+    "hubsd-rooms": HubsdRooms,
+    "crossbar": Crossbar,
+}

@@ -24,10 +24,11 @@ from typing import Any
 
 import msgpack
 
-HELLO, WELCOME, ABORT, GOODBYE = 1, 2, 3, 6
-PUBLISH, SUBSCRIBE, SUBSCRIBED, EVENT = 16, 32, 33, 36
+HELLO, WELCOME, ABORT, GOODBYE, ERROR = 1, 2, 3, 6, 8
+PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED, EVENT = 16, 17, 32, 33, 36
+CALL, RESULT = 48, 50
 
-ROLES = {"roles": {"publisher": {}, "subscriber": {}}}
+ROLES = {"roles": {"publisher": {}, "subscriber": {}, "caller": {}}}
 
 
 class Codec:
@@ -105,24 +106,98 @@ def chat_message(rnd: random.Random, sent: Any) -> dict[str, Any]:
     return {"type": "chat", "body": "hello " + _ident(12, rnd), "sent": sent}
 
 
+def avatar_sync(
+    rnd: random.Random, session_id: str, network_id: str, template: str, first: bool, sent: Any
+) -> dict[str, Any]:
+    """
+    One entity sync of C{session_id}'s own entity, as a member under the room
+    rules sends it: owner and creator are the sender, a fixed lastOwnerTime
+    (so the server's ownership rule accepts every update). C{sent} rides in
+    the sync itself: the rules relay unknown keys of a sync as they are but
+    rebuild the envelope around it.
+    """
+
+    def vec() -> dict[str, float]:
+        return {k: round(rnd.uniform(-10, 10), 3) for k in "xyz"}
+
+    sync: dict[str, Any] = {
+        "networkId": network_id,
+        "owner": session_id,
+        "creator": session_id,
+        "lastOwnerTime": 1000,
+        "template": template,
+        "persistent": False,
+        "isFirstSync": first,
+        "components": {str(i): vec() for i in range(6)},
+    }
+    if first:
+        sync["parent"] = None
+    if sent is not None:
+        sync["sent"] = sent
+    return sync
+
+
+def room_first_sync(sync: dict[str, Any]) -> dict[str, Any]:
+    """The C{u} envelope that spawns an entity (a first sync)."""
+    return {"dataType": "u", "data": sync}
+
+
+def room_update(sync: dict[str, Any]) -> dict[str, Any]:
+    """The C{um} envelope of one entity update (not a first sync)."""
+    return {"dataType": "um", "data": {"d": [sync]}}
+
+
+def set_top_sent(body: dict[str, Any], value: Any) -> dict[str, Any]:
+    """C{body} with its send time at the top level (bare router payloads)."""
+    return dict(body, sent=value)
+
+
+def set_sync_sent(envelope: dict[str, Any], value: Any) -> dict[str, Any]:
+    """C{um} envelope with the send time inside its first entity sync."""
+    sync = dict(envelope["data"]["d"][0], sent=value)
+    return dict(envelope, data=dict(envelope["data"], d=[sync]))
+
+
+def sent_of_args(msg: list[Any]) -> float:
+    """The send time of a bare router EVENT: its first positional argument's C{sent}."""
+    return msg[4][0]["sent"]
+
+
+def sent_of_room_event(msg: list[Any]) -> float:
+    """The send time of a room NAF EVENT: kwargs C{data.d[0].sent}."""
+    return msg[5]["data"]["d"][0]["sent"]
+
+
 class PublishTemplate:
     """A pre-encoded, pre-masked PUBLISH frame whose timestamp is patched per send."""
 
     _JSON_MARK = b'"__SENT_TS__"'
     _FLOAT_MARK = 1234.5678125
 
-    def __init__(self, codec: Codec, topic: str, body: dict[str, Any], mask: bytes) -> None:
+    def __init__(
+        self,
+        codec: Codec,
+        topic: str,
+        body: dict[str, Any],
+        mask: bytes,
+        as_kwargs: bool = False,
+        place: Any = set_top_sent,
+    ) -> None:
+        # place(body, value): body with its send time set to value.
+        def message(b: dict[str, Any]) -> list[Any]:
+            return [PUBLISH, 1, {}, topic, [], b] if as_kwargs else [PUBLISH, 1, {}, topic, [b]]
+
         if codec.name == "json":
-            body = dict(body, sent="__SENT_TS__")
-            payload = codec.encode([PUBLISH, 1, {}, topic, [body]])
+            body = place(body, "__SENT_TS__")
+            payload = codec.encode(message(body))
             at = payload.index(self._JSON_MARK)
             # A fixed-width float: '%.6f' of an epoch time is always 17 characters.
             payload = payload[:at] + b"0" * 17 + payload[at + len(self._JSON_MARK) :]
             self._json = True
             width = 17
         else:
-            body = dict(body, sent=self._FLOAT_MARK)
-            payload = codec.encode([PUBLISH, 1, {}, topic, [body]])
+            body = place(body, self._FLOAT_MARK)
+            payload = codec.encode(message(body))
             at = payload.index(b"\xcb" + struct.pack(">d", self._FLOAT_MARK)) + 1
             self._json = False
             width = 8
@@ -155,10 +230,18 @@ class Stats:
         self.reliable_received = 0
         self.disconnected = 0
         self.errors: list[str] = []
+        #: sent_of(decoded EVENT) -> its send time
+        self.sent_of: Any = sent_of_args
 
 
 class Member(asyncio.Protocol):
-    """One WAMP session: joins, subscribes to C{topics}, publishes with C{publish}."""
+    """
+    One WAMP session: joins, subscribes to C{topics}, publishes with C{publish}.
+
+    Until C{ready} (or, with C{stay_decoding}, until L{go_hot}) every frame is
+    decoded, so L{call}, L{subscribe} and L{publish_acked} work; after that
+    the hot path only counts frames.
+    """
 
     def __init__(
         self,
@@ -169,6 +252,7 @@ class Member(asyncio.Protocol):
         realm: str,
         topics: list[str],
         stats: Stats,
+        stay_decoding: bool = False,
     ) -> None:
         self.codec = codec
         self.host, self.port, self.path, self.realm = host, port, path, realm
@@ -183,6 +267,17 @@ class Member(asyncio.Protocol):
         self._pending = len(topics)
         self._next_sample = random.randrange(1, stats.sample_every + 1)
         self._recv = self._recv_handshake
+        self.session = 0
+        # Room facts (room targets): the room, its NAF topic, the member's
+        # room session id and the entity it updates.
+        self.hub_sid = ""
+        self.topic = ""
+        self.session_id = ""
+        self.entity = ""
+        self.decoding = True
+        self._stay_decoding = stay_decoding
+        self._requests: dict[int, asyncio.Future[tuple[list[Any], int]]] = {}
+        self._request_id = 100
 
     # -- connection ---------------------------------------------------------
 
@@ -204,6 +299,10 @@ class Member(asyncio.Protocol):
         self.alive = False
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(f"connection lost: {exc}"))
+        for fut in self._requests.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError(f"connection lost: {exc}"))
+        self._requests.clear()
 
     def data_received(self, data: bytes) -> None:
         self._recv(data)
@@ -211,6 +310,38 @@ class Member(asyncio.Protocol):
     def send(self, msg: list[Any]) -> None:
         frame, _ = client_frame(self.codec.encode(msg), self.codec.opcode, self.mask)
         self.transport.write(frame)
+
+    def go_hot(self) -> None:
+        """From now on only count frames (no decoding but samples)."""
+        self.decoding = False
+
+    def _request(self, msg: list[Any]) -> asyncio.Future[tuple[list[Any], int]]:
+        fut = asyncio.get_running_loop().create_future()
+        self._requests[msg[1]] = fut
+        self.send(msg)
+        return fut
+
+    def _next_id(self) -> int:
+        self._request_id += 1
+        return self._request_id
+
+    async def call(self, procedure: str, **kwargs: Any) -> tuple[Any, int]:
+        """
+        Call C{procedure} with C{kwargs}: (its first result or kwargs, size of
+        the RESULT message in bytes).
+
+        @raise RuntimeError: naming the error URI and message.
+        """
+        msg, size = await self._request([CALL, self._next_id(), {}, procedure, [], kwargs])
+        args = msg[3] if len(msg) > 3 else []
+        return (args[0] if args else (msg[4] if len(msg) > 4 else None)), size
+
+    async def subscribe(self, topic: str) -> None:
+        await self._request([SUBSCRIBE, self._next_id(), {}, topic])
+
+    async def publish_acked(self, topic: str, kwargs: dict[str, Any]) -> None:
+        """Publish C{kwargs} on C{topic} and wait for PUBLISHED (an ERROR raises)."""
+        await self._request([PUBLISH, self._next_id(), {"acknowledge": True}, topic, [], kwargs])
 
     def close(self) -> None:
         self.alive = False
@@ -240,23 +371,32 @@ class Member(asyncio.Protocol):
             self.ready.set_exception(RuntimeError(why))
         self.close()
 
-    def _on_message(self, msg: list[Any]) -> None:
+    def _ready(self) -> None:
+        self.decoding = self._stay_decoding
+        self.ready.set_result(None)
+
+    def _on_message(self, msg: list[Any], size: int) -> None:
         kind = msg[0]
-        if kind == WELCOME:
+        if kind == EVENT:
+            self.received += 1
+        elif kind in (RESULT, SUBSCRIBED, PUBLISHED) and msg[1] in self._requests:
+            self._requests.pop(msg[1]).set_result((msg, size))
+        elif kind == ERROR and msg[2] in self._requests:
+            why = f"{msg[4]} {msg[5] if len(msg) > 5 else ''}"
+            self._requests.pop(msg[2]).set_exception(RuntimeError(why))
+        elif kind == WELCOME:
             self.session = msg[1]
             self.alive = True
             for i, topic in enumerate(self.topics):
                 self.send([SUBSCRIBE, i + 1, {}, topic])
             if not self.topics:
-                self.ready.set_result(None)
+                self._ready()
         elif kind == SUBSCRIBED:
             self._pending -= 1
             if self._pending == 0:
-                self.ready.set_result(None)
+                self._ready()
         elif kind in (ABORT, GOODBYE):
             self._fail(f"session ended: {msg!r}")
-        elif kind == EVENT:
-            self.received += 1
 
     # -- frames -------------------------------------------------------------
 
@@ -268,7 +408,7 @@ class Member(asyncio.Protocol):
         pos = 0
         count = 0
         nxt = self._next_sample
-        setup = not self.ready.done()
+        setup = self.decoding
         while n - pos >= 2:
             ln = data[pos + 1]
             if ln < 126:
@@ -289,8 +429,8 @@ class Member(asyncio.Protocol):
             op = data[pos] & 0x0F
             if op == 1 or op == 2:
                 if setup:
-                    self._on_message(self.codec.decode(data[start:end]))
-                    setup = not self.ready.done()
+                    self._on_message(self.codec.decode(data[start:end]), ln)
+                    setup = self.decoding
                 else:
                     count += 1
                     if ln < self.stats.reliable_below:
@@ -312,7 +452,7 @@ class Member(asyncio.Protocol):
         now = time.time()
         try:
             msg = self.codec.decode(payload)
-            sent = msg[4][0]["sent"]
+            sent = self.stats.sent_of(msg)
         except Exception as e:  # noqa: BLE001 - a malformed event is a bench failure
             self.stats.errors.append(f"undecodable event: {e!r}")
             return
