@@ -271,6 +271,8 @@ class RoomDirectory:
         invited = isinstance(invite, str) and hmac.compare_digest(
             invite, self.invite_for(room.hub_sid)
         )
+        seated = room.members.get(identity.session_id)
+        before = seated.connection if seated is not None else None
         try:
             result = room.join(
                 identity.session_id,
@@ -283,6 +285,12 @@ class RoomDirectory:
         finally:
             self._unload_if_empty(room)
         self._cancel_hold(room.hub_sid, identity.session_id)
+        if before is not None and before != connection:
+            # The same member on a new connection (a second tab with its
+            # token, or a reconnect before the old one was seen to drop):
+            # the old connection stops receiving the room's events.
+            gone = Notice("left", {"session_id": identity.session_id}, (), (before,))
+            self.tell(room, [gone])
         m = result.member
         return {
             "room": self.public(room.record, room),

@@ -409,3 +409,22 @@ async def test_a_member_closing_its_session_cleanly_leaves_presence_at_once(
     ann.leave()  # WAMP GOODBYE, then the connection closes
     # Well inside the 2 s grace of this daemon: the leave is not held.
     await until(owner.inbox["presence"], lambda kw: ann.session_id in kw["leaves"], 1.0)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_second_connection_of_a_member_takes_its_seat_over(daemon: HubsdService) -> None:
+    sid, owner, (ann,) = await room_with(daemon, 2)
+    second = await connect(daemon.test_port, ticket=ann.session_token)  # type: ignore[attr-defined]
+    await second.join(sid, "Member 0")
+    assert second.joined["resumed"] is True and second.session_id == ann.session_id
+    await owner.publish(sid, "chat", type="chat", body="to the new tab")
+    await second.inbox["chat"].wait(1)
+    await later(0.1)
+    assert ann.inbox["chat"].events == []  # the old connection no longer listens
+    with pytest.raises(ApplicationError) as e:
+        await ann.publish(sid, "chat", type="chat", body="from the old tab")
+    assert e.value.error == "wamp.error.not_authorized"
+    # The old connection closing does not take the seat away from the new one.
+    ann.leave()
+    await later(0.2)
+    assert ann.session_id in daemon.rooms.directory.rooms[sid].members
