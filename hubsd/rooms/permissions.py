@@ -121,10 +121,7 @@ def permissions_for(roles: Roles, member_permissions: int, entry_mode: str) -> d
     owner = roles.owner or roles.creator
     out: dict[str, bool] = {"join_hub": entry_mode != "deny" or owner}
     for action in OWNER_ACTIONS:
-        if action == "update_roles":
-            out[action] = roles.creator or roles.owner
-        else:
-            out[action] = owner or (roles.moderator and action in MODERATOR_ACTIONS)
+        out[action] = owner or (roles.moderator and action in MODERATOR_ACTIONS)
     for name, bit in MEMBER_BITS.items():
         out[name] = bool(member_permissions & bit) or owner or roles.moderator
     return {name: out[name] for name in HUB_PERMISSIONS}
@@ -157,9 +154,7 @@ def may_spawn(permissions: Mapping[str, bool], template: object) -> bool:
     need = spawn_permission(template)
     if need is None:
         return True
-    if need is False:
-        return False
-    return bool(permissions.get(str(need)))
+    return isinstance(need, str) and bool(permissions.get(need))
 
 
 #: Room topics members publish on (the server applies the relay rules).

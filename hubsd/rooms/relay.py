@@ -76,7 +76,7 @@ def relay(room: LiveRoom, member: Member, kind: str, pub: Any) -> Any:
     """
     _limit(room, member, pub)
     kwargs = pub.kwargs
-    if not isinstance(kwargs, dict) or (pub.args and len(pub.args) > 0):
+    if not isinstance(kwargs, dict) or pub.args:
         raise InvalidPayload("publish the envelope as keyword arguments only")
     if kind == "naf":
         out, changed = relay_naf(room, member, kwargs)

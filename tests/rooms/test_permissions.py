@@ -73,10 +73,34 @@ def test_missing_names_are_off_when_a_map_is_given() -> None:
     assert map_to_bits({"fly": False, "text_chat": True}) == 128
 
 
-@pytest.mark.parametrize("bad", [{"nope": True}, {"fly": 1}, {"fly": "yes"}, {"fly": None}])
-def test_unknown_names_and_non_booleans_are_refused(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"nope": True}, "unknown member permission 'nope'"),
+        ({"fly": 1}, "member permission fly must be true or false"),
+        ({"fly": "yes"}, "member permission fly must be true or false"),
+        ({"fly": None}, "member permission fly must be true or false"),
+    ],
+)
+def test_unknown_names_and_non_booleans_are_refused(bad: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as e:
         map_to_bits(bad)
+    assert str(e.value) == message
+
+
+def test_roles_as_a_map_name_each_role() -> None:
+    assert Roles(owner=True, moderator=True).as_dict() == {
+        "owner": True,
+        "creator": False,
+        "moderator": True,
+        "signed_in": False,
+    }
+    assert Roles(creator=True, signed_in=True).as_dict() == {
+        "owner": False,
+        "creator": True,
+        "moderator": False,
+        "signed_in": True,
+    }
 
 
 def test_plain_member_has_exactly_the_room_bits() -> None:
