@@ -343,3 +343,39 @@ def test_the_spliced_payload_keeps_the_values_for_other_serializers() -> None:
     expected = {"dataType": "um", "data": envelope["data"], "from_session_id": "a"}
     assert out.kwargs == expected
     assert MSGPACK.decode_values(*out.encoded(MSGPACK)) == ([], expected)
+
+
+def _raw_pub(envelope: dict[str, Any]) -> Pub:
+    from hubsd.wamp.codec import JSON
+    from hubsd.wamp.payload import Payload
+
+    raw, count = JSON.encode_values([], envelope)
+    pub = Pub(None)
+    pub.payload = Payload(JSON, raw, count)  # type: ignore[assignment]
+    pub.kwargs, pub.args = pub.payload.kwargs, pub.payload.args
+    return pub
+
+
+def test_a_stamped_envelope_is_never_spliced_from_the_clients_bytes() -> None:
+    room = two_members()
+    # The client claims another owner: the server stamps its own id, so the
+    # bytes as received must not be what is relayed.
+    out = relay.relay(room, room.members["a"], "naf", _raw_pub(spawn("e1", "someone-else")))
+    assert isinstance(out, tuple)
+    assert out[1]["data"]["owner"] == "a"
+
+
+def test_an_envelope_with_other_keys_is_rebuilt_without_them() -> None:
+    room = two_members()
+    relay.relay_naf(room, room.members["a"], spawn("e1", "a"))
+    update = dict(spawn("e1", "a")["data"], isFirstSync=False)
+    envelope = {"dataType": "um", "data": {"d": [update]}, "clientId": "b"}
+    out = relay.relay(room, room.members["a"], "naf", _raw_pub(envelope))
+    assert isinstance(out, tuple) and "clientId" not in out[1]
+
+
+def test_an_envelope_not_given_as_keywords_is_refused_naming_the_rule() -> None:
+    room = two_members()
+    with pytest.raises(InvalidPayload) as e:
+        relay.relay(room, room.members["a"], "naf", Pub(spawn(), args=[1]))
+    assert str(e.value) == "publish the envelope as keyword arguments only"
