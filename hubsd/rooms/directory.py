@@ -31,10 +31,11 @@ from twisted.logger import Logger
 
 from hubsd.rooms import presence as presence_rules
 from hubsd.rooms.errors import InvalidPayload, NoSuchRoom, NotPermitted
-from hubsd.rooms.permissions import map_to_bits
+from hubsd.rooms.permissions import bits_to_map, map_to_bits
 from hubsd.rooms.room import LiveRoom, Notice
 from hubsd.rooms.settings import RoomSettings
 from hubsd.storage.errors import InvalidValue, NotFound
+from hubsd.storage.records import hash_token
 
 log = Logger()
 
@@ -57,10 +58,6 @@ class Identity:
     @classmethod
     def anonymous(cls) -> Identity:
         return cls(str(uuid.uuid4()))
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class RoomDirectory:
@@ -109,7 +106,7 @@ class RoomDirectory:
         self._check_values(values)
         token = secrets.token_urlsafe(24)
         try:
-            record = await self._store.create_room(creator_token_hash=_hash_token(token), **values)
+            record = await self._store.create_room(creator_token_hash=hash_token(token), **values)
         except InvalidValue as e:
             raise InvalidPayload(str(e)) from None
         if identity.account_id is not None:
@@ -155,8 +152,6 @@ class RoomDirectory:
         room_count = lobby_count = 0
         if live is not None:
             room_count, lobby_count = live.presence.counts()
-        from hubsd.rooms.permissions import bits_to_map
-
         return {
             "hub_sid": record.hub_sid,
             "name": record.name,
@@ -266,7 +261,7 @@ class RoomDirectory:
         creator = (
             isinstance(creator_token, str)
             and bool(room.record.creator_token_hash)
-            and (hmac.compare_digest(_hash_token(creator_token), room.record.creator_token_hash))
+            and (hmac.compare_digest(hash_token(creator_token), room.record.creator_token_hash))
         )
         invited = isinstance(invite, str) and hmac.compare_digest(
             invite, self.invite_for(room.hub_sid)
