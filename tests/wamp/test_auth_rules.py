@@ -290,3 +290,87 @@ def test_untrusted_local_session_is_authorized_by_rules() -> None:
     errors: list[Any] = []
     failed.addErrback(errors.append)
     assert errors[0].value.error == "wamp.error.not_authorized"
+
+
+def test_wampcra_challenge_fields_have_their_documented_form() -> None:
+    router, _ = make_router()
+    p = Peer(router)
+    (challenge,) = _hello(p, authmethods=["wampcra"], authid="bob")
+    fields = json.loads(challenge[2]["challenge"])
+    assert re.fullmatch(r"[0-9a-f]+", fields["nonce"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", fields["timestamp"])
+    assert "salt" not in challenge[2]  # an unsalted principal announces no key derivation
+
+
+def test_salted_wampcra_announces_salt_iterations_and_keylen() -> None:
+    from autobahn.wamp.auth import derive_key
+
+    from hubsd.wamp.settings import Principal, RouterSettings
+    from tests.wamp.harness import OPEN_ROLE
+
+    key = derive_key(b"pw", b"pepper", 50, 24).decode()
+    carol = Principal(
+        "carol",
+        "realm1",
+        "user",
+        wampcra_secret=key,
+        wampcra_salt="pepper",
+        wampcra_iterations=50,
+        wampcra_keylen=24,
+    )
+    router, _ = make_router(
+        RouterSettings(realms=("realm1",), principals=(carol,), roles=(OPEN_ROLE,))
+    )
+    p = Peer(router)
+    (challenge,) = _hello(p, authmethods=["wampcra"], authid="carol")
+    extra = challenge[2]
+    assert (extra["salt"], extra["iterations"], extra["keylen"]) == ("pepper", 50, 24)
+    signature = compute_wcs(key.encode(), extra["challenge"].encode()).decode()
+    (welcome,) = p.send([5, signature, {}])
+    assert welcome[0] == 2
+    assert (welcome[2]["authid"], welcome[2]["authrole"]) == ("carol", "user")
+    assert (welcome[2]["authmethod"], welcome[2]["authprovider"]) == ("wampcra", "static")
+
+
+def test_refusals_say_why() -> None:
+    router, _ = make_router()
+    _, abort = _ticket(router, "wrong")
+    assert abort[1]["message"] == "invalid ticket"
+    p = Peer(router)
+    (challenge,) = _hello(p, authmethods=["wampcra"], authid="bob")
+    (abort,) = p.send([5, "bad signature", {}])
+    assert abort[1]["message"] == "invalid signature"
+    p = Peer(router)
+    (abort,) = _hello(p, authmethods=["nosuch"])
+    assert abort[2] == "wamp.error.no_auth_method"
+    assert abort[1]["message"] == "no acceptable authentication method"
+
+
+@pytest.mark.parametrize("how", ["raises", "fails later"])
+def test_a_broken_dynamic_authorizer_denies_is_counted_and_logged_once(how: str) -> None:
+    from twisted.internet.defer import fail
+    from twisted.logger import globalLogPublisher
+
+    router, _ = make_router()
+
+    def authorize(session: dict[str, Any], action: str, uri: str, options: Any) -> Any:
+        if how == "raises":
+            raise RuntimeError("broken")
+        return fail(RuntimeError("broken"))
+
+    router.set_authorizer(authorize)
+    logged: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        p = _alice(router)
+        for request in (1, 2, 3):
+            (reply,) = p.send([32, request, {}, f"com.room.{request}"])
+            assert reply[0] == 8 and reply[4] == "wamp.error.not_authorized"
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+    assert router.authorizer.errors == 3
+    failures = [e for e in logged if e.get("log_failure") is not None]
+    assert len(failures) == 1
+    assert "dynamic authorizer failed for subscribe com.room.1" in failures[0]["log_format"].format(
+        **{k: v for k, v in failures[0].items() if isinstance(k, str)}
+    )
