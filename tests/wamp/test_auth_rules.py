@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred, succeed
 
 from hubsd.wamp.auth import Authenticated
 from hubsd.wamp.errors import WampError
-from tests.wamp.wiretools import HELLO_ROLES, Peer, make_router
+from tests.wamp.wiretools import HELLO_ROLES, Peer, logged_failures, make_router
 
 ACK = {"acknowledge": True}
 SECRET = "secret-ticket"  # alice's ticket in the test settings
@@ -349,7 +349,6 @@ def test_refusals_say_why() -> None:
 @pytest.mark.parametrize("how", ["raises", "fails later"])
 def test_a_broken_dynamic_authorizer_denies_is_counted_and_logged_once(how: str) -> None:
     from twisted.internet.defer import fail
-    from twisted.logger import globalLogPublisher
 
     router, _ = make_router()
 
@@ -359,17 +358,12 @@ def test_a_broken_dynamic_authorizer_denies_is_counted_and_logged_once(how: str)
         return fail(RuntimeError("broken"))
 
     router.set_authorizer(authorize)
-    logged: list[dict[str, Any]] = []
-    globalLogPublisher.addObserver(logged.append)
-    try:
+    with logged_failures() as failures:
         p = _alice(router)
         for request in (1, 2, 3):
             (reply,) = p.send([32, request, {}, f"com.room.{request}"])
             assert reply[0] == 8 and reply[4] == "wamp.error.not_authorized"
-    finally:
-        globalLogPublisher.removeObserver(logged.append)
     assert router.authorizer.errors == 3
-    failures = [e for e in logged if e.get("log_failure") is not None]
     assert len(failures) == 1
     assert "dynamic authorizer failed for subscribe com.room.1" in failures[0]["log_format"].format(
         **{k: v for k, v in failures[0].items() if isinstance(k, str)}

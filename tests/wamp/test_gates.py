@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from twisted.logger import globalLogPublisher
 
 from hubsd.wamp.authorization import could_match, reserved
 from hubsd.wamp.settings import RoleRules, RouterSettings
 from tests.wamp.harness import OPEN_ROLE
-from tests.wamp.wiretools import Peer, make_router
+from tests.wamp.wiretools import Peer, logged_failures, make_router
 
 ACK = {"acknowledge": True}
 
@@ -190,19 +189,10 @@ def test_denied_publish_is_dropped_silently_and_counted() -> None:
 def test_failing_gate_denies_and_logs_one_traceback() -> None:
     router, p = _joined()
     router.add_gate("hubsd.", Recorder(RuntimeError("bug")))
-    failures: list[Any] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if "log_failure" in event:
-            failures.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    try:
+    with logged_failures() as failures:
         for i in range(5):
             (err,) = p.send([16, i + 1, ACK, "hubsd.t", []])
             assert err[4] == "wamp.error.not_authorized"
-    finally:
-        globalLogPublisher.removeObserver(observe)
     assert len(failures) == 1
     assert router.authorizer.errors == 5
     assert not p.closed

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from twisted.logger import globalLogPublisher
 
 from hubsd.wamp.codec import CBOR, JSON
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.router import Publication, PublishRejected
-from tests.wamp.wiretools import Peer, make_router
+from tests.wamp.wiretools import Peer, logged_failures, make_router
 
 ACK = {"acknowledge": True}
 
@@ -129,19 +128,10 @@ def test_room_error_from_a_hook_keeps_its_uri_and_message() -> None:
 def test_hook_bug_is_a_runtime_error_logged_once() -> None:
     router, (pub, sub, _) = _room()
     router.add_publish_hook("com.room", lambda p: p.kwargs["missing"])  # type: ignore[index]
-    failures: list[Any] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if "log_failure" in event:
-            failures.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    try:
+    with logged_failures() as failures:
         for i in range(5):
             (err,) = pub.send([16, i + 1, ACK, "com.room", []])
             assert err[4] == "wamp.error.runtime_error"
-    finally:
-        globalLogPublisher.removeObserver(observe)
     assert len(failures) == 1
     assert router.stats.hook_errors == 5
     assert sub.read() == [] and not pub.closed

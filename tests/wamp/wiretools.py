@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from twisted.internet.task import Clock
@@ -91,3 +93,21 @@ def login(router: Router, authid: str, authrole: str, codec: Codec = JSON) -> Pe
     )
     assert welcome[0] == 2, welcome
     return p
+
+
+@contextmanager
+def logged_failures() -> Iterator[list[dict[str, Any]]]:
+    """Collect the log events that carry a failure (a traceback) while inside."""
+    from twisted.logger import globalLogPublisher
+
+    failures: list[dict[str, Any]] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_failure") is not None:
+            failures.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        yield failures
+    finally:
+        globalLogPublisher.removeObserver(observe)
