@@ -25,8 +25,6 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
-from twisted.web.resource import Resource
-from twisted.web.server import Site
 
 from hubsd.backends import BuildContext, build_backend
 from hubsd.config import Config
@@ -194,20 +192,11 @@ class HubsdService(Service):
         self.ports[name] = port
 
     async def _start_listeners(self) -> Callable[[], Any]:
-        from autobahn.twisted.resource import WebSocketResource
-
-        from hubsd.wamp.websocket import WampWebSocketFactory
-        from hubsd.web.health import HealthResource
+        from hubsd.web.site import build_site
 
         listen = self.config.section("listen")
         settings = self.router_settings
-        ws_factory = WampWebSocketFactory(self.router, settings, self.reactor)
-        root = Resource()
-        root.putChild(b"ws", WebSocketResource(ws_factory))
-        root.putChild(b"health", HealthResource(lambda: self.state))
-        site = Site(root)
-        site.displayTracebacks = False
-        await self._listen("web", listen["web"], site)
+        await self._listen("web", listen["web"], build_site(self))
         if listen["rawsocket"]:
             from hubsd.wamp.rawsocket import WampRawSocketFactory
 
