@@ -83,9 +83,7 @@ def client_address(request: Request) -> str:
     return str(getattr(peer, "host", "unknown"))
 
 
-def serve_json(
-    request: Request, handler: Callable[[], Awaitable[Any]], status: int = 200
-) -> int:
+def serve_json(request: Request, handler: Callable[[], Awaitable[Any]], status: int = 200) -> int:
     """Run C{handler} and answer its value as JSON; use as ``return serve_json(...)``
     from a ``render_*`` method."""
 
