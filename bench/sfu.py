@@ -119,11 +119,41 @@ async def bounded(limit: int, jobs: list[Any]) -> list[Any]:
     return await asyncio.gather(*(one(j) for j in jobs))
 
 
+def udp_counters() -> dict[str, int]:
+    """This network namespace's UDP counters (/proc/net/snmp): all of them are the bench's."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0][1:], map(int, rows[1][1:]), strict=True))
+
+
+class LoopLag:
+    """The generator's own event-loop lag: how late a 10 ms timer fires (max per window)."""
+
+    def __init__(self) -> None:
+        self.max = 0.0
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(0.01)
+            self.max = max(self.max, loop.time() - t - 0.01)
+
+    def take(self) -> float:
+        value, self.max = self.max, 0.0
+        return value
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
 class Snapshot:
     def __init__(
         self, adapter: Any, pubs: list[Publisher], subs: list[Subscriber], core: int, gen_core: int
     ) -> None:
         self.t = time.monotonic()
+        self.udp = udp_counters()
         self.sfu_cpu = tree_cpu(adapter.pids())
         self.gen_cpu = time.process_time()
         self.core = core_busy(core)
@@ -197,8 +227,11 @@ async def one_load(args: argparse.Namespace, target: str, n: int, rec: Recording
         row["peer_connections"] = len(pubs) + len(subs)
         await asyncio.sleep(args.warmup)
         a = Snapshot(adapter, pubs, subs, args.sfu_core, args.generator_core)
+        lag = LoopLag()
         await asyncio.sleep(args.duration)
         b = Snapshot(adapter, pubs, subs, args.sfu_core, args.generator_core)
+        row["generator_max_lag_ms"] = round(lag.take() * 1000, 1)
+        lag.stop()
         # Stop sending and let what is in flight arrive: the packets sent in
         # the window are then all counted, however late.
         for p in pubs:
@@ -237,8 +270,12 @@ def measure(a: Snapshot, b: Snapshot, drained: Snapshot, subs: list[Subscriber])
     sfu_cpu = b.sfu_cpu - a.sfu_cpu
     gen_cpu = b.gen_cpu - a.gen_cpu
     handled = received + (b.sent - a.sent)
+    udp = {k: b.udp[k] - a.udp[k] for k in ("InDatagrams", "InErrors", "RcvbufErrors")}
     return {
         "window_s": round(dt, 2),
+        "udp_in_datagrams": udp["InDatagrams"],
+        "udp_in_errors": udp["InErrors"],
+        "udp_rcvbuf_errors": udp["RcvbufErrors"],
         "sent_pps": round((b.sent - a.sent) / dt),
         "forwarded_pps": round(received / dt),
         "delivered_ratio": round(arrived / fanout, 4) if fanout else None,
@@ -381,6 +418,12 @@ def parse() -> argparse.Namespace:
         default=1,
         help="Janus event_loops (0: a thread per handle, Janus' default)",
     )
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the bench, the SFU and its workers (e.g. -10 on a busy shared machine)",
+    )
     p.add_argument("--sfu-core", type=int, default=0)
     p.add_argument("--generator-core", type=int, default=1)
     p.add_argument("--json-out")
@@ -390,6 +433,8 @@ def parse() -> argparse.Namespace:
 def run() -> int:
     args = parse()
     enter_netns()
+    if args.nice:
+        os.nice(args.nice)  # inherited by the SFU processes started later
     try:
         import uvloop
     except ImportError:

@@ -34,6 +34,8 @@ class HubsdSfuProcess(Hubsd):
             f"[rooms]\nmax_room_size = {max(publishers + 5, 30)}\n"
             f"[sfu]\nbackend = aiortc\nbind_addresses = {address}\nworkers = {workers}\n"
             f"max_publishers = {publishers + 1}\nmax_handles = {publishers + 5}\n"
+            # Hundreds of handshakes in a row: give each one time.
+            "ice_timeout = 120s\n"
         )
         super().__init__(core, "memory", "", extra)
 
@@ -73,12 +75,16 @@ class HubsdAdapter:
         self.sid = ""
         self.subscriptions: dict[int, tuple[_Session, str]] = {}
         self._subs = itertools.count(1)
+        #: (member, event) for every handle the server closed: why media stopped.
+        self.closed: list[tuple[int, dict[str, Any]]] = []
 
     def describe(self) -> str:
         return f"hubsd aiortc SFU, {self.workers} media worker(s)"
 
     def log_tail(self) -> str:
-        return self.process.output()[-3000:] if self.process else ""
+        closed = "".join(f"member {m}: {kw}\n" for m, kw in self.closed[:20])
+        log = self.process.output()[-6000:] if self.process else ""
+        return f"{len(self.closed)} handles closed by the server; first ones:\n{closed}{log}"
 
     def pids(self) -> list[int]:
         assert self.process is not None
@@ -121,6 +127,11 @@ class HubsdAdapter:
             profile={"displayName": f"Bench {member}"},
             context={"mobile": False},
         )
+        def on_event(**kw: Any) -> None:
+            if kw.get("event") in ("closed", "unpublished"):
+                self.closed.append((member, kw))
+
+        await session.subscribe(on_event, f"hubsd.sfu.{self.sid}.events")
         await session.call("hubsd.sfu.join", hub_sid=self.sid, perms_token=joined["perms_token"])
         self.members[member] = (session, joined["session_id"])
         return self.members[member]
