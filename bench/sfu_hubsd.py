@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import shutil
 from typing import Any
 
 from autobahn.asyncio.wamp import ApplicationSession
@@ -95,7 +97,9 @@ class HubsdAdapter:
         loop = asyncio.get_running_loop()
         joined: asyncio.Future[_Session] = loop.create_future()
         port = self.process.port
-        factory = WampWebSocketClientFactory(lambda: _Session(joined), url=f"ws://127.0.0.1:{port}/ws")
+        factory = WampWebSocketClientFactory(
+            lambda: _Session(joined), url=f"ws://127.0.0.1:{port}/ws"
+        )
         await loop.create_connection(factory, "127.0.0.1", port)
         return await asyncio.wait_for(joined, 30)
 
@@ -127,6 +131,7 @@ class HubsdAdapter:
             profile={"displayName": f"Bench {member}"},
             context={"mobile": False},
         )
+
         def on_event(**kw: Any) -> None:
             if kw.get("event") in ("closed", "unpublished"):
                 self.closed.append((member, kw))
@@ -159,4 +164,7 @@ class HubsdAdapter:
             if session.is_attached():
                 session.leave()
         if self.process is not None:
+            keep = os.environ.get("SFU_BENCH_KEEP_LOG")
+            if keep:
+                shutil.copy(self.process.log, keep)
             await asyncio.get_running_loop().run_in_executor(None, self.process.stop)
