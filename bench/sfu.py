@@ -302,6 +302,7 @@ def measure(a: Snapshot, b: Snapshot, drained: Snapshot, subs: list[Subscriber])
         "seq_loss": round(1 - received / expected_seq, 4) if expected_seq else None,
         "worst_stream_loss": round(worst, 4),
         "late_packets": sum(st.late for s in subs for st in s.streams.values()),
+        "repeated_audio_packets": sum(st.repeats for s in subs for st in s.streams.values()),
         "jitter_ms_mean": round(sum(jitters) / len(jitters), 3) if jitters else None,
         "jitter_ms_p99": round(percentile(jitters, 0.99) or 0, 3),
         "jitter_ms_max": round(jitters[-1], 3) if jitters else None,

@@ -198,6 +198,8 @@ class Stream:
         "received",
         "ext_max",
         "last_seq",
+        "last_ts",
+        "repeats",
         "transit",
         "jitter",
         "late",
@@ -210,6 +212,8 @@ class Stream:
         self.ext_max = seq
         self.first_ext = seq
         self.last_seq = seq
+        self.last_ts = -1
+        self.repeats = 0  # new sequence number, same timestamp: an audio packet sent twice
         self.transit: float | None = None
         self.jitter = 0.0  # RFC 3550 interarrival jitter, in seconds
         self.late = 0  # duplicates or reordered packets
@@ -274,6 +278,9 @@ class Subscriber:
                 st.ext_max += delta
                 st.last_seq = seq
             st.received += 1
+            if ts == st.last_ts and st.rate == OPUS_RATE:
+                st.repeats += 1
+            st.last_ts = ts
             transit = now - ts / st.rate
             if st.transit is not None:
                 d = transit - st.transit
