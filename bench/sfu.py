@@ -258,6 +258,10 @@ async def one_load(args: argparse.Namespace, target: str, n: int, rec: Recording
         await asyncio.sleep(DRAIN)
         drained = Snapshot(adapter, pubs, subs, args.sfu_core, args.generator_core)
         row.update(measure(a, b, drained, subs))
+        # Peer connections that went down on the generator's side: aioice gives
+        # up when its consent checks go unanswered, i.e. when the SFU stalls.
+        row["publishers_down"] = sum(1 for p in pubs if p.pc.connectionState != "connected")
+        row["subscribers_down"] = sum(1 for x in subs if x.pc.connectionState != "connected")
         row["sfu_rss_mb"] = round(sum(rss_bytes(p) for p in family(adapter.pids())) / 2**20, 1)
     except (RuntimeError, TimeoutError, ConnectionError, OSError) as exc:
         raise RuntimeError(
