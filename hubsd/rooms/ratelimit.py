@@ -197,9 +197,7 @@ class KeyedLimiter:
     flood of keys costs at most C{max_keys} buckets.
     """
 
-    def __init__(
-        self, rate: float, burst: float, clock: Clock, max_keys: int = 65536
-    ) -> None:
+    def __init__(self, rate: float, burst: float, clock: Clock, max_keys: int = 65536) -> None:
         self.rate = _positive("rate", rate)
         self.burst = _positive("burst", burst)
         self._clock = clock

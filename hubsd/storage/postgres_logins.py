@@ -24,7 +24,9 @@ _LOGIN_COLUMNS = "token_hash, email_hash, topic, created_at, expires_at"
 
 def _login(row: tuple[Any, ...]) -> LoginToken:
     token_hash, email_hash, topic, created, expires = row
-    return LoginToken(token_hash, email_hash, topic, created.astimezone(UTC), expires.astimezone(UTC))
+    return LoginToken(
+        token_hash, email_hash, topic, created.astimezone(UTC), expires.astimezone(UTC)
+    )
 
 
 class PostgresLoginQueries:
