@@ -285,6 +285,129 @@ ROOMS = SectionSpec(
 )
 
 
+def _check_accounts(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    if values["smtp_host"] and not values["sender"]:
+        problems.append(("sender", "a sender address is required when smtp_host is set"))
+    if values["sender"] and values["sender"].count("@") != 1:
+        problems.append(("sender", "must be an e-mail address such as hubs@example.org"))
+    if bool(values["smtp_username"]) != bool(values["smtp_password_file"]):
+        problems.append(
+            ("smtp_password_file", "smtp_username and smtp_password_file go together")
+        )
+    if not values["verify_path"].startswith("/"):
+        problems.append(("verify_path", "must be a path starting with /"))
+    return problems
+
+
+ACCOUNTS = SectionSpec(
+    "accounts",
+    "Accounts and sign-in by e-mailed link. Off while smtp_host is empty.",
+    (
+        Option(
+            "smtp_host",
+            Text(),
+            "",
+            "SMTP server that sends the sign-in e-mails; empty disables sign-in by e-mail.",
+        ),
+        Option("smtp_port", Integer(1, 65535), "587", "Port of the SMTP server."),
+        Option(
+            "smtp_security",
+            Choice(("starttls", "tls", "none")),
+            "starttls",
+            "starttls (required, refused if the server does not offer it), tls "
+            "(implicit TLS, usually port 465) or none (loopback relays only).",
+        ),
+        Option(
+            "smtp_ca_file",
+            FilePath(),
+            "",
+            "PEM file of the certificate authorities trusted for the SMTP server; empty "
+            "trusts the system's.",
+        ),
+        Option("smtp_username", Text(), "", "User name for SMTP AUTH; empty sends without AUTH."),
+        Option(
+            "smtp_password_file",
+            FilePath(),
+            "",
+            "File holding the SMTP password (chmod 600); $CREDENTIALS_DIRECTORY/NAME is a "
+            "systemd credential. The password is never logged.",
+        ),
+        Option(
+            "smtp_timeout",
+            Duration(minimum=1),
+            "30s",
+            "Give up on an SMTP server that has not taken a message by then.",
+        ),
+        Option("sender", Text(), "", "From address of the sign-in e-mails."),
+        Option(
+            "verify_path",
+            Text(),
+            "/api/v1/accounts/verify",
+            "Path on [hubsd] public_origin that the e-mailed link opens (hubsd's own page, "
+            "or a web client's /verify page).",
+        ),
+        Option(
+            "link_lifetime",
+            Duration(minimum=1, maximum=86400),
+            "30m",
+            "How long a sign-in link can be used (once).",
+        ),
+        Option(
+            "account_token_lifetime",
+            Duration(minimum=60, maximum=3650 * 86400),
+            "84d",
+            "Lifetime of the account token a sign-in gives.",
+        ),
+        Option(
+            "allow_sign_up",
+            Boolean(),
+            "true",
+            "Whether a first sign-in creates an account; if false, only addresses with an "
+            "account get a link (others get the same answer and no e-mail).",
+        ),
+        Option(
+            "admins",
+            List(),
+            "",
+            "E-mail addresses whose accounts are admins (compared hashed, case-insensitive).",
+        ),
+        Option(
+            "rate_per_address",
+            Number(above=0),
+            "0.2",
+            "Sign-in requests (link requests and link uses) per second from one client address.",
+        ),
+        Option(
+            "burst_per_address",
+            Integer(1, 10_000),
+            "5",
+            "Sign-in requests one client address may make at once before the rate applies.",
+        ),
+        Option(
+            "links_per_email_per_hour",
+            Integer(1, 10_000),
+            "5",
+            "Sign-in links sent to one address per hour (bursts of as many).",
+        ),
+        Option(
+            "links_per_minute",
+            Integer(1, 1_000_000),
+            "60",
+            "Sign-in links this server sends per minute in all (bursts of as many).",
+        ),
+        Option(
+            "max_waiters",
+            Integer(1, 1_000_000),
+            "10000",
+            "Clients waiting at once for a link to be used (Phoenix auth channels, WAMP "
+            "waits); more are refused.",
+        ),
+    ),
+    check=_check_accounts,
+)
+
+
 def _backend_section(kind: str, default: str, doc: str, *extra: Option) -> SectionSpec:
     backend = Option("backend", Text(), default, f"Name of the {kind} backend plugin.")
     return SectionSpec(kind, doc, (backend, *extra), backend_kind=kind)
@@ -395,6 +518,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     WAMP_PRINCIPAL,
     WAMP_ROLE,
     ROOMS,
+    ACCOUNTS,
     STORAGE,
     FILES,
     SFU,
