@@ -23,7 +23,7 @@ from typing import Any
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.mail.smtp import ESMTPSenderFactory
+from twisted.mail.smtp import ESMTPSender, ESMTPSenderFactory, SMTPClientError
 from twisted.python.failure import Failure
 
 from hubsd.accounts.errors import Unavailable
@@ -55,6 +55,28 @@ def compose(sender: str, to: str, subject: str, body: str) -> bytes:
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(body)
     return message.as_bytes()
+
+
+class _QuietSender(ESMTPSender):
+    # Twisted's SMTP client keeps a transcript of the exchange by default and
+    # puts it in the text of every SMTP error, AUTH line (the password in
+    # base64) included. Without it, an error is the server's reply alone.
+    debug = False
+
+
+class _QuietSenderFactory(ESMTPSenderFactory):
+    protocol = _QuietSender
+
+
+def _reason(failure: Failure) -> str:
+    """What went wrong, in one line, from the server's reply or the connection."""
+    error = failure.value
+    if isinstance(error, SMTPClientError):
+        reply = error.resp.decode("utf-8", "replace")
+        why = f"{error.code:03d} {reply}" if error.code > 0 else reply
+    else:
+        why = str(error)
+    return " ".join(why.split()) or type(error).__name__
 
 
 class Mailer:
@@ -96,7 +118,7 @@ class Mailer:
         """
         s = self.settings
         sent: Deferred[Any] = Deferred()
-        factory = ESMTPSenderFactory(
+        factory = _QuietSenderFactory(
             s.username.encode() if s.username else None,
             s.password.encode() if s.password else None,
             s.sender,
@@ -116,22 +138,41 @@ class Mailer:
         else:
             connector = self._reactor.connectTCP(s.host, s.port, factory, s.timeout)
         # The whole exchange has one deadline: a server trickling replies
-        # would keep resetting the client's idle timeout. The sender's
-        # Deferred has no canceller, so a late result after the timeout is
-        # dropped rather than fired twice.
-        sent.addTimeout(s.timeout, self._reactor)
+        # would keep resetting the client's idle timeout. Twisted's sender
+        # must keep its own Deferred (it fires it when the connection we
+        # drop at the deadline goes), so the outcome is a Deferred of ours
+        # that takes whichever comes first.
+        outcome: Deferred[Any] = Deferred()
+
+        def settle(result: Any) -> None:
+            if outcome.called:
+                return
+            if isinstance(result, Failure):
+                outcome.errback(result)
+            else:
+                outcome.callback(result)
+
+        def expire() -> None:
+            if not outcome.called:
+                outcome.errback(Failure(TimeoutError(f"no answer within {s.timeout:g} s")))
+            connector.disconnect()
+
+        sent.addBoth(settle)
+        timer = self._reactor.callLater(s.timeout, expire)
 
         def done(_: object) -> None:
-            return None
+            if timer.active():
+                timer.cancel()
 
         def failed(reason: Failure) -> Failure:
+            if timer.active():
+                timer.cancel()
             connector.disconnect()
-            why = " ".join(str(reason.value).split()) or type(reason.value).__name__
             log.warn(
                 "a sign-in e-mail could not be sent through {where}: {why}",
                 where=self.where,
-                why=why,
+                why=_reason(reason),
             )
             return Failure(Unavailable(f"the e-mail could not be sent through {self.where}"))
 
-        return sent.addCallbacks(done, failed)
+        return outcome.addCallbacks(done, failed)
