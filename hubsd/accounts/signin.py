@@ -130,7 +130,7 @@ class SignIn:
 
     def start(self) -> None:
         """Sweep expired links from the store now and then."""
-        self._sweeper = LoopingCall(self._sweep)
+        self._sweeper = LoopingCall(lambda: ensureDeferred(self._sweep()))
         self._sweeper.clock = self.clock
         interval = min(self.settings.link_lifetime, SWEEP_INTERVAL)
         self._sweeper.start(interval, now=False).addErrback(

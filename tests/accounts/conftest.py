@@ -42,3 +42,13 @@ def log_text() -> Iterator[list[str]]:
     globalLogPublisher.addObserver(observe)
     yield lines
     globalLogPublisher.removeObserver(observe)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A started room store of each implementation, on an empty database."""
+    from tests.storage.conftest import make_backend
+
+    backend = make_backend(request.param, request, tmp_path)
+    yield backend.started()
+    backend.stop_all()
