@@ -31,6 +31,7 @@ from hubsd.accounts.settings import AccountSettings
 from hubsd.accounts.signin import Credentials, SignIn
 from hubsd.rooms.keys import KeyRing
 from hubsd.rooms.tokens import Tokens
+from hubsd.storage.errors import NotFound
 from tests.accounts.smtpserver import SmtpServer
 from tests.conftest import free_port
 from tests.storage.helpers import failure_of
@@ -125,7 +126,7 @@ async def test_an_expired_link_is_refused(store: Any, tokens: Tokens, smtp: Smtp
     await sign_in.verify(TOPIC, ann["auth_token"])
     clock.advance(1)
     await failure_of(sign_in.verify(OTHER_TOPIC, bob["auth_token"]), InvalidLink)
-    await failure_of(store.get_account_by_email("bob@example.org"), Exception)
+    await failure_of(store.get_account_by_email("bob@example.org"), NotFound)
 
 
 @pytest_twisted.ensureDeferred
@@ -247,7 +248,7 @@ async def test_a_mail_that_cannot_be_sent_leaves_nothing_behind(store: Any, toke
     error = await failure_of(sign_in.request_link("ann@example.org", "", TOPIC), Unavailable)
     assert "could not be sent" in str(error)
     await no_link_is_kept(store)
-    await failure_of(store.get_account_by_email("ann@example.org"), Exception)
+    await failure_of(store.get_account_by_email("ann@example.org"), NotFound)
     assert heard == []
 
 
@@ -296,7 +297,7 @@ async def test_without_sign_up_only_known_addresses_get_a_link(
     assert mail.rcpt_to == ["bob@example.org"]
     bob = await sign_in.verify(OTHER_TOPIC, link_of(smtp)["auth_token"])
     assert bob.account_id == (await store.get_account_by_email("bob@example.org")).account_id
-    await failure_of(store.get_account_by_email("ann@example.org"), Exception)
+    await failure_of(store.get_account_by_email("ann@example.org"), NotFound)
 
 
 @pytest_twisted.ensureDeferred
