@@ -120,13 +120,13 @@ class _MeResource(Resource):
 
     def render_GET(self, request: Request) -> int:
         async def handle() -> dict[str, Any]:
-            token = bearer_token(request)
-            if token is None:
+            account_id = account_id_from_request(request, self.sign_in)
+            if account_id is None:
                 raise http_error(
                     NotSignedIn("sign in first: Authorization: Bearer <account token>")
                 )
             try:
-                return account_dict(await self.sign_in.whoami(token))
+                return account_dict(await self.sign_in.account_record(account_id))
             except SignInError as e:
                 raise http_error(e) from None
 
