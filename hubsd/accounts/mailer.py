@@ -20,6 +20,7 @@ from email.utils import formatdate, make_msgid
 from io import BytesIO
 from typing import Any
 
+from OpenSSL import crypto
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -105,7 +106,7 @@ class Mailer:
                 with open(s.ca_file, "rb") as f:
                     pem = f.read()
                 trust: Any = ssl.trustRootFromCertificates([ssl.Certificate.loadPEM(pem)])
-            except (OSError, ValueError, ssl.SSL.Error) as e:
+            except (OSError, ValueError, ssl.SSL.Error, crypto.Error) as e:
                 raise ValueError(f"cannot read smtp_ca_file {s.ca_file}: {e}") from None
         else:
             trust = ssl.platformTrust()

@@ -11,6 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
@@ -150,3 +151,15 @@ async def test_a_server_that_never_answers_times_out() -> None:
         await failure_of(sender.send("ann@example.org", letter()), Unavailable)
     finally:
         silent.close()
+
+
+def test_a_ca_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
+    with pytest.raises(ValueError, match=f"cannot read smtp_ca_file {missing}"):
+        mailer(25, host="localhost", security="starttls", ca_file=str(missing))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(ValueError, match=f"cannot read smtp_ca_file {garbage}"):
+        mailer(25, host="localhost", security="tls", ca_file=str(garbage))
+    with pytest.raises(ValueError, match="unknown SMTP security"):
+        mailer(25, security="ssl")
