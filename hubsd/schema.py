@@ -292,9 +292,7 @@ def _check_accounts(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     if values["sender"] and values["sender"].count("@") != 1:
         problems.append(("sender", "must be an e-mail address such as hubs@example.org"))
     if bool(values["smtp_username"]) != bool(values["smtp_password_file"]):
-        problems.append(
-            ("smtp_password_file", "smtp_username and smtp_password_file go together")
-        )
+        problems.append(("smtp_password_file", "smtp_username and smtp_password_file go together"))
     if not values["verify_path"].startswith("/"):
         problems.append(("verify_path", "must be a path starting with /"))
     return problems

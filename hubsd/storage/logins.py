@@ -58,11 +58,17 @@ def check_topic(topic: object) -> str:
     return topic
 
 
-def check_login_token(
-    token_hash: object, email_hash: object, topic: object, expires_at: object
-) -> None:
-    """@raise InvalidValue: naming the bad argument of C{add_login_token}."""
-    check_digest("token_hash", token_hash)
-    check_digest("email_hash", email_hash)
-    check_topic(topic)
+def new_login_token(
+    token_hash: object, email_hash: object, topic: object, expires_at: object, now: datetime
+) -> LoginToken:
+    """
+    The record C{add_login_token} keeps, made at C{now}.
+
+    @raise InvalidValue: naming the bad argument.
+    """
+    token = check_digest("token_hash", token_hash)
+    email = check_digest("email_hash", email_hash)
+    kept_topic = check_topic(topic)
     check_moment("expires_at", expires_at)
+    assert isinstance(expires_at, datetime)
+    return LoginToken(token, email, kept_topic, now, expires_at)

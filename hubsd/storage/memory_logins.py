@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.keys import keyed
-from hubsd.storage.logins import LoginToken, check_digest, check_login_token
+from hubsd.storage.logins import LoginToken, check_digest, new_login_token
 from hubsd.storage.records import Account, check_moment, new_id
 
 
@@ -50,10 +50,9 @@ class MemoryLoginQueries:
         self, token_hash: str, email_hash: str, topic: str, expires_at: datetime
     ) -> Deferred[LoginToken]:
         def add() -> LoginToken:
-            check_login_token(token_hash, email_hash, topic, expires_at)
+            login = new_login_token(token_hash, email_hash, topic, expires_at, self._clock())
             if token_hash in self._logins:
                 raise Conflict("a login token with this hash exists")
-            login = LoginToken(token_hash, email_hash, topic, self._clock(), expires_at)
             self._logins[token_hash] = login
             return login
 

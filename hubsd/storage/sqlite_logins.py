@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred, fail
 
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.keys import keyed
-from hubsd.storage.logins import LoginToken, check_digest, check_login_token
+from hubsd.storage.logins import LoginToken, check_digest, new_login_token
 from hubsd.storage.records import Account, check_moment, new_id
 from hubsd.storage.sqlite_rows import from_db, to_db, write
 
@@ -67,10 +67,9 @@ class SQLiteLoginQueries:
         self, token_hash: str, email_hash: str, topic: str, expires_at: datetime
     ) -> Deferred[LoginToken]:
         try:
-            check_login_token(token_hash, email_hash, topic, expires_at)
+            login = new_login_token(token_hash, email_hash, topic, expires_at, self._clock())
         except StorageError:
             return fail()
-        login = LoginToken(token_hash, email_hash, topic, self._clock(), expires_at)
 
         def insert(conn: sqlite3.Connection) -> LoginToken:
             try:

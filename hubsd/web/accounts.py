@@ -87,13 +87,17 @@ def _object(request: Request) -> dict[str, Any]:
     return body
 
 
-class _SignInResource(Resource):
+class _Endpoint(Resource):
+    """One leaf of the accounts tree, over the node's L{SignIn}."""
+
     isLeaf = True
 
     def __init__(self, sign_in: SignIn) -> None:
         super().__init__()
         self.sign_in = sign_in
 
+
+class _SignInResource(_Endpoint):
     def render_POST(self, request: Request) -> int:
         async def handle() -> dict[str, Any]:
             body = _object(request)
@@ -111,13 +115,7 @@ class _SignInResource(Resource):
         return serve_json(request, handle, status=202)
 
 
-class _MeResource(Resource):
-    isLeaf = True
-
-    def __init__(self, sign_in: SignIn) -> None:
-        super().__init__()
-        self.sign_in = sign_in
-
+class _MeResource(_Endpoint):
     def render_GET(self, request: Request) -> int:
         async def handle() -> dict[str, Any]:
             account_id = account_id_from_request(request, self.sign_in)
@@ -138,13 +136,7 @@ def _arg(request: Request, name: bytes) -> str:
     return values[0].decode("utf-8", "replace")
 
 
-class _VerifyResource(Resource):
-    isLeaf = True
-
-    def __init__(self, sign_in: SignIn) -> None:
-        super().__init__()
-        self.sign_in = sign_in
-
+class _VerifyResource(_Endpoint):
     def render_GET(self, request: Request) -> bytes:
         topic, token = _arg(request, b"auth_topic"), _arg(request, b"auth_token")
         if not topic or not token:

@@ -93,27 +93,14 @@ async def test_auth_is_done_and_the_password_is_never_logged(
     tls, ca_file = certificate
     server = start_smtp(tls=tls, users={b"hubs": PASSWORD.encode()})
     try:
-        good = mailer(
-            server.port,
-            host="localhost",
-            security="starttls",
-            ca_file=str(ca_file),
-            username="hubs",
-            password=PASSWORD,
-        )
+        tls_to = {"host": "localhost", "security": "starttls", "ca_file": str(ca_file)}
+        good = mailer(server.port, username="hubs", password=PASSWORD, **tls_to)
         await good.send("ann@example.org", letter())
         assert server.box.logins == [b"hubs"]
-        wrong = mailer(
-            server.port,
-            host="localhost",
-            security="starttls",
-            ca_file=str(ca_file),
-            username="hubs",
-            password=PASSWORD + "x",
-        )
+        wrong = mailer(server.port, username="hubs", password=PASSWORD + "x", **tls_to)
         error = await failure_of(wrong.send("bob@example.org", letter()), Unavailable)
         # Without AUTH, a server that requires it refuses the sender.
-        anonymous = mailer(server.port, host="localhost", security="starttls", ca_file=str(ca_file))
+        anonymous = mailer(server.port, **tls_to)
         await failure_of(anonymous.send("carol@example.org", letter()), Unavailable)
     finally:
         await server.stop()

@@ -7,6 +7,7 @@ signed-in member creates records the account as its creator.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +44,26 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-async def started(
-    tmp_path: Path, storage: str, smtp: SmtpServer, keys: str = ""
-) -> tuple[HubsdService, int]:
-    service, url = await start(tmp_path, storage, smtp.port, keys)
-    return service, port_of(url)
+@pytest.fixture
+def started(tmp_path: Path, storage: str, smtp: SmtpServer) -> Iterator[Any]:
+    """Starts the test's daemon: C{service, port = await started(accounts_keys)}; stops it."""
+    services: list[HubsdService] = []
+
+    async def make(keys: str = "") -> tuple[HubsdService, int]:
+        service, url = await start(tmp_path, storage, smtp.port, keys)
+        services.append(service)
+        return service, port_of(url)
+
+    yield make
+    for service in services:
+        pytest_twisted.blockon(service.stopService())
 
 
 @pytest_twisted.ensureDeferred
 async def test_sign_in_over_wamp_and_reconnect_with_the_account_token(
-    tmp_path: Path, storage: str, smtp: SmtpServer
+    started: Any, smtp: SmtpServer
 ) -> None:
-    service, port = await started(tmp_path, storage, smtp, "admins = ann@example.org")
+    service, port = await started("admins = ann@example.org")
     members: list[Member] = []
     try:
         asker = await connect(port)
@@ -100,35 +109,25 @@ async def test_sign_in_over_wamp_and_reconnect_with_the_account_token(
     finally:
         for member in members:
             member.leave()
-        await service.stopService()
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_forged_or_session_ticket_is_not_an_account(
-    tmp_path: Path, storage: str, smtp: SmtpServer
-) -> None:
-    service, port = await started(tmp_path, storage, smtp)
+async def test_a_forged_or_session_ticket_is_not_an_account(started: Any, smtp: SmtpServer) -> None:
+    service, port = await started()
+    with pytest.raises(Exception, match="authentication_failed|invalid account token"):
+        await connect(port, ticket="not-a-token")
+    session = await connect(port, ticket=service.rooms.tokens.issue_session("f" * 36))
     try:
-        with pytest.raises(Exception, match="authentication_failed|invalid account token"):
-            await connect(port, ticket="not-a-token")
-        session = await connect(port, ticket=service.rooms.tokens.issue_session("f" * 36))
-        try:
-            assert await error_of(session.client.call("hubsd.account.whoami")) == (
-                "hubsd.error.not_signed_in"
-            )
-        finally:
-            session.leave()
+        assert await error_of(session.client.call("hubsd.account.whoami")) == (
+            "hubsd.error.not_signed_in"
+        )
     finally:
-        await service.stopService()
+        session.leave()
 
 
 @pytest_twisted.ensureDeferred
-async def test_bad_calls_limits_and_the_gate(
-    tmp_path: Path, storage: str, smtp: SmtpServer
-) -> None:
-    service, port = await started(
-        tmp_path, storage, smtp, "burst_per_address = 2\nrate_per_address = 0.01"
-    )
+async def test_bad_calls_limits_and_the_gate(started: Any, smtp: SmtpServer) -> None:
+    service, port = await started("burst_per_address = 2\nrate_per_address = 0.01")
     member = await connect(port)
     try:
         call = member.client.call
@@ -156,30 +155,25 @@ async def test_bad_calls_limits_and_the_gate(
         assert smtp.box.messages == []
     finally:
         member.leave()
-        await service.stopService()
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_waiting_caller_that_leaves_stops_waiting(
-    tmp_path: Path, storage: str, smtp: SmtpServer
-) -> None:
-    service, port = await started(tmp_path, storage, smtp)
+async def test_a_waiting_caller_that_leaves_stops_waiting(started: Any, smtp: SmtpServer) -> None:
+    service, port = await started()
     member = await connect(port)
-    try:
-        member.client.call("hubsd.account.wait", topic=TOPIC).addErrback(lambda f: None)
-        for _ in range(250):
-            if len(service.accounts.waiters) == 1:
-                break
-            await deferLater(reactor, 0.02, lambda: None)
-        assert len(service.accounts.waiters) == 1
-        member.leave()
-        for _ in range(250):
-            if len(service.accounts.waiters) == 0:
-                break
-            await deferLater(reactor, 0.02, lambda: None)
-        assert len(service.accounts.waiters) == 0
-    finally:
-        await service.stopService()
+    member.client.call("hubsd.account.wait", topic=TOPIC).addErrback(lambda f: None)
+    await until(lambda: len(service.accounts.waiters) == 1)
+    member.leave()
+    await until(lambda: len(service.accounts.waiters) == 0)
+
+
+async def until(condition: Any, seconds: float = 5.0) -> None:
+    """Poll C{condition} (generously: the machine may be loaded)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await deferLater(reactor, 0.02, lambda: None)
+    raise AssertionError("the condition did not hold in time")
 
 
 def test_peer_addresses() -> None:
