@@ -20,7 +20,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, ensureDeferred
 
 from hubsd.accounts.errors import BadRequest, NotSignedIn, SignInError
-from hubsd.accounts.signin import AccountInfo, Credentials, SignIn
+from hubsd.accounts.signin import Credentials, SignIn
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
 
@@ -30,20 +30,6 @@ PREFIX = "hubsd.account."
 def error_uri(e: SignInError) -> str:
     """The WAMP error URI of a sign-in error: C{hubsd.error.<code>}."""
     return f"hubsd.error.{e.code}"
-
-
-def credentials_dict(c: Credentials) -> dict[str, Any]:
-    """Credentials as every transport hands them out (ids as strings: 64-bit)."""
-    return {"credentials": c.token, "account_id": str(c.account_id), "is_admin": c.is_admin}
-
-
-def account_dict(info: AccountInfo) -> dict[str, Any]:
-    """Who-am-I as every transport answers it."""
-    return {
-        "account_id": str(info.account_id),
-        "is_admin": info.is_admin,
-        "created_at": info.created_at.isoformat(),
-    }
 
 
 def peer_host(peer: object) -> str | None:
@@ -137,7 +123,7 @@ class WampAccounts:
         return {"topic": sent}
 
     async def _verify(self, details: Any, topic: Any, token: Any) -> dict[str, Any]:
-        return credentials_dict(await self.sign_in.verify(topic, token, self._address(details)))
+        return (await self.sign_in.verify(topic, token, self._address(details))).as_dict()
 
     async def _wait(self, details: Any, topic: Any) -> dict[str, Any]:
         caller = details.caller
@@ -147,7 +133,7 @@ class WampAccounts:
         waits = self._waits.setdefault(caller, set())
         waits.add(waited)
         try:
-            return credentials_dict(await waited)
+            return (await waited).as_dict()
         finally:
             waits.discard(waited)
             if not waits and self._waits.get(caller) is waits:
@@ -160,4 +146,4 @@ class WampAccounts:
         # The session was authenticated with an account token; the record
         # may be gone since, so it is looked up again.
         account = await self.sign_in.account_record(extra["account_id"])
-        return account_dict(account)
+        return account.as_dict()

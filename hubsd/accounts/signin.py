@@ -72,6 +72,16 @@ class Credentials:
     def __repr__(self) -> str:
         return f"<Credentials account {self.account_id}>"
 
+    def as_dict(self) -> dict[str, Any]:
+        """As every transport hands them out: C{credentials} is the account
+        token (the key Hubs' C{auth_credentials} reads); ids are strings
+        (64-bit)."""
+        return {
+            "credentials": self.token,
+            "account_id": str(self.account_id),
+            "is_admin": self.is_admin,
+        }
+
 
 @dataclass(frozen=True)
 class AccountInfo:
@@ -80,6 +90,14 @@ class AccountInfo:
     account_id: int
     is_admin: bool
     created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Who-am-I as every transport answers it (the id as a string: 64-bit)."""
+        return {
+            "account_id": str(self.account_id),
+            "is_admin": self.is_admin,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 class SignIn:

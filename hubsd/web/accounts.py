@@ -26,7 +26,6 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from hubsd.accounts.errors import NotSignedIn, RateLimited, SignInError
-from hubsd.accounts.procedures import account_dict, credentials_dict
 from hubsd.accounts.signin import SignIn
 from hubsd.web.http import HttpError, bearer_token, client_address, read_json, serve_json
 
@@ -124,7 +123,7 @@ class _MeResource(_Endpoint):
                     NotSignedIn("sign in first: Authorization: Bearer <account token>")
                 )
             try:
-                return account_dict(await self.sign_in.account_record(account_id))
+                return (await self.sign_in.account_record(account_id)).as_dict()
             except SignInError as e:
                 raise http_error(e) from None
 
@@ -204,7 +203,7 @@ class _VerifyResource(_Endpoint):
                 )
             except SignInError as e:
                 raise http_error(e) from None
-            return credentials_dict(verified)
+            return verified.as_dict()
 
         return serve_json(request, handle)
 
