@@ -27,7 +27,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -63,11 +63,17 @@ SWEEP_INTERVAL = 600.0
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a used link gives: the account token (a secret) and who it is."""
+    """
+    What a used link gives: the account token (a secret) and who it is.
+
+    @ivar told: How many waiters on the topic were handed these credentials
+        (on the result of L{SignIn.verify}; 0 when nobody waited).
+    """
 
     token: str
     account_id: int
     is_admin: bool
+    told: int = 0
 
     def __repr__(self) -> str:
         return f"<Credentials account {self.account_id}>"
@@ -273,8 +279,8 @@ class SignIn:
             self.is_admin(account),
         )
         log.info("account {account} signed in", account=account.account_id)
-        self.waiters.tell(auth_topic, credentials)
-        return credentials
+        told = self.waiters.tell(auth_topic, credentials)
+        return replace(credentials, told=told)
 
     def wait(
         self, topic: object, on_credentials: Callable[[Credentials], None]

@@ -164,7 +164,7 @@ class _VerifyResource(_Endpoint):
 
         async def handle() -> None:
             try:
-                await self.sign_in.verify(
+                verified = await self.sign_in.verify(
                     _arg(request, b"auth_topic"),
                     _arg(request, b"auth_token"),
                     client_address(request),
@@ -180,16 +180,14 @@ class _VerifyResource(_Endpoint):
                     request, self._page(request, 500, "Not signed in", "Something went wrong.")
                 )
             else:
-                self._finish(
-                    request,
-                    self._page(
-                        request,
-                        200,
-                        "You are signed in",
-                        "The page where you asked for this link is signed in now. "
-                        "You can close this one.",
-                    ),
+                text = (
+                    "The page where you asked for this link is signed in now. "
+                    "You can close this one."
+                    if verified.told
+                    else "But no page was waiting for this link any more: ask for a new "
+                    "link on the page where you want to sign in, and keep that page open."
                 )
+                self._finish(request, self._page(request, 200, "You are signed in", text))
 
         ensureDeferred(handle())
         return NOT_DONE_YET

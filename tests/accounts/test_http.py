@@ -67,7 +67,7 @@ async def sign_in(url: str, smtp: SmtpServer, email: str, topic: str) -> dict[st
 
 @pytest_twisted.ensureDeferred
 async def test_sign_in_by_magic_link_through_the_page(daemon: Start, smtp: SmtpServer) -> None:
-    service, url = await daemon(smtp.port)
+    service, url = await daemon(smtp.port, "burst_per_address = 20")
     heard: list[Any] = []
     service.accounts.wait(TOPIC, heard.append)
     status, body, _ = await post_json(
@@ -98,6 +98,7 @@ async def test_sign_in_by_magic_link_through_the_page(daemon: Start, smtp: SmtpS
     )
     page = (await timeout(treq.content(response))).decode()
     assert response.code == 200 and "You are signed in" in page
+    assert "is signed in now" in page
     assert len(heard) == 1 and args["auth_token"] not in page
     account = await service.store.get_account_by_email("ann@example.org")
     assert heard[0].account_id == account.account_id
@@ -111,6 +112,15 @@ async def test_sign_in_by_magic_link_through_the_page(daemon: Start, smtp: SmtpS
     assert status == 403 and body["error"]["code"] == "invalid_link"
     status, page, _ = await get(f"{url}/api/v1/accounts/verify?auth_topic={TOPIC}")
     assert status == 400 and b"This link is incomplete" in page
+    # A link whose asking page is gone still signs in, and the page says so.
+    await post_json(
+        f"{url}/api/v1/accounts/sign_in", {"email": "ann@example.org", "topic": OTHER_TOPIC}
+    )
+    await smtp.box.wait_for(2)
+    link, args = link_args(smtp)
+    response = await timeout(treq.post(link, data=dict(args)))
+    page = (await timeout(treq.content(response))).decode()
+    assert response.code == 200 and "no page was waiting for this link" in page
 
 
 @pytest_twisted.ensureDeferred
