@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
 
 from twisted.internet.defer import Deferred, ensureDeferred, fail
 from twisted.internet.task import LoopingCall
@@ -45,6 +44,7 @@ from hubsd.accounts.errors import (
     TimedOut,
     Unavailable,
 )
+from hubsd.accounts.letter import letter, sign_in_link, site_name
 from hubsd.accounts.mailer import Mailer, compose
 from hubsd.accounts.settings import AccountSettings
 from hubsd.accounts.waiters import Waiters
@@ -218,7 +218,11 @@ class SignIn:
             self.mailer.settings.sender,
             to,
             f"Your sign-in link for {self.site()}",
-            self._letter(self._link(auth_topic, token, auth_origin)),
+            letter(
+                self.site(),
+                sign_in_link(self.settings, auth_topic, token, auth_origin),
+                self.settings.link_lifetime,
+            ),
         )
         try:
             await self.mailer.send(to, message)
@@ -371,22 +375,7 @@ class SignIn:
 
     def site(self) -> str:
         """The host (and port) of ``[hubsd] public_origin``, as the e-mail names it."""
-        return urlsplit(self.settings.public_origin).netloc or self.settings.public_origin
-
-    def _link(self, topic: str, token: str, origin: str) -> str:
-        query = urlencode({"auth_topic": topic, "auth_token": token, "auth_origin": origin})
-        return f"{self.settings.public_origin}{self.settings.verify_path}?{query}"
-
-    def _letter(self, link: str) -> str:
-        minutes = max(1, round(self.settings.link_lifetime / 60))
-        return (
-            f"Someone, hopefully you, asked to sign in to {self.site()} with this "
-            "e-mail address.\n\n"
-            f"To sign in, open this link within {minutes} minutes. It works once:\n\n"
-            f"{link}\n\n"
-            "If you did not ask for it, ignore this e-mail: nobody can sign in "
-            "without the link.\n"
-        )
+        return site_name(self.settings.public_origin)
 
 
 async def _stored(d: Deferred[T]) -> T:
