@@ -28,6 +28,7 @@ def build_site(service: HubsdService) -> Site:
     from autobahn.twisted.resource import WebSocketResource
 
     from hubsd.wamp.websocket import WampWebSocketFactory
+    from hubsd.web.accesslog import access_log_line
     from hubsd.web.accounts import mount_accounts
     from hubsd.web.health import HealthResource
 
@@ -36,6 +37,6 @@ def build_site(service: HubsdService) -> Site:
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
     mount_accounts(root, service.accounts)
-    site = Site(root)
+    site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     return site

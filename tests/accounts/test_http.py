@@ -269,3 +269,23 @@ async def test_without_an_smtp_server_sign_in_is_a_503(daemon: Start) -> None:
     )
     assert (status, answer["error"]["code"]) == (503, "sign_in_unavailable")
     assert answer["error"]["message"] == "sign-in by e-mail is not set up on this server"
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_link_token_is_in_no_log_line(
+    daemon: Start, smtp: SmtpServer, log_text: list[str]
+) -> None:
+    _, url = await daemon(smtp.port)
+    await post_json(f"{url}/api/v1/accounts/sign_in", {"email": "ann@example.org", "topic": TOPIC})
+    await smtp.box.wait_for(1)
+    link, args = link_args(smtp)
+    status, _, _ = await get(link)
+    assert status == 200
+    response = await timeout(treq.post(link, data=dict(args)))
+    await timeout(treq.content(response))
+    assert response.code == 200
+    # The test's own SMTP server logs what it receives; the daemon must not.
+    logged = "\n".join(line for line in log_text if "'ESMTP," not in line)
+    assert "/api/v1/accounts/verify?..." in logged  # the access log is in the log
+    assert args["auth_token"] not in logged
+    assert "ann@example.org" not in logged.lower()
