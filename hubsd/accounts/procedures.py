@@ -20,7 +20,8 @@ from typing import Any
 from twisted.internet.defer import Deferred, ensureDeferred
 
 from hubsd.accounts.errors import BadRequest, NotSignedIn, SignInError
-from hubsd.accounts.signin import Credentials, SignIn
+from hubsd.accounts.records import Credentials
+from hubsd.accounts.signin import SignIn
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
 
@@ -129,7 +130,7 @@ class WampAccounts:
         caller = details.caller
         if caller is None:
             raise WampError(errors.NOT_AUTHORIZED, "unknown caller")
-        waited = self.sign_in.wait_for(topic)
+        waited = self.sign_in.wait_for(topic, address=self._address(details))
         waits = self._waits.setdefault(caller, set())
         waits.add(waited)
         try:

@@ -27,7 +27,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -46,6 +46,7 @@ from hubsd.accounts.errors import (
 )
 from hubsd.accounts.letter import letter, sign_in_link, site_name
 from hubsd.accounts.mailer import Mailer, compose
+from hubsd.accounts.records import AccountInfo, Credentials
 from hubsd.accounts.settings import AccountSettings
 from hubsd.accounts.waiters import Waiters
 from hubsd.rooms.errors import InvalidToken
@@ -59,51 +60,6 @@ T = TypeVar("T")
 _LINK_TOKEN = re.compile(r"[0-9a-f]{64}")
 #: How often expired links are swept from the store, at most.
 SWEEP_INTERVAL = 600.0
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """
-    What a used link gives: the account token (a secret) and who it is.
-
-    @ivar told: How many waiters on the topic were handed these credentials
-        (on the result of L{SignIn.verify}; 0 when nobody waited).
-    """
-
-    token: str
-    account_id: int
-    is_admin: bool
-    told: int = 0
-
-    def __repr__(self) -> str:
-        return f"<Credentials account {self.account_id}>"
-
-    def as_dict(self) -> dict[str, Any]:
-        """As every transport hands them out: C{credentials} is the account
-        token (the key Hubs' C{auth_credentials} reads); ids are strings
-        (64-bit)."""
-        return {
-            "credentials": self.token,
-            "account_id": str(self.account_id),
-            "is_admin": self.is_admin,
-        }
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    """Who an account token says the caller is."""
-
-    account_id: int
-    is_admin: bool
-    created_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        """Who-am-I as every transport answers it (the id as a string: 64-bit)."""
-        return {
-            "account_id": str(self.account_id),
-            "is_admin": self.is_admin,
-            "created_at": self.created_at.isoformat(),
-        }
 
 
 class SignIn:
@@ -287,23 +243,34 @@ class SignIn:
         return replace(credentials, told=told)
 
     def wait(
-        self, topic: object, on_credentials: Callable[[Credentials], None]
+        self,
+        topic: object,
+        on_credentials: Callable[[Credentials], None],
+        address: str | None = None,
     ) -> Callable[[], None]:
         """
         Call C{on_credentials} once when the link of C{topic} is used (on
         this node). Returns a callable that stops waiting; call it when the
-        waiting transport goes away.
+        waiting transport goes away. A wait counts against the per-address
+        limit of C{address} (so that one client cannot take every waiter's
+        place).
 
         @raise BadRequest: for a malformed topic.
+        @raise RateLimited: when C{address} asks too often.
         @raise Unavailable: when too many clients wait already.
         """
+        if address is not None:
+            self._limit(self._per_address, address, "sign-in requests from this address")
         return self.waiters.add(check_topic(topic), on_credentials)
 
-    def wait_for(self, topic: object, timeout: float | None = None) -> Deferred[Credentials]:
+    def wait_for(
+        self, topic: object, timeout: float | None = None, address: str | None = None
+    ) -> Deferred[Credentials]:
         """
         A Deferred firing with the credentials when the link of C{topic} is
         used, or failing with L{TimedOut} after C{timeout} seconds (the
-        link lifetime by default). Cancelling it stops the wait.
+        link lifetime by default), or at once as L{wait} would raise.
+        Cancelling it stops the wait.
         """
         stops: list[Callable[[], None]] = []
 
@@ -313,7 +280,7 @@ class SignIn:
 
         waited: Deferred[Credentials] = Deferred(cancelled)
         try:
-            stops.append(self.wait(topic, waited.callback))
+            stops.append(self.wait(topic, waited.callback, address))
         except SignInError as e:
             return fail(e)
         seconds = self.settings.link_lifetime if timeout is None else timeout

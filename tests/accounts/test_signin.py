@@ -28,8 +28,9 @@ from hubsd.accounts.errors import (
     Unavailable,
 )
 from hubsd.accounts.mailer import Mailer, SmtpSettings
+from hubsd.accounts.records import Credentials
 from hubsd.accounts.settings import AccountSettings
-from hubsd.accounts.signin import Credentials, SignIn
+from hubsd.accounts.signin import SignIn
 from hubsd.rooms.keys import KeyRing
 from hubsd.rooms.tokens import Tokens
 from hubsd.storage.errors import NotFound
@@ -224,8 +225,12 @@ async def test_requests_are_limited_per_address_per_email_and_in_all(
         sign_in.request_link("carol@example.org", "", None, "192.0.2.1"), RateLimited
     )
     assert limited.retry_after == 2 and "this address" in str(limited)
-    # Link uses count against the same address.
+    # Link uses and waits count against the same address.
     await failure_of(sign_in.verify(TOPIC, "0" * 64, "192.0.2.1"), RateLimited)
+    with pytest.raises(RateLimited):
+        sign_in.wait(TOPIC, lambda c: None, "192.0.2.1")
+    await failure_of(sign_in.wait_for(TOPIC, address="192.0.2.1"), RateLimited)
+    assert len(sign_in.waiters) == 0
     await sign_in.request_link("ann@example.org", "", None, "192.0.2.2")
     per_email = await failure_of(
         sign_in.request_link("ann@example.org", "", None, "192.0.2.3"), RateLimited
