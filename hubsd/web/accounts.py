@@ -22,12 +22,20 @@ from typing import Any
 
 from twisted.internet.defer import ensureDeferred
 from twisted.logger import Logger
+from twisted.web.error import UnsupportedMethod
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from hubsd.accounts.errors import NotSignedIn, RateLimited, SignInError
 from hubsd.accounts.signin import SignIn
-from hubsd.web.http import HttpError, bearer_token, client_address, read_json, serve_json
+from hubsd.web.http import (
+    HttpError,
+    bearer_token,
+    client_address,
+    read_json,
+    serve_json,
+    write_error,
+)
 
 log = Logger()
 
@@ -87,13 +95,29 @@ def _object(request: Request) -> dict[str, Any]:
 
 
 class _Endpoint(Resource):
-    """One leaf of the accounts tree, over the node's L{SignIn}."""
+    """One leaf of the accounts tree, over the node's L{SignIn}; a path
+    below it is a JSON 404, a method it does not take a JSON 405."""
 
     isLeaf = True
 
     def __init__(self, sign_in: SignIn) -> None:
         super().__init__()
         self.sign_in = sign_in
+
+    def render(self, request: Request) -> Any:
+        if request.postpath and request.postpath != [b""]:
+            write_error(request, HttpError(404, "not_found", "no such resource"))
+            return NOT_DONE_YET
+        try:
+            return super().render(request)
+        except UnsupportedMethod as e:
+            methods: list[bytes] = list(e.allowedMethods)
+            allowed = [m.decode("ascii") for m in methods if m != b"HEAD"]
+            request.setHeader(b"allow", ", ".join(allowed).encode("ascii"))
+            write_error(
+                request, HttpError(405, "method_not_allowed", f"use {' or '.join(allowed)}")
+            )
+            return NOT_DONE_YET
 
 
 class _SignInResource(_Endpoint):

@@ -289,3 +289,15 @@ async def test_the_link_token_is_in_no_log_line(
     assert "/api/v1/accounts/verify?..." in logged  # the access log is in the log
     assert args["auth_token"] not in logged
     assert "ann@example.org" not in logged.lower()
+
+
+@pytest_twisted.ensureDeferred
+async def test_other_methods_and_paths_are_json_errors(daemon: Start, smtp: SmtpServer) -> None:
+    _, url = await daemon(smtp.port)
+    status, body, headers = await get(f"{url}/api/v1/accounts/sign_in")
+    assert status == 405 and json.loads(body)["error"]["code"] == "method_not_allowed"
+    assert headers.getRawHeaders("allow") == ["POST"]
+    status, body, _ = await post_json(f"{url}/api/v1/accounts/me", {})
+    assert status == 405
+    status, body, _ = await get(f"{url}/api/v1/accounts/me/more")
+    assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
