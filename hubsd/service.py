@@ -33,6 +33,7 @@ from hubsd.interfaces import ISFU, IBackend, IClusterBus, IFileStore, IRoomStore
 if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
+    from hubsd.media.resolver import MediaResolver
     from hubsd.rooms.procedures import WampRooms
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
@@ -69,6 +70,7 @@ class HubsdService(Service):
     router_settings: RouterSettings
     sfu: ISFU
     rooms: WampRooms
+    media: MediaResolver
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -99,6 +101,7 @@ class HubsdService(Service):
             ("router", self._start_router),
             ("rooms", lambda: self._start_rooms(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
+            ("media", self._start_media),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
             ("metrics", self._start_metrics),
@@ -180,6 +183,13 @@ class HubsdService(Service):
         self.router.set_authenticator("ticket", rooms.authenticate_ticket)
         self.rooms = rooms
         return rooms.stop
+
+    async def _start_media(self) -> Callable[[], Any]:
+        from hubsd.media.resolver import MediaResolver
+
+        self.media = MediaResolver.fromConfig(self.config, self.reactor)
+        self.media.start()
+        return self.media.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:

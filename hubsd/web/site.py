@@ -6,6 +6,7 @@ server answers can be read off one function:
 
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
+- ``/thumbnails``: thumbnails made by the media resolver (hubsd.web.thumbnails)
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
 each add one ``mount_*`` call below.
@@ -28,11 +29,13 @@ def build_site(service: HubsdService) -> Site:
 
     from hubsd.wamp.websocket import WampWebSocketFactory
     from hubsd.web.health import HealthResource
+    from hubsd.web.thumbnails import ThumbnailResource
 
     root = Resource()
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
+    root.putChild(b"thumbnails", ThumbnailResource(service.media.thumbnails))
     site = Site(root)
     site.displayTracebacks = False
     return site
