@@ -23,11 +23,10 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from treq.client import HTTPClient
 from twisted.internet import error as neterror
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IProtocolFactory, IPushProducer, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
@@ -44,7 +43,7 @@ from twisted.web.client import (
 )
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IAgentEndpointFactory, IResponse
+from twisted.web.iweb import UNKNOWN_LENGTH, IAgentEndpointFactory, IResponse
 from zope.interface import implementer
 
 from hubsd.media.addresses import AddressPolicy, BadHost, IPAddress, ip_literal, normalize_host
@@ -169,33 +168,6 @@ class _CheckedEndpoints:
         return CheckedEndpoint(self._guard, self._connector, uri)
 
 
-@implementer(IAgent)
-class _IdentityAgent:
-    """Asks for bodies as they are and refuses compressed ones (no inflation bombs)."""
-
-    def __init__(self, agent: IAgent) -> None:
-        self._agent = agent
-
-    async def _request(self, method: bytes, uri: bytes, headers: Headers | None) -> IResponse:
-        headers = headers.copy() if headers is not None else Headers()
-        headers.setRawHeaders(b"accept-encoding", [b"identity"])
-        response = await self._agent.request(method, uri, headers, None)
-        encodings = response.headers.getRawHeaders(b"content-encoding") or []
-        if any(e.strip().lower() not in (b"", b"identity") for e in encodings):
-            abandon(response)
-            raise HttpError(
-                502, "upstream_encoding", "the server sent a compressed body, which is not read"
-            )
-        return response
-
-    def request(
-        self, method: bytes, uri: bytes, headers: Headers | None = None, bodyProducer: Any = None
-    ) -> Deferred[IResponse]:
-        from twisted.internet.defer import ensureDeferred
-
-        return ensureDeferred(self._request(method, uri, headers))
-
-
 @dataclass(frozen=True)
 class FetchLimits:
     connect_timeout: float
@@ -244,8 +216,7 @@ class Fetcher:
         )
         # No persistent connections: each request is checked and connected anew.
         pool = HTTPConnectionPool(reactor, persistent=False)
-        self._agent = _IdentityAgent(Agent.usingEndpointFactory(reactor, endpoints, pool))
-        self._reactor = reactor
+        self._agent = Agent.usingEndpointFactory(reactor, endpoints, pool)
 
     async def open(self, url: str) -> tuple[str, IResponse]:
         """The final URL and the response whose body is still to be read (or abandoned)."""
@@ -274,23 +245,19 @@ class Fetcher:
         )
 
     async def _get(self, url: str) -> IResponse:
-        # A client of its own per request: cookies one site sets for one
-        # resolution are never sent for another's.
-        client = HTTPClient(self._agent)  # with a new, empty cookie jar
+        # Twisted's Agent, not treq: treq turns URLs into URIs with hyperlink,
+        # whose IDNA step refuses IPv6 literals ([::1]) and underscores, and
+        # it adds gzip decoding (a small body inflating without bound) and a
+        # cookie jar (one site's cookies sent for another user's resolution).
         headers = Headers(
             {
                 b"user-agent": [self.limits.user_agent.encode("ascii")],
                 b"accept": [b"text/html,image/*,*/*;q=0.8"],
+                b"accept-encoding": [b"identity"],
             }
         )
         try:
-            response: IResponse = await client.get(
-                url,
-                headers=headers,
-                allow_redirects=False,
-                unbuffered=True,
-                reactor=self._reactor,
-            )
+            response: IResponse = await self._agent.request(b"GET", request_target(url), headers)
         except HttpError:
             raise
         except neterror.TimeoutError:
@@ -298,11 +265,39 @@ class Fetcher:
         except (neterror.ConnectError, neterror.DNSLookupError) as e:
             raise HttpError(502, "connect_failed", f"cannot connect for {url}: {e}") from None
         except (ResponseNeverReceived, ResponseFailed) as e:
+            if any(r.check(CancelledError) for r in e.reasons):
+                raise CancelledError() from None  # the deadline, told as such by the caller
             reasons = "; ".join(r.getErrorMessage() for r in e.reasons)
             raise HttpError(
                 502, "upstream_error", f"{url} gave no usable answer: {reasons}"
             ) from None
+        encodings = response.headers.getRawHeaders(b"content-encoding") or []
+        if any(e.strip().lower() not in (b"", b"identity") for e in encodings):
+            abandon(response)
+            raise HttpError(
+                502, "upstream_encoding", "the server sent a compressed body, which is not read"
+            )
         return response
+
+
+def request_target(url: str) -> bytes:
+    """C{url} (checked by L{check_url}) as the ASCII bytes of a request: IDNA host,
+    percent-encoded path and query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ascii_host = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise HttpError(400, "bad_url", f"{host!r} is not a valid host name") from None
+    netloc = ascii_host if parts.port is None else f"{ascii_host}:{parts.port}"
+    path = quote(parts.path or "/", safe=_URL_SAFE)
+    query = quote(parts.query, safe=_URL_SAFE)
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, "")).encode("ascii")
+
+
+# Characters left as they are when a URL is made ASCII: the reserved ones
+# and "%" (already percent-encoded text must stay as it is).
+_URL_SAFE = "/%:@!$&'()*+,;=-._~?"
 
 
 def _checked_status(response: IResponse) -> IResponse:
@@ -357,6 +352,10 @@ class _CappedBody(Protocol):
             error = _too_large(self._limit)
             self._end(lambda d: d.errback(error))
 
+    def cancel(self) -> None:
+        """Stop reading (the caller gave up); the Deferred fails with CancelledError."""
+        self._end(lambda d: None)
+
     def _end(self, fire: Callable[[Deferred[tuple[bytes, bool]]], None]) -> None:
         finished, self._finished = self._finished, None
         if self.transport is not None:
@@ -390,8 +389,15 @@ async def read_body(response: IResponse, limit: int, truncate: bool) -> tuple[by
     if not truncate and response.length is not UNKNOWN_LENGTH and response.length > limit:
         abandon(response)
         raise _too_large(limit)
-    finished: Deferred[tuple[bytes, bool]] = Deferred()
-    response.deliverBody(_CappedBody(finished, limit, truncate))
+    body: _CappedBody | None = None
+
+    def cancel(d: Deferred[tuple[bytes, bool]]) -> None:
+        if body is not None:
+            body.cancel()
+
+    finished: Deferred[tuple[bytes, bool]] = Deferred(cancel)
+    body = _CappedBody(finished, limit, truncate)
+    response.deliverBody(body)
     return await finished
 
 

@@ -70,6 +70,7 @@ class Origin:
     port: int = 0
     requests: list[str] = field(default_factory=list)
     hanging: list[Request] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
     listening: IListeningPort | None = None
     host: str = "127.0.0.1"
 
@@ -169,6 +170,14 @@ class _Site(Resource):
         request.setResponseCode(301)
         request.setHeader(b"location", f"/chain/{n - 1}".encode())
         return b""
+
+    def page_slow_png(self, request: Request, path: str, args: dict[str, str]) -> Any:
+        """Headers and a first part of the body, then nothing."""
+        request.setHeader(b"content-type", b"image/png")
+        request.write(self.image[:1000])
+        self.origin.hanging.append(request)
+        request.notifyFinish().addErrback(lambda _: self.origin.dropped.append(path))
+        return NOT_DONE_YET
 
     def page_hang(self, request: Request, path: str, args: dict[str, str]) -> Any:
         self.origin.hanging.append(request)
