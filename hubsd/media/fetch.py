@@ -55,6 +55,9 @@ Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 Connector = Callable[[IPAddress, int], IStreamClientEndpoint]
 """(checked address, port) -> the endpoint that connects to exactly that address."""
 
+TlsOptions = Callable[[str], Any]
+"""host name -> the TLS client options that verify it (default: the system's CAs)."""
+
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -130,9 +133,12 @@ class AddressGuard:
 class CheckedEndpoint:
     """Connects to a URL's host only at an address the guard has checked."""
 
-    def __init__(self, guard: AddressGuard, connector: Connector, uri: URI) -> None:
+    def __init__(
+        self, guard: AddressGuard, connector: Connector, tls: TlsOptions, uri: URI
+    ) -> None:
         self._guard = guard
         self._connector = connector
+        self._tls_options = tls
         self._host = uri.host.decode("ascii", "replace")
         self._port = int(uri.port)
         self._tls = uri.scheme == b"https"
@@ -149,7 +155,8 @@ class CheckedEndpoint:
             endpoint = self._connector(address, self._port)
             if self._tls:
                 name = normalize_host(self._host)
-                endpoint = wrapClientTLS(optionsForClientTLS(name), endpoint)
+                # The certificate is checked against the URL's host, not the address.
+                endpoint = wrapClientTLS(self._tls_options(name), endpoint)
             try:
                 return await endpoint.connect(factory)
             except neterror.ConnectError as e:
@@ -160,12 +167,13 @@ class CheckedEndpoint:
 
 @implementer(IAgentEndpointFactory)
 class _CheckedEndpoints:
-    def __init__(self, guard: AddressGuard, connector: Connector) -> None:
+    def __init__(self, guard: AddressGuard, connector: Connector, tls: TlsOptions) -> None:
         self._guard = guard
         self._connector = connector
+        self._tls = tls
 
     def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
-        return CheckedEndpoint(self._guard, self._connector, uri)
+        return CheckedEndpoint(self._guard, self._connector, self._tls, uri)
 
 
 @dataclass(frozen=True)
@@ -208,11 +216,12 @@ class Fetcher:
         limits: FetchLimits,
         resolver: Resolver | None = None,
         connector: Connector | None = None,
+        tls: TlsOptions = optionsForClientTLS,
     ) -> None:
         self.limits = limits
         guard = AddressGuard(policy, resolver or system_resolver(reactor))
         endpoints = _CheckedEndpoints(
-            guard, connector or tcp_connector(reactor, limits.connect_timeout)
+            guard, connector or tcp_connector(reactor, limits.connect_timeout), tls
         )
         # No persistent connections: each request is checked and connected anew.
         pool = HTTPConnectionPool(reactor, persistent=False)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import TimeoutError, ensureDeferred
+from twisted.internet.ssl import optionsForClientTLS
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
@@ -32,6 +33,7 @@ from hubsd.media.fetch import (
     Fetcher,
     FetchLimits,
     Resolver,
+    TlsOptions,
     abandon,
     content_type,
     read_body,
@@ -104,8 +106,9 @@ def parse_query(body: Any, max_url_length: int) -> Query:
 class MediaResolver:
     """
     Resolves pasted URLs (``service.media``). C{resolver} and C{connector}
-    replace DNS and TCP (tests that must not send traffic); C{clock} times
-    the deadline, the caches and the rate limit.
+    replace DNS and TCP (tests that must not send traffic), C{tls} the TLS
+    options for a host name (tests that trust their own certificate);
+    C{clock} times the deadline, the caches and the rate limit.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class MediaResolver:
         clock: Any = None,
         resolver: Resolver | None = None,
         connector: Connector | None = None,
+        tls: TlsOptions | None = None,
     ) -> None:
         self.settings = settings
         self._clock = clock if clock is not None else reactor
@@ -123,7 +127,9 @@ class MediaResolver:
         self._origin = public_origin.rstrip("/")
         policy = AddressPolicy(parse_networks(settings.allow_networks))
         limits = FetchLimits(settings.connect_timeout, settings.max_redirects)
-        self.fetcher = Fetcher(reactor, policy, limits, resolver, connector)
+        self.fetcher = Fetcher(
+            reactor, policy, limits, resolver, connector, tls or optionsForClientTLS
+        )
         seconds = self._clock.seconds
         self.results: TtlCache[Query, dict[str, Any]] = TtlCache(
             settings.cache_entries, settings.cache_ttl, seconds

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from twisted.web.resource import Resource
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
 from hubsd.media.cache import TtlCache
 from hubsd.web.http import HttpError, write_error
@@ -27,7 +27,7 @@ class ThumbnailResource(Resource):
         super().__init__()
         self._thumbnails = thumbnails
 
-    def render_GET(self, request: Request) -> bytes:
+    def render_GET(self, request: Request) -> bytes | int:
         path = request.postpath or []
         match = _NAME.match(path[0].decode("latin-1")) if len(path) == 1 else None
         key = match.group(1) if match else None
@@ -35,7 +35,7 @@ class ThumbnailResource(Resource):
         age = self._thumbnails.age(key) if key else None
         if key is None or data is None or age is None:
             write_error(request, HttpError(404, "not_found", "no such thumbnail (or it expired)"))
-            return b""
+            return NOT_DONE_YET  # write_error has finished the request
         etag = f'"{key}"'.encode("ascii")
         request.setHeader(b"etag", etag)
         remaining = max(0, int(self._thumbnails.ttl - age))

@@ -29,7 +29,7 @@ async def origin() -> Any:
 
 @pytest.fixture
 def make_resolver() -> Iterator[Any]:
-    """make(allow=("127.0.0.1/32",), clock=None, resolver=None, connector=None, **settings)."""
+    """make(allow=("127.0.0.1/32",), clock=, resolver=, connector=, tls=, **settings)."""
     started: list[MediaResolver] = []
 
     def make(
@@ -37,10 +37,11 @@ def make_resolver() -> Iterator[Any]:
         clock: Any = None,
         resolver: Any = None,
         connector: Any = None,
+        tls: Any = None,
         **settings: Any,
     ) -> MediaResolver:
         values = replace(MediaSettings(), allow_networks=allow, **settings)
-        media = MediaResolver(values, reactor, PUBLIC_ORIGIN, clock, resolver, connector)
+        media = MediaResolver(values, reactor, PUBLIC_ORIGIN, clock, resolver, connector, tls)
         media.start()
         started.append(media)
         return media
