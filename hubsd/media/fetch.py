@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
+from OpenSSL import SSL
+from service_identity import VerificationError
 from twisted.internet import error as neterror
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
@@ -277,6 +279,10 @@ class Fetcher:
             if any(r.check(CancelledError) for r in e.reasons):
                 raise CancelledError() from None  # the deadline, told as such by the caller
             reasons = "; ".join(r.getErrorMessage() for r in e.reasons)
+            if any(r.check(SSL.Error, VerificationError) for r in e.reasons):
+                raise HttpError(
+                    502, "tls_failed", f"the TLS handshake for {url} failed: {reasons}"
+                ) from None
             raise HttpError(
                 502, "upstream_error", f"{url} gave no usable answer: {reasons}"
             ) from None
