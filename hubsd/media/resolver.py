@@ -27,6 +27,7 @@ from twisted.python.threadpool import ThreadPool
 
 from hubsd.config import Config
 from hubsd.media.addresses import AddressPolicy, parse_networks
+from hubsd.media.body import abandon, content_type, read_body
 from hubsd.media.cache import TtlCache
 from hubsd.media.fetch import (
     Connector,
@@ -34,9 +35,6 @@ from hubsd.media.fetch import (
     FetchLimits,
     Resolver,
     TlsOptions,
-    abandon,
-    content_type,
-    read_body,
 )
 from hubsd.media.image import IMAGE_TYPES, Thumbnail, make_thumbnail
 from hubsd.media.page import parse_page
