@@ -15,13 +15,14 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hubsd.web.http import HttpError
 
 # Media types thumbnailed, and the Pillow formats a body of them may be.
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"})
 _FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
+_ORIENTATION = 0x0112  # the EXIF tag
 
 if Image.MAX_IMAGE_PIXELS is None:  # pragma: no cover - someone turned Pillow's check off
     Image.MAX_IMAGE_PIXELS = 89_478_485
@@ -31,7 +32,7 @@ if Image.MAX_IMAGE_PIXELS is None:  # pragma: no cover - someone turned Pillow's
 class Thumbnail:
     jpeg: bytes
     width: int
-    """The original image's width and height, in pixels."""
+    """The original image's width and height as shown (EXIF orientation applied)."""
     height: int
 
 
@@ -46,9 +47,12 @@ def make_thumbnail(data: bytes, max_pixels: int, edge: int) -> Thumbnail:
                     "image_too_large",
                     f"the image is {width}x{height} pixels; at most {max_pixels} are thumbnailed",
                 )
+            # A photo's camera orientation: a sideways image is shown upright.
+            if image.getexif().get(_ORIENTATION) in (5, 6, 7, 8):
+                width, height = height, width
             image.draft("RGB", (edge, edge))  # JPEG: decode at a reduced scale
             image.thumbnail((edge, edge))
-            flat = _flatten(image)
+            flat = _flatten(ImageOps.exif_transpose(image))
             out = io.BytesIO()
             flat.save(out, "JPEG", quality=85)
     except Image.DecompressionBombError as e:
