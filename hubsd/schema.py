@@ -357,7 +357,7 @@ MEDIA = SectionSpec(
             "Largest image (width x height) decoded for a thumbnail (decompression bombs).",
         ),
         Option("thumbnail_size", Integer(16, 2048), "512", "Thumbnail width and height at most."),
-        Option("image_threads", Integer(1, 64), "2", "Threads that decode images."),
+        Option("image_threads", Integer(1, 64), "2", "Threads that decode images and parse pages."),
         Option(
             "max_fetches",
             Integer(1, 10_000),

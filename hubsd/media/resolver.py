@@ -196,7 +196,11 @@ class MediaResolver:
             meta["expected_content_type"] = kind
         if kind in _HTML_TYPES:
             page, _ = await read_body(response, self.settings.max_page_size, truncate=True)
-            info = parse_page(page, charset, final_url)
+            # In the worker threads too: a large page is milliseconds of
+            # libxml2 that the reactor (and every room) need not wait for.
+            info = await deferToThreadPool(
+                self._reactor, self._pool, parse_page, page, charset, final_url
+            )
             if info.title:
                 meta["title"] = info.title
             if info.description:
