@@ -62,8 +62,28 @@ async def refused(media: MediaResolver, body: Any, **kw: Any) -> Any:
     raise AssertionError(f"resolved, but should have been refused: {answer}")
 
 
+async def until(predicate: Any, seconds: float = 10.0) -> None:
+    """Poll C{predicate} on the real reactor until it holds (fails after C{seconds})."""
+    from twisted.internet.task import deferLater
+
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await deferLater(reactor, 0.01, lambda: None)
+    raise AssertionError(f"{predicate} did not come true in {seconds} s")
+
+
+async def stalled(media: MediaResolver, origin: Origin, path: str) -> Any:
+    """A resolution of C{path} that the origin holds open: its HttpError, pending."""
+    from twisted.internet.defer import ensureDeferred
+
+    pending = ensureDeferred(refused(media, media_body(origin.url(path))))
+    await until(lambda: origin.hanging)
+    return pending
+
+
 def media_body(url: str, **media: Any) -> dict[str, Any]:
     return {"media": {"url": url, **media}}
 
 
-__all__ = ["Origin", "PUBLIC_ORIGIN", "media_body", "refused"]
+__all__ = ["Origin", "PUBLIC_ORIGIN", "media_body", "refused", "stalled", "until"]

@@ -8,7 +8,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.task import Clock
 
-from tests.media.conftest import media_body, refused
+from tests.media.conftest import media_body, refused, stalled, until
 from tests.wamp.harness import timeout
 
 BAD_BODIES: list[tuple[Any, str]] = [
@@ -138,24 +138,11 @@ async def test_a_closed_port_is_a_502(make_resolver) -> None:
     assert (error.status, error.code) == (502, "connect_failed")
 
 
-async def _until(predicate: Any) -> None:
-    from tests.rooms.test_wamp_rooms import later
-
-    for _ in range(500):
-        if predicate():
-            return
-        await later(0.01)
-    raise AssertionError("never happened")
-
-
 @pytest_twisted.ensureDeferred
 async def test_a_server_that_never_answers_is_a_504_after_timeout(origin, make_resolver) -> None:
     clock = Clock()
     media = make_resolver(clock=clock, timeout=15.0)
-    from twisted.internet.defer import ensureDeferred
-
-    pending = ensureDeferred(refused(media, media_body(origin.url("/hang"))))
-    await _until(lambda: origin.hanging)
+    pending = await stalled(media, origin, "/hang")
     clock.advance(15)
     error = await timeout(pending, 10)
     assert (error.status, error.code) == (504, "upstream_timeout")
@@ -167,24 +154,18 @@ async def test_a_body_that_stalls_is_a_504_and_its_connection_is_closed(
 ) -> None:
     clock = Clock()
     media = make_resolver(clock=clock)
-    from twisted.internet.defer import ensureDeferred
-
-    pending = ensureDeferred(refused(media, media_body(origin.url("/slow.png"))))
-    await _until(lambda: origin.hanging)
+    pending = await stalled(media, origin, "/slow.png")
     clock.advance(media.settings.timeout)
     error = await timeout(pending, 10)
     assert (error.status, error.code) == (504, "upstream_timeout")
-    await _until(lambda: origin.dropped == ["/slow.png"])
+    await until(lambda: origin.dropped == ["/slow.png"])
 
 
 @pytest_twisted.ensureDeferred
 async def test_resolutions_beyond_max_fetches_are_a_503(origin, make_resolver) -> None:
     clock = Clock()
     media = make_resolver(clock=clock, max_fetches=1)
-    from twisted.internet.defer import ensureDeferred
-
-    pending = ensureDeferred(refused(media, media_body(origin.url("/hang"))))
-    await _until(lambda: origin.hanging)
+    pending = await stalled(media, origin, "/hang")
     error = await refused(media, media_body(origin.url("/image.png")))
     assert (error.status, error.code, error.headers) == (503, "busy", {"Retry-After": "1"})
     clock.advance(media.settings.timeout)
