@@ -312,6 +312,9 @@ def _check_media(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [("allow_networks", str(e))]
     if values["connect_timeout"] > values["timeout"]:
         return [("connect_timeout", "must not be more than timeout")]
+    if values["thumbnail_ttl"] < values["cache_ttl"]:
+        # A cached answer must not name a thumbnail that is no longer served.
+        return [("thumbnail_ttl", "must not be less than cache_ttl")]
     return []
 
 

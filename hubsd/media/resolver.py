@@ -16,8 +16,9 @@ Every failure is an L{HttpError} (see docs/http-api.md, "Media resolution").
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet.defer import TimeoutError, ensureDeferred
 from twisted.internet.ssl import optionsForClientTLS
@@ -42,6 +43,8 @@ from hubsd.web.addresslimit import AddressLimiter
 from hubsd.web.http import HttpError
 
 log = Logger()
+
+T = TypeVar("T")
 
 QUALITIES = ("low", "high", "low_360", "high_360")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -144,6 +147,7 @@ class MediaResolver:
         )
         self._pool = ThreadPool(minthreads=0, maxthreads=settings.image_threads, name="hubsd-media")
         self._active = 0
+        self._jobs = 0
 
     @classmethod
     def fromConfig(cls, config: Config, reactor: Any) -> MediaResolver:
@@ -165,9 +169,11 @@ class MediaResolver:
             self.limiter.check(address)
         query = parse_query(body, self.settings.max_url_length)
         cached = self.results.get(query)
-        if cached is not None:
+        if cached is not None and self._thumbnail_held(cached):
             return _copy(cached)
-        if self._active >= self.settings.max_fetches:
+        # Worker jobs count too: a resolution that timed out leaves its
+        # decoding running, and those must not pile up behind new ones.
+        if max(self._active, self._jobs) >= self.settings.max_fetches:
             raise HttpError(
                 503,
                 "busy",
@@ -198,9 +204,7 @@ class MediaResolver:
             page, _ = await read_body(response, self.settings.max_page_size, truncate=True)
             # In the worker threads too: a large page is milliseconds of
             # libxml2 that the reactor (and every room) need not wait for.
-            info = await deferToThreadPool(
-                self._reactor, self._pool, parse_page, page, charset, final_url
-            )
+            info = await self._in_worker(parse_page, page, charset, final_url)
             if info.title:
                 meta["title"] = info.title
             if info.description:
@@ -236,9 +240,32 @@ class MediaResolver:
 
     async def _thumbnail(self, data: bytes) -> Thumbnail:
         s = self.settings
-        return await deferToThreadPool(
-            self._reactor, self._pool, make_thumbnail, data, s.max_image_pixels, s.thumbnail_size
-        )
+        return await self._in_worker(make_thumbnail, data, s.max_image_pixels, s.thumbnail_size)
+
+    async def _in_worker(self, work: Callable[..., T], *args: Any) -> T:
+        """C{work(*args)} in the worker threads, counted until it really ends."""
+        done = self._reactor.callFromThread
+
+        def job() -> T:
+            try:
+                return work(*args)
+            finally:
+                done(self._job_ended)
+
+        self._jobs += 1
+        return await deferToThreadPool(self._reactor, self._pool, job)
+
+    def _job_ended(self) -> None:
+        self._jobs -= 1
+
+    def _thumbnail_held(self, result: dict[str, Any]) -> bool:
+        """Whether the thumbnail a cached answer names is still served (it may
+        have been evicted for room before the answer expired)."""
+        url = result["meta"].get("thumbnail")
+        prefix = f"{self._origin}/thumbnails/"
+        if not isinstance(url, str) or not url.startswith(prefix):
+            return True
+        return self.thumbnails.get(url[len(prefix) :].removesuffix(".jpg")) is not None
 
     def _store(self, thumbnail: Thumbnail) -> str:
         key = hashlib.sha256(thumbnail.jpeg).hexdigest()[:32]

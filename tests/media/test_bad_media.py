@@ -185,3 +185,35 @@ async def test_each_address_is_rate_limited(origin, make_resolver) -> None:
     await media.resolve(body, address="192.0.2.8")
     clock.advance(1)
     await media.resolve(body, address="192.0.2.7")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_decoding_left_behind_by_a_timeout_still_counts_against_max_fetches(
+    origin, make_resolver, monkeypatch
+) -> None:
+    import threading
+
+    import hubsd.media.resolver as resolver_module
+
+    started, release = threading.Event(), threading.Event()
+    real = resolver_module.make_thumbnail
+
+    def slow(*args: Any) -> Any:
+        started.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(resolver_module, "make_thumbnail", slow)
+    clock = Clock()
+    media = make_resolver(clock=clock, max_fetches=1)
+    from twisted.internet.defer import ensureDeferred
+
+    pending = ensureDeferred(refused(media, media_body(origin.url("/image.png"))))
+    await until(started.is_set)
+    clock.advance(media.settings.timeout)
+    assert (await timeout(pending, 10)).code == "upstream_timeout"
+    error = await refused(media, media_body(origin.url("/image.png?again")))
+    assert (error.status, error.code) == (503, "busy")
+    release.set()
+    await until(lambda: media._jobs == 0)
+    assert (await media.resolve(media_body(origin.url("/image.png?again"))))["meta"]["width"] == 800

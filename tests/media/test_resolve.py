@@ -137,3 +137,17 @@ async def test_the_cache_is_bounded(origin, make_resolver) -> None:
     for n in range(4):
         await media.resolve(media_body(origin.url(f"/image.png?n={n}")))
     assert len(media.results) == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cached_answer_whose_thumbnail_was_evicted_is_made_again(
+    origin, make_resolver
+) -> None:
+    media = make_resolver(thumbnail_cache_size=40_000)  # room for one (25 to 28 KB)
+    first = await media.resolve(media_body(origin.url("/image.png")))
+    await media.resolve(media_body(origin.url("/huge.png")))  # its thumbnail evicts the first
+    assert len(media.thumbnails) == 1
+    again = await media.resolve(media_body(origin.url("/image.png")))
+    assert origin.requests.count("/image.png") == 2
+    assert again["meta"]["thumbnail"] == first["meta"]["thumbnail"]  # same bytes, same key
+    assert thumbnail_of(media, again["meta"]["thumbnail"]).size == (512, 384)
