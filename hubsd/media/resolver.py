@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from twisted.internet.defer import TimeoutError, ensureDeferred
+from twisted.internet.defer import Deferred, TimeoutError, ensureDeferred
 from twisted.internet.ssl import optionsForClientTLS
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from hubsd.config import Config
@@ -148,6 +149,7 @@ class MediaResolver:
         self._pool = ThreadPool(minthreads=0, maxthreads=settings.image_threads, name="hubsd-media")
         self._active = 0
         self._jobs = 0
+        self._inflight: dict[Query, list[Deferred[dict[str, Any]]]] = {}
 
     @classmethod
     def fromConfig(cls, config: Config, reactor: Any) -> MediaResolver:
@@ -171,6 +173,13 @@ class MediaResolver:
         cached = self.results.get(query)
         if cached is not None and self._thumbnail_held(cached):
             return _copy(cached)
+        # Every Hubs client that loads a spawned object resolves its URL, all
+        # at once: the first fetches, the others wait for its answer.
+        waiting = self._inflight.get(query)
+        if waiting is not None:
+            answer: Deferred[dict[str, Any]] = Deferred()
+            waiting.append(answer)
+            return _copy(await answer)
         # Worker jobs count too: a resolution that timed out leaves its
         # decoding running, and those must not pile up behind new ones.
         if max(self._active, self._jobs) >= self.settings.max_fetches:
@@ -181,18 +190,32 @@ class MediaResolver:
                 headers={"Retry-After": "1"},
             )
         self._active += 1
+        waiters: list[Deferred[dict[str, Any]]] = []
+        self._inflight[query] = waiters
         try:
-            d = ensureDeferred(self._resolve(query))
-            d.addTimeout(self.settings.timeout, self._clock)
-            result = await d
+            result = await self._resolve_in_time(query)
+        except BaseException:
+            failure = Failure()
+            for waiter in waiters:
+                waiter.errback(failure)
+            raise
+        finally:
+            self._active -= 1
+            del self._inflight[query]
+        self.results.put(query, result)
+        for waiter in waiters:
+            waiter.callback(result)
+        return _copy(result)
+
+    async def _resolve_in_time(self, query: Query) -> dict[str, Any]:
+        d = ensureDeferred(self._resolve(query))
+        d.addTimeout(self.settings.timeout, self._clock)
+        try:
+            return await d
         except TimeoutError:
             raise HttpError(
                 504, "upstream_timeout", f"resolving took longer than {self.settings.timeout:g} s"
             ) from None
-        finally:
-            self._active -= 1
-        self.results.put(query, result)
-        return _copy(result)
 
     async def _resolve(self, query: Query) -> dict[str, Any]:
         final_url, response = await self.fetcher.open(query.url)

@@ -10,9 +10,11 @@ import re
 
 import pytest_twisted
 from PIL import Image
+from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.internet.task import Clock
 
-from tests.media.conftest import PUBLIC_ORIGIN, media_body, refused
+from tests.media.conftest import PUBLIC_ORIGIN, media_body, refused, until
+from tests.media.origin import png
 
 THUMB = re.compile(re.escape(PUBLIC_ORIGIN) + r"/thumbnails/([0-9a-f]{32})\.jpg$")
 
@@ -151,3 +153,37 @@ async def test_a_cached_answer_whose_thumbnail_was_evicted_is_made_again(
     assert origin.requests.count("/image.png") == 2
     assert again["meta"]["thumbnail"] == first["meta"]["thumbnail"]  # same bytes, same key
     assert thumbnail_of(media, again["meta"]["thumbnail"]).size == (512, 384)
+
+
+@pytest_twisted.ensureDeferred
+async def test_simultaneous_resolutions_of_one_url_share_one_fetch(origin, make_resolver) -> None:
+    # Every client that loads a spawned object asks at once; max_fetches is no limit to them.
+    media = make_resolver(max_fetches=1)
+    body = media_body(origin.url("/hang"))
+    answers = [ensureDeferred(media.resolve(body, address=f"192.0.2.{n}")) for n in range(25)]
+    await until(lambda: origin.hanging)
+    request = origin.hanging[0]
+    request.setHeader(b"content-type", b"image/png")
+    request.write(png(40, 20))
+    request.finish()
+    results = await gatherResults(answers)
+    assert origin.requests == ["/hang"]
+    assert all(r == results[0] for r in results)
+    assert results[0]["meta"]["width"] == 40
+    results[0]["meta"]["mutated"] = True  # each caller has its own copy
+    assert "mutated" not in results[1]["meta"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_waiters_of_a_failed_resolution_get_its_error(origin, make_resolver) -> None:
+    media = make_resolver()
+    body = media_body(origin.url("/hang"))
+    first, second = (ensureDeferred(refused(media, body)) for _ in range(2))
+    await until(lambda: origin.hanging)
+    origin.hanging[0].setResponseCode(404)
+    origin.hanging[0].finish()
+    for pending in (first, second):
+        error = await pending
+        assert (error.status, error.code) == (422, "upstream_status")
+    assert origin.requests == ["/hang"]
+    assert media._inflight == {}
