@@ -424,6 +424,96 @@ SFU = _backend_section("sfu", "none", "Selective forwarding unit for voice and v
 CLUSTER = _backend_section("cluster", "local", "How several hubsd nodes share rooms.")
 
 
+def _check_media(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    from hubsd.media.addresses import parse_networks
+
+    try:
+        parse_networks(values["allow_networks"])
+    except ValueError as e:
+        return [("allow_networks", str(e))]
+    if values["connect_timeout"] > values["timeout"]:
+        return [("connect_timeout", "must not be more than timeout")]
+    if values["thumbnail_ttl"] < values["cache_ttl"]:
+        # A cached answer must not name a thumbnail that is no longer served.
+        return [("thumbnail_ttl", "must not be less than cache_ttl")]
+    return []
+
+
+MEDIA = SectionSpec(
+    "media",
+    "Resolving pasted URLs (POST /api/v1/media with a JSON body) and server-made thumbnails.",
+    (
+        Option(
+            "allow_networks",
+            List(),
+            "",
+            "Networks fetched from although they are loopback, private or reserved "
+            "(CIDR, e.g. 127.0.0.1/32 for tests or 10.0.0.0/8 for an intranet). "
+            "Empty: only public addresses.",
+        ),
+        Option(
+            "connect_timeout", Duration(above=0), "5s", "Give up connecting to a host after this."
+        ),
+        Option(
+            "timeout",
+            Duration(above=0),
+            "15s",
+            "Give up a whole resolution (lookups, redirects, bodies, thumbnails) after this.",
+        ),
+        Option("max_redirects", Integer(0, 20), "5", "Redirects followed for one URL."),
+        Option("max_url_length", Integer(16, 65536), "2048", "Longest URL accepted."),
+        Option(
+            "max_page_size",
+            ByteSize(minimum=1024, maximum=16 * 1024 * 1024),
+            "512KiB",
+            "Bytes of an HTML page read for its OpenGraph tags (the rest is not read).",
+        ),
+        Option(
+            "max_image_size",
+            ByteSize(minimum=1024, maximum=256 * 1024 * 1024),
+            "16MiB",
+            "Largest image body read for a thumbnail; larger ones are refused.",
+        ),
+        Option(
+            "max_image_pixels",
+            Integer(1, 1_000_000_000),
+            "40000000",
+            "Largest image (width x height) decoded for a thumbnail (decompression bombs).",
+        ),
+        Option("thumbnail_size", Integer(16, 2048), "512", "Thumbnail width and height at most."),
+        Option("image_threads", Integer(1, 64), "2", "Threads that decode images and parse pages."),
+        Option(
+            "max_fetches",
+            Integer(1, 10_000),
+            "16",
+            "Resolutions in progress at once; more are answered 503.",
+        ),
+        Option("cache_ttl", Duration(above=0), "5m", "How long a resolved URL is remembered."),
+        Option("cache_entries", Integer(1, 1_000_000), "1024", "Resolved URLs remembered."),
+        Option(
+            "thumbnail_ttl",
+            Duration(above=0),
+            "1h",
+            "How long a thumbnail is served at /thumbnails/ after it was made.",
+        ),
+        Option(
+            "thumbnail_cache_size",
+            ByteSize(minimum=1024),
+            "64MiB",
+            "Memory for thumbnails; the least recently used go first.",
+        ),
+        Option(
+            "rate",
+            Number(above=0),
+            "1",
+            "URL resolutions per second per client address (a 429 beyond).",
+        ),
+        Option("rate_burst", Number(minimum=1), "10", "Resolutions an address may make at once."),
+    ),
+    check=_check_media,
+)
+
+
 def _check_manhole(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     from hubsd.ops.manhole import endpoint_is_local
 
@@ -519,6 +609,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     ACCOUNTS,
     STORAGE,
     FILES,
+    MEDIA,
     SFU,
     CLUSTER,
     MANHOLE,

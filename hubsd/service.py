@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
     from hubsd.accounts.signin import SignIn
+    from hubsd.media.resolver import MediaResolver
     from hubsd.rooms.procedures import WampRooms
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
@@ -71,6 +72,7 @@ class HubsdService(Service):
     sfu: ISFU
     rooms: WampRooms
     accounts: SignIn
+    media: MediaResolver
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -102,6 +104,7 @@ class HubsdService(Service):
             ("rooms", lambda: self._start_rooms(state_dir)),
             ("accounts", self._start_accounts),
             ("sfu", lambda: self._start_sfu(context)),
+            ("media", self._start_media),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
             ("metrics", self._start_metrics),
@@ -208,6 +211,13 @@ class HubsdService(Service):
             sign_in.stop()
 
         return stop
+
+    async def _start_media(self) -> Callable[[], Any]:
+        from hubsd.media.resolver import MediaResolver
+
+        self.media = MediaResolver.fromConfig(self.config, self.reactor)
+        self.media.start()
+        return self.media.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:

@@ -7,6 +7,7 @@ server answers can be read off one function:
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
 - ``/api/v1/accounts``: sign-in by e-mailed link (hubsd.web.accounts)
+- ``/thumbnails``: thumbnails made by the media resolver (hubsd.web.thumbnails)
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
 each add one ``mount_*`` call below.
@@ -31,12 +32,14 @@ def build_site(service: HubsdService) -> Site:
     from hubsd.web.accesslog import access_log_line
     from hubsd.web.accounts import mount_accounts
     from hubsd.web.health import HealthResource
+    from hubsd.web.thumbnails import ThumbnailResource
 
     root = Resource()
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
     mount_accounts(root, service.accounts)
+    root.putChild(b"thumbnails", ThumbnailResource(service.media.thumbnails))
     site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     return site
