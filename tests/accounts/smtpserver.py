@@ -9,7 +9,6 @@ require SMTP AUTH, or refuse every recipient.
 
 from __future__ import annotations
 
-import datetime
 import email
 import re
 from dataclasses import dataclass, field
@@ -17,10 +16,6 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet import reactor, ssl
@@ -29,6 +24,8 @@ from twisted.internet.task import deferLater
 from twisted.mail import smtp
 from twisted.mail._cred import LOGINCredentials, PLAINCredentials
 from zope.interface import implementer
+
+from tests.certificates import self_signed
 
 
 @dataclass
@@ -137,30 +134,10 @@ class _Factory(smtp.SMTPFactory):
 def make_certificate(directory: Path) -> tuple[Any, Path]:
     """A self-signed certificate for localhost: the server's TLS options and
     the PEM file a client trusts it by."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    certificate = self_signed()
     ca_file = directory / "smtp-ca.pem"
-    ca_file.write_bytes(cert_pem)
-    return ssl.PrivateCertificate.loadPEM(key_pem + cert_pem).options(), ca_file
+    ca_file.write_bytes(ssl.Certificate(certificate.original).dumpPEM())
+    return certificate.options(), ca_file
 
 
 @dataclass
