@@ -22,7 +22,7 @@ from twisted.internet import reactor, ssl
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import deferLater
 from twisted.mail import smtp
-from twisted.mail._cred import LOGINCredentials, PLAINCredentials
+from twisted.mail.imap4 import LOGINCredentials, PLAINCredentials
 from zope.interface import implementer
 
 from tests.certificates import self_signed
