@@ -6,6 +6,9 @@ server answers can be read off one function:
 
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
+- ``/healthz``, ``/readyz``: liveness and readiness (hubsd.web.probes)
+- ``/api/v1/hubs``, ``/api/v1/meta``, ``/api/v1/media/search``: the HTTP API
+  (hubsd.web.api; other API paths go on the tree ``mount_api`` returns)
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
 each add one ``mount_*`` call below.
@@ -27,12 +30,19 @@ def build_site(service: HubsdService) -> Site:
     from autobahn.twisted.resource import WebSocketResource
 
     from hubsd.wamp.websocket import WampWebSocketFactory
+    from hubsd.web.api import mount_api
+    from hubsd.web.api.settings import HttpSettings
     from hubsd.web.health import HealthResource
+    from hubsd.web.probes import LiveResource, ReadyResource
 
     root = Resource()
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
+    root.putChild(b"healthz", LiveResource())
+    ready_timeout = HttpSettings.fromConfig(service.config).ready_timeout
+    root.putChild(b"readyz", ReadyResource(service, ready_timeout))
+    mount_api(root, service)
     site = Site(root)
     site.displayTracebacks = False
     return site
