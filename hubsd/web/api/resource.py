@@ -77,13 +77,15 @@ class ApiResource(Resource):
         self.api = api
 
     def methods(self) -> list[str]:
-        names = sorted(n[len("render_") :] for n in dir(self) if n.startswith("render_"))
-        if "GET" in names and "HEAD" not in names:
-            names.append("HEAD")
-        return [n for n in names if n.isupper()]
+        names = {n[len("render_") :] for n in dir(self) if n.startswith("render_")}
+        if "GET" in names:
+            names.add("HEAD")
+        return sorted(n for n in names if n.isupper())
 
     def render(self, request: Request) -> Any:
         self._cors(request)
+        if self.isLeaf and request.postpath:
+            return NotFoundResource(self.api).render(request)  # /api/v1/meta/more
         method = (request.method or b"").decode("ascii", "replace")
         if method == "OPTIONS":
             request.setResponseCode(204)
