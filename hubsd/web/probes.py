@@ -17,15 +17,27 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from hubsd.web.http import HttpError, serve_json, write_json
+from hubsd.web.http import HttpError, serve_json, write_error, write_json
 
 log = Logger()
 
 
-class LiveResource(Resource):
-    """``GET /healthz``: ``{"status": "live"}``."""
+class ProbeResource(Resource):
+    """A GET-only JSON leaf: other methods get a JSON 405 (not Twisted's HTML)."""
 
     isLeaf = True
+
+    def render(self, request: Request) -> Any:
+        if request.method not in (b"GET", b"HEAD"):
+            error = HttpError(405, "method_not_allowed", "only GET is allowed here")
+            error.headers["Allow"] = "GET, HEAD"
+            write_error(request, error)
+            return NOT_DONE_YET
+        return super().render(request)
+
+
+class LiveResource(ProbeResource):
+    """``GET /healthz``: ``{"status": "live"}``."""
 
     def render_GET(self, request: Request) -> int:
         write_json(request, 200, {"status": "live"})
@@ -47,10 +59,8 @@ class NotReady(HttpError):
         return out
 
 
-class ReadyResource(Resource):
+class ReadyResource(ProbeResource):
     """``GET /readyz`` (see module docstring)."""
-
-    isLeaf = True
 
     def __init__(self, service: Any, timeout: float) -> None:
         super().__init__()

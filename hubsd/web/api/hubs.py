@@ -56,6 +56,9 @@ def room_fields(body: object) -> dict[str, Any]:
                 "scene_id: hubsd keeps no scene listings; give scene_url (a glTF URL) instead",
             )
         target = _ALIASES.get(str(name), str(name))
+        if target == "room_size" and isinstance(value, float) and value.is_integer():
+            # JSON has one kind of number: 12.0 is the integer 12 (as JSON Schema says).
+            value = int(value)
         if target in fields:
             raise HttpError(422, "invalid_payload", f"{target} is given twice ({name})")
         fields[target] = value

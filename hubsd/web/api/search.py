@@ -5,8 +5,8 @@
 ``source=rooms&filter=created&user=<account id>`` (with that account's
 token) "my rooms"; the answer is reticulum's ``{meta: {source, next_cursor},
 entries, suggestions}``. hubsd keeps no avatar, scene or favorite listings:
-those sources answer an empty page, so that the client's menus load; any
-other source is a 400.
+those sources (and room lists other than public and created) answer an
+empty page, so that the client's menus load; any other source is a 400.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class MediaSearchResource(ApiResource):
             rooms, after = await account_page(self.api, account_id, cursor)
             kind = "my_rooms"
         else:
-            raise HttpError(400, "bad_request", "filter must be public or created")
+            # Other room lists of the Hubs client (favorites, ...) hubsd does not keep.
+            rooms, after, kind = [], None, f"{filter_ or 'no'}_rooms"
         return {
             "meta": {"source": kind, "next_cursor": after},
             "entries": [room_entry(self.api, r) for r in rooms],
