@@ -144,3 +144,15 @@ async def test_a_store_failure_while_changing_leaves_no_room_loaded() -> None:
     with pytest.raises(StorageUnavailable):
         await owners.close(owner, sid)
     assert directory.rooms == {} and told == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_owner_may_reopen_a_closed_room() -> None:
+    store, directory, owners, told = await setup()
+    created = await directory.create(Identity.anonymous(), {"name": "Room"})
+    sid, owner = created["hub_sid"], Credential(creator_token=created["creator_token"])
+    await owners.close(owner, sid)
+    reopened = await owners.update(owner, sid, {"entry_mode": "allow"})
+    assert reopened["entry_mode"] == "allow"
+    joined = await directory.join(Identity.anonymous(), "conn", sid)
+    assert joined["room"]["entry_mode"] == "allow"

@@ -210,8 +210,6 @@ async def test_bad_list_queries_are_400(roomy: HubsdService) -> None:
         ("/api/v1/hubs?public&cursor=1.5", "bad_request"),
         ("/api/v1/hubs?public&cursor=99999999", "bad_request"),
         ("/api/v1/hubs?public&cursor=%ff", "bad_request"),
-        ("/api/v1/media/search?source=rooms", "bad_request"),
-        ("/api/v1/media/search?source=rooms&filter=nope", "bad_request"),
         ("/api/v1/media/search?source=sketchfab", "unsupported_source"),
         ("/api/v1/media/search", "unsupported_source"),
     ]:
@@ -219,12 +217,19 @@ async def test_bad_list_queries_are_400(roomy: HubsdService) -> None:
         assert (reply.status, reply.error_code()) == (400, code), path
     mine = await client.request("GET", "/api/v1/media/search?source=rooms&filter=created&user=1")
     assert (mine.status, mine.error_code()) == (401, "unauthorized")
-    avatars = await client.request("GET", "/api/v1/media/search?filter=base&source=avatar_listings")
-    assert avatars.json() == {
-        "meta": {"source": "avatar_listings", "next_cursor": None},
-        "entries": [],
-        "suggestions": None,
-    }
+    await client.create(public=True)
+    for query, source in [
+        ("filter=base&source=avatar_listings", "avatar_listings"),
+        ("source=favorites&type=rooms&user=1", "favorites"),
+        ("source=rooms&filter=favorites", "favorites_rooms"),
+        ("source=rooms", "no_rooms"),
+    ]:
+        empty = await client.request("GET", "/api/v1/media/search?" + query)
+        assert empty.json() == {
+            "meta": {"source": source, "next_cursor": None},
+            "entries": [],
+            "suggestions": None,
+        }, query
 
 
 @pytest_twisted.ensureDeferred
@@ -321,3 +326,20 @@ def test_every_room_error_has_an_http_status() -> None:
         assert 400 <= error.status < 500
         assert error.code == kind.uri.rsplit(".", 1)[-1]
     assert http_error(RoomError("plain")).status == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_without_anonymous_creation_a_room_needs_an_account(tmp_path: Path) -> None:
+    service = await api_daemon(tmp_path, rooms="allow_anonymous_create = false")
+    try:
+        client = http(service)
+        refused = await client.request("POST", "/api/v1/hubs", {"hub": {"name": "x"}})
+        assert (refused.status, refused.error_code()) == (403, "not_permitted")
+        meta = (await client.request("GET", "/api/v1/meta")).json()
+        assert meta["features"]["anonymous_room_creation"] is False
+        account = await service.store.create_account("a@example.org")
+        token = service.rooms.tokens.issue_account(account.account_id)
+        assert (await client.create(token=token))["hub_id"]
+        assert await room_count(service) == 1
+    finally:
+        await service.stopService()
