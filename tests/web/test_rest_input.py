@@ -64,6 +64,15 @@ BAD_CREATES = [
     (b'{"hub": {"name": "x", "entry_mode": "open"}}', "application/json", 422, "invalid_payload"),
     (b'{"hub": {"name": "x", "hub_id": 1}}', "application/json", 422, "invalid_payload"),
     (b'{"hub": {"name": "x", "scene_id": "abc"}}', "application/json", 422, "invalid_payload"),
+    (b'{"hub": {"name": "x", "scene_id": null}}', "application/json", 422, "invalid_payload"),
+    (
+        b'{"hub": {"name": "x", "member_permissions": null}}',
+        "application/json",
+        422,
+        "invalid_payload",
+    ),
+    (b'{"hub": {"name": "x", "room_size": null}}', "application/json", 422, "invalid_payload"),
+    (b'{"hub": {"name": null}}', "application/json", 422, "invalid_payload"),
     (
         b'{"hub": {"name": "x", "scene_url": "file:///etc/passwd"}}',
         "application/json",

@@ -48,14 +48,15 @@ def room_fields(body: object) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, value in body["hub"].items():
         if name == "scene_id":
-            if value is None:
-                continue
             raise HttpError(
                 422,
                 "invalid_payload",
                 "scene_id: hubsd keeps no scene listings; give scene_url (a glTF URL) instead",
             )
         target = _ALIASES.get(str(name), str(name))
+        if value is None and target != "scene_url":
+            # Only scene_url has a meaning for null (no scene of its own).
+            raise HttpError(422, "invalid_payload", f"{name} must not be null")
         if target == "room_size" and isinstance(value, float) and value.is_integer():
             # JSON has one kind of number: 12.0 is the integer 12 (as JSON Schema says).
             value = int(value)

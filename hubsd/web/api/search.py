@@ -15,7 +15,7 @@ from typing import Any
 
 from twisted.web.server import Request
 
-from hubsd.web.api.listing import account_page, public_page, query_arg
+from hubsd.web.api.listing import account_page, page_number, public_page, query_arg
 from hubsd.web.api.resource import Api, ApiResource
 from hubsd.web.http import HttpError
 
@@ -37,6 +37,7 @@ class MediaSearchResource(ApiResource):
         source = query_arg(request, "source")
         filter_ = query_arg(request, "filter")
         cursor = query_arg(request, "cursor")
+        page_number(cursor)  # a bad cursor is a 400 whatever the source
         if source in EMPTY_SOURCES:
             meta = {"source": source, "next_cursor": None}
             return {"meta": meta, "entries": [], "suggestions": None}
