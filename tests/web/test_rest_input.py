@@ -300,6 +300,7 @@ async def test_cors_answers_the_public_origin_and_the_configured_ones_only(
         got = await client.request("GET", "/api/v1/meta", headers={"origin": origin})
         assert got.header("access-control-allow-origin") == origin
         assert got.header("vary") == "Origin"
+        assert got.header("x-content-type-options") == "nosniff"
     for stranger in ("https://evil.example", "null", "https://rooms.example.evil"):
         pre = await client.request("OPTIONS", "/api/v1/hubs", headers={"origin": stranger})
         assert pre.header("access-control-allow-origin") is None

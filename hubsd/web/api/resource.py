@@ -83,7 +83,7 @@ class ApiResource(Resource):
         return sorted(n for n in names if n.isupper())
 
     def render(self, request: Request) -> Any:
-        self._cors(request)
+        self._headers(request)
         if self.isLeaf and request.postpath:
             return NotFoundResource(self.api).render(request)  # /api/v1/meta/more
         method = (request.method or b"").decode("ascii", "replace")
@@ -102,7 +102,9 @@ class ApiResource(Resource):
             return NOT_DONE_YET
         return super().render(request)
 
-    def _cors(self, request: Request) -> None:
+    def _headers(self, request: Request) -> None:
+        """Headers of every API answer: no content sniffing, and CORS."""
+        request.setHeader(b"x-content-type-options", b"nosniff")
         origin = request.getHeader("origin")
         request.setHeader(b"vary", b"Origin")
         if origin is None or origin.rstrip("/") not in self.api.settings.allowed_origins:
@@ -139,6 +141,6 @@ class NotFoundResource(ApiResource):
     isLeaf = True
 
     def render(self, request: Request) -> Any:
-        self._cors(request)
+        self._headers(request)
         write_error(request, HttpError(404, "not_found", "no such API path"))
         return NOT_DONE_YET
