@@ -32,6 +32,7 @@ def build_site(service: HubsdService) -> Site:
     from hubsd.wamp.websocket import WampWebSocketFactory
     from hubsd.web.api import mount_api
     from hubsd.web.api.settings import HttpSettings
+    from hubsd.web.bodylimit import bounded_request
     from hubsd.web.health import HealthResource
     from hubsd.web.probes import LiveResource, ReadyResource
 
@@ -45,4 +46,10 @@ def build_site(service: HubsdService) -> Site:
     mount_api(root, service)
     site = Site(root)
     site.displayTracebacks = False
+    # No path takes more than an upload (plus its multipart framing).
+    largest = max(
+        HttpSettings.fromConfig(service.config).max_body_size,
+        int(service.config.section("files")["max_upload_size"]),
+    )
+    site.requestFactory = bounded_request(largest + 1024 * 1024)
     return site
