@@ -6,6 +6,7 @@ server answers can be read off one function:
 
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
+- ``/socket/websocket``: Phoenix channels, the Hubs client's protocol (hubsd.phoenix)
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
 each add one ``mount_*`` call below.
@@ -26,6 +27,7 @@ def build_site(service: HubsdService) -> Site:
     """The Site served on ``[listen] web``."""
     from autobahn.twisted.resource import WebSocketResource
 
+    from hubsd.phoenix.websocket import mount_phoenix
     from hubsd.wamp.websocket import WampWebSocketFactory
     from hubsd.web.health import HealthResource
 
@@ -33,6 +35,7 @@ def build_site(service: HubsdService) -> Site:
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
+    mount_phoenix(root, service)
     site = Site(root)
     site.displayTracebacks = False
     return site
