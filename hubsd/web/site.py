@@ -6,6 +6,7 @@ server answers can be read off one function:
 
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
+- ``/<sid>/<slug>``: the room page, GET and HEAD (hubsd.web.roompage)
 - ``/socket/websocket``: Phoenix channels, the Hubs client's protocol (hubsd.phoenix)
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ def build_site(service: HubsdService) -> Site:
     from hubsd.phoenix.websocket import mount_phoenix
     from hubsd.wamp.websocket import WampWebSocketFactory
     from hubsd.web.health import HealthResource
+    from hubsd.web.roompage import SiteRoot, placeholder_page
 
-    root = Resource()
+    root = SiteRoot(service.rooms.directory, placeholder_page, service.reactor)
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
