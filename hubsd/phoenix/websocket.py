@@ -69,14 +69,16 @@ class PhoenixWebSocketProtocol(WampWebSocketProtocol):
         try:
             gateway.open(session)
         except Exception as e:  # the router shuts down
-            self.sendClose(1012, str(e)[:120])
+            self.sendCloseFrame(1012, str(e).encode()[:120], isReply=False)
             return
         self._wamp = session  # type: ignore[assignment]
         take_over_producer(transport, session.out)
 
     def _close_with(self, code: int, reason: str) -> None:
         if self.state == self.STATE_OPEN:
-            self.sendClose(code, reason[:120])
+            # Autobahn's sendClose allows applications 1000 and 3000-4999
+            # only; a server's 1001/1003/1008/1012 are RFC 6455 codes too.
+            self.sendCloseFrame(code, reason.encode()[:120], isReply=False)
         else:
             self.dropConnection(abort=True)
 
@@ -123,6 +125,8 @@ class PhoenixWebSocketFactory(WebSocketServerFactory):
             autoPingTimeout=rs.auto_ping_timeout,
             openHandshakeTimeout=rs.open_handshake_timeout,
             utf8validateIncoming=False,
+            # Say why (1009 for a frame over the limit) instead of dropping TCP.
+            failByDrop=False,
         )
 
 

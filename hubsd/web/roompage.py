@@ -63,7 +63,7 @@ class RoomPage(Resource):
         self._clock = clock
 
     def render_GET(self, request: Request) -> Any:
-        if len(request.postpath) > 1:
+        if len(request.postpath or ()) > 1:
             write_error(request, HttpError(404, "not_found", "no such page"))
             return NOT_DONE_YET
         ensureDeferred(self._answer(request))

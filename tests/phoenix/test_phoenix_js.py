@@ -105,3 +105,75 @@ async def test_two_phoenix_clients_share_a_room(daemon: HubsdService) -> None:
     assert list(out["diffLeaveB"]["leaves"]) == [bob]
     assert out["rejoinB"]["status"] == "error"
     assert out["rejoinB"]["response"]["reason"] == "join_denied"
+
+
+@pytest_twisted.async_yield_fixture
+async def strict_daemon(tmp_path: Path) -> Any:
+    """A daemon with a short idle timeout and a small frame limit."""
+    port = free_port()
+    ini = write_config(tmp_path / "state", port, rooms="reconnect_grace = 10s")
+    ini.write_text(ini.read_text() + "[phoenix]\nidle_timeout = 1s\nmax_frame_size = 4KiB\n")
+    service = await start_daemon(ini)
+    service.test_port = port  # type: ignore[attr-defined]
+    yield service
+    await service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_idle_timeout_then_rejoin_as_the_same_session(strict_daemon: HubsdService) -> None:
+    sid = (await create_room(strict_daemon))["hub_sid"]
+    out = await run_scenario("phx_idle.js", {"base": base(strict_daemon), "sid": sid, "idle": 1000})
+    me = out["join"]["response"]["session_id"]
+    # Not 1000: Hubs would take that for a kick and leave the room.
+    assert out["close"]["code"] == 1001 and out["close"]["reason"] == "idle timeout"
+    assert out["rejoin"]["status"] == "ok"
+    assert out["rejoin"]["response"]["session_id"] == me
+    assert me in out["state"]
+    # The heartbeating client was answered every time and never closed.
+    assert out["liveCloses"] == 0 and int(out["liveHeartbeats"]) >= 4
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_input_gets_what_phoenix_gives(strict_daemon: HubsdService) -> None:
+    sid = (await create_room(strict_daemon))["hub_sid"]
+    out = await run_scenario("phx_bad.js", {"base": base(strict_daemon), "sid": sid, "big": 5000})
+    assert out["noVsn"]["status"] == 400 and out["v1"]["status"] == 400
+    assert "vsn=2.0.0" in out["v1"]["body"] + out["v1"]["statusMessage"]
+    for case in ("notJson", "notArray", "shortArray"):
+        assert out[case]["close"]["code"] == 1003, case
+    assert "not JSON" in out["notJson"]["close"]["reason"]
+
+    def reply(case: str, n: int = 0) -> Any:
+        frames = [f for f in out[case]["frames"] if f[3] == "phx_reply"]
+        return frames[n]
+
+    assert reply("badPayload")[4] == {
+        "status": "error",
+        "response": {"reason": "payload must be a JSON object"},
+    }
+    assert reply("unknownTopic")[4]["response"] == {"reason": "unmatched topic"}
+    assert reply("notJoined")[4]["response"] == {"reason": "unmatched topic"}
+    assert reply("leaveNotJoined")[4] == {"status": "ok", "response": {}}
+    assert reply("noProfile")[4]["response"]["reason"] == "join crashed"
+    assert reply("noRoom")[4]["response"]["reason"] == "not_found"
+    for case in ("link", "auth"):
+        assert reply(case)[4]["status"] == "error"
+        assert reply(case)[4]["response"]["reason"] == "not_supported"
+    unknown = [f for f in out["unknownEvent"]["frames"] if f[1] == "3"][0]
+    assert unknown[4]["response"]["reason"] == "unknown_event"
+    # A second join of a joined topic: the old join is closed with its own
+    # join_ref, then the new one is answered.
+    kinds = [(f[0], f[3]) for f in out["rejoin"]["frames"] if f[3] in ("phx_reply", "phx_close")]
+    assert kinds == [("1", "phx_reply"), ("1", "phx_close"), ("4", "phx_reply")]
+    assert reply("rejoin", 1)[4]["status"] == "ok"
+    leave = [(f[1], f[3]) for f in out["leave"]["frames"] if f[3] in ("phx_reply", "phx_close")]
+    assert leave == [("1", "phx_reply"), ("5", "phx_reply"), ("1", "phx_close")]
+    assert out["heartbeat"]["frames"][0] == [
+        None,
+        "9",
+        "phoenix",
+        "phx_reply",
+        {"status": "ok", "response": {}},
+    ]
+    assert out["binary"]["close"]["code"] == 1003
+    assert out["oversized"]["close"]["code"] == 1009
