@@ -10,10 +10,11 @@ from typing import Any
 
 import jwt
 import pytest_twisted
+from twisted.internet.defer import ensureDeferred
 
 from hubsd.service import HubsdService
 from tests.phoenix.nodeclient import run_scenario
-from tests.rooms.wampclient import connect, free_port, start_daemon, write_config
+from tests.rooms.wampclient import connect, free_port, start_daemon, until, write_config
 
 
 @pytest_twisted.async_yield_fixture
@@ -177,3 +178,42 @@ async def test_bad_input_gets_what_phoenix_gives(strict_daemon: HubsdService) ->
     ]
     assert out["binary"]["close"]["code"] == 1003
     assert out["oversized"]["close"]["code"] == 1009
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_phoenix_and_a_wamp_member_exchange_naf_and_chat(daemon: HubsdService) -> None:
+    created = await create_room(daemon)
+    sid = created["hub_sid"]
+    wamp = await connect(daemon.test_port)  # type: ignore[attr-defined]
+    await wamp.join(sid, "Walt")
+    running = ensureDeferred(
+        run_scenario("phx_mixed.js", {"base": base(daemon), "sid": sid, "wampId": wamp.session_id})
+    )
+    others = lambda kw: set(kw["joins"]) - {wamp.session_id}  # noqa: E731
+    joined = await until(wamp.inbox["presence"], others, 30)
+    (phoebe,) = others(joined[0][1])
+    naf = await until(wamp.inbox["naf"], lambda kw: kw.get("from_session_id") == phoebe, 30)
+    assert naf[0][1]["data"]["networkId"] == "phoebe-avatar"
+    assert naf[0][1]["data"]["creator"] == phoebe
+    chat = await until(wamp.inbox["chat"], lambda kw: kw["session_id"] == phoebe, 30)
+    assert chat[0][1] == {"type": "chat", "body": "hi from phoenix", "session_id": phoebe}
+    t = 1.0e12
+    avatar = {
+        "networkId": "walt-avatar",
+        "owner": wamp.session_id,
+        "creator": wamp.session_id,
+        "lastOwnerTime": t,
+        "template": "#remote-avatar",
+        "persistent": False,
+        "parent": None,
+        "components": {"0": {"x": 5}},
+        "isFirstSync": True,
+    }
+    await wamp.publish(sid, "naf", dataType="u", data=avatar)
+    await wamp.publish(sid, "chat", type="chat", body="hi from wamp")
+    await wamp.publish(sid, "chat", type="chat", body="bye")
+    out = await running
+    assert wamp.session_id in out["state"] and phoebe in out["state"]
+    assert out["naf"]["dataType"] == "u" and out["naf"]["data"]["networkId"] == "walt-avatar"
+    assert out["chat"] == {"type": "chat", "body": "hi from wamp", "session_id": wamp.session_id}
+    wamp.leave()
