@@ -182,9 +182,13 @@ class PublishTemplate:
         mask: bytes,
         as_kwargs: bool = False,
         place: Any = set_top_sent,
+        phoenix: bool = False,
     ) -> None:
         # place(body, value): body with its send time set to value.
+        # phoenix: a Phoenix ``naf`` push on channel C{topic} (JSON only).
         def message(b: dict[str, Any]) -> list[Any]:
+            if phoenix:
+                return [None, None, topic, "naf", b]
             return [PUBLISH, 1, {}, topic, [], b] if as_kwargs else [PUBLISH, 1, {}, topic, [b]]
 
         if codec.name == "json":
