@@ -256,9 +256,7 @@ async def connect_rooms(
             if every and (members - 1 - n) % every == 0:
                 m = PhoenixMember(codec, "127.0.0.1", router.port, stats)
             else:
-                m = Member(
-                    codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, True
-                )
+                m = Member(codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, True)
             await loop.create_connection(lambda: m, "127.0.0.1", router.port)
             await asyncio.wait_for(m.ready, timeout)
             return m

@@ -115,6 +115,11 @@ async def join(gw: PhoenixGateway, session: PhoenixSession, frame: Frame, sid: s
     except RoomError as e:
         session.reply(frame, "error", _join_error(e))
         return
+    if session.closed:
+        # The socket went away while the room was loading: the seat it just
+        # took is held (or freed) like any dropped connection's.
+        d.connection_lost(identity, session.session_id)
+        return
     channel = Channel(frame.topic, frame.join_ref, sid)
     for kind in TOPICS:
         session.subscribe(f"{ROOM_TOPIC}{sid}.{kind}")
@@ -255,17 +260,18 @@ async def _invite(gw: PhoenixGateway, session: PhoenixSession, sid: Any) -> dict
 
 
 def _hub_fields(p: dict[str, Any]) -> dict[str, Any]:
-    """update_hub's payload as room fields (unknown keys are refused by the core)."""
+    """update_hub's payload as room fields; the room core checks each value.
+    Hubs also sends ``user_data`` (client feature flags), which hubsd does
+    not store: it is left out rather than refusing the whole update."""
     names = {
         "name": "name",
         "description": "description",
         "member_permissions": "member_permissions",
+        "room_size": "room_size",
+        "entry_mode": "entry_mode",
+        "allow_promotion": "public",
     }
-    names.update(room_size="room_size", entry_mode="entry_mode", allow_promotion="public")
-    fields = {names[k]: v for k, v in p.items() if k in names}
-    if "user_data" in p and p["user_data"] is not None:
-        raise InvalidPayload("user_data is not supported")
-    return fields
+    return {names[k]: v for k, v in p.items() if k in names}
 
 
 #: Request events whose reticulum reply is empty: a reply is sent only on error.
