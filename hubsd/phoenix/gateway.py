@@ -130,7 +130,7 @@ class PhoenixGateway:
             if channel is None:
                 session.reply(frame, "ok", {})
                 return None
-            return session.run(self._leave(session, channel, frame))
+            return session.run(frame, self._leave(session, channel, frame))
         if channel is None:
             session.reply(frame, "error", {"reason": "unmatched topic"})
             return None
@@ -154,7 +154,7 @@ class PhoenixGateway:
                 {"reason": "too_many_channels", "message": f"at most {limit} channels"},
             )
             return None
-        return session.run(self._rejoin(session, old, frame, kind, rest))
+        return session.run(frame, self._rejoin(session, old, frame, kind, rest))
 
     async def _rejoin(
         self, session: PhoenixSession, old: Channel | None, frame: Frame, kind: str, rest: str

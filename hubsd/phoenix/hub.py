@@ -313,5 +313,5 @@ def handle_event(
         if call is None:
             session.reply(frame, "error", {"reason": "unknown_event", "message": ev})
             return None
-        return session.run(_request(session, frame, call))
+        return session.run(frame, _request(session, frame, call))
     return None

@@ -261,10 +261,19 @@ class PhoenixSession(RouterSession):
                 self._waiting.extend(waiting)
                 return
 
-    def run(self, coro: Any) -> Deferred[Any]:
-        """Run a request coroutine; failures are logged, never raised."""
+    def run(self, frame: Frame, coro: Any) -> Deferred[Any]:
+        """Run the coroutine answering C{frame}. A failure (a bug, or storage
+        down) is logged and answered with an error reply, never raised."""
+
+        def failed(f: Any) -> None:
+            log.failure(
+                "Phoenix {event} on {topic} failed", f, event=frame.event, topic=frame.topic
+            )
+            if not self.closed:
+                self.reply(frame, "error", {"reason": "internal error"})
+
         d = ensureDeferred(coro)
-        d.addErrback(lambda f: log.failure("Phoenix request failed", f))
+        d.addErrback(failed)
         return d
 
     def idle_check(self, timeout: float) -> float | None:
