@@ -12,9 +12,7 @@ like the WAMP member, so both cost the generator the same.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 from typing import Any
 
 from wampload import EVENT, Codec, Member, PublishTemplate, client_frame
@@ -41,32 +39,13 @@ class PhoenixMember(Member):
         self.channel = ""
         self.join_ref: str | None = None
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
-            (
-                f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
+    def upgrade_headers(self) -> str:
+        return ""  # no subprotocol: the vsn in the path picks the serializer
 
-    def _recv_handshake(self, data: bytes) -> None:
-        self._buf += data
-        end = self._buf.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        status = self._buf[: self._buf.find(b"\r\n")]
-        if b" 101 " not in status:
-            self._fail(f"websocket handshake refused: {status!r}")
-            return
-        rest, self._buf = self._buf[end + 4 :], b""
-        self._recv = self._recv_frames
+    def opened(self) -> None:
+        """The websocket is open: the socket is ready (no handshake of its own)."""
         self.alive = True
         self._ready()
-        if rest:
-            self._recv_frames(rest)
 
     def send_frame(self, frame: list[Any]) -> None:
         data, _ = client_frame(json.dumps(frame, separators=(",", ":")).encode(), 1, self.mask)

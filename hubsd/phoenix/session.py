@@ -102,15 +102,7 @@ class PhoenixSession(RouterSession):
         self.encoder = gateway.encoder
         self.transport_info = info
         self.identity = identity
-        settings = router.settings
-        self.out = PhoenixOutgoing(
-            transport,
-            settings.outgoing_soft_limit,
-            settings.outgoing_hard_limit,
-            router.stats,
-            self._overflow,
-            router.batcher,
-        )
+        self.out = PhoenixOutgoing.for_router(transport, router, self._overflow)
         self._close = close
         self._abort = abort
         self.channels: dict[str, Channel] = {}

@@ -12,10 +12,10 @@ frames over ``[phoenix] max_frame_size`` close the socket with 1009.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from autobahn.twisted.resource import WebSocketResource
-from autobahn.twisted.websocket import WebSocketServerFactory
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.web.resource import Resource
 
@@ -23,7 +23,7 @@ from hubsd.phoenix.gateway import PhoenixGateway
 from hubsd.phoenix.session import CLOSE_UNSUPPORTED, PhoenixSession
 from hubsd.phoenix.settings import PhoenixSettings
 from hubsd.wamp.internals import drop_handshake_state, take_over_producer
-from hubsd.wamp.websocket import WampWebSocketProtocol
+from hubsd.wamp.websocket import WampWebSocketFactory, WampWebSocketProtocol
 
 if TYPE_CHECKING:
     from hubsd.service import HubsdService
@@ -37,7 +37,7 @@ def _param(request: ConnectionRequest, name: str) -> str | None:
 class PhoenixWebSocketProtocol(WampWebSocketProtocol):
     """One Phoenix socket (the WAMP protocol's frame parsing, Phoenix's session)."""
 
-    factory: PhoenixWebSocketFactory  # type: ignore[assignment]
+    factory: PhoenixWebSocketFactory
     _session_token: str | None = None
 
     def onConnect(self, request: ConnectionRequest) -> None:  # type: ignore[override]
@@ -106,28 +106,22 @@ class PhoenixWebSocketProtocol(WampWebSocketProtocol):
         self._lost()
 
 
-class PhoenixWebSocketFactory(WebSocketServerFactory):
-    """Builds L{PhoenixWebSocketProtocol}s for one gateway."""
+class PhoenixWebSocketFactory(WampWebSocketFactory):
+    """Builds L{PhoenixWebSocketProtocol}s for one gateway: the WAMP factory's
+    options, with the Phoenix frame limit and no subprotocol."""
 
-    protocol = PhoenixWebSocketProtocol  # type: ignore[assignment]
+    protocol = PhoenixWebSocketProtocol
 
     def __init__(self, gateway: PhoenixGateway, reactor: Any) -> None:
-        WebSocketServerFactory.__init__(self, reactor=reactor)
+        settings = replace(
+            gateway.router.settings, max_message_size=gateway.settings.max_frame_size
+        )
+        WampWebSocketFactory.__init__(self, gateway.router, settings, reactor)
+        self.protocols = []
         self.gateway = gateway
         self.settings = gateway.settings
-        self.router = gateway.router
-        self.max_message_size = gateway.settings.max_frame_size
-        rs = gateway.router.settings
-        self.setProtocolOptions(
-            maxMessagePayloadSize=self.max_message_size,
-            maxFramePayloadSize=self.max_message_size,
-            autoPingInterval=rs.auto_ping_interval,
-            autoPingTimeout=rs.auto_ping_timeout,
-            openHandshakeTimeout=rs.open_handshake_timeout,
-            utf8validateIncoming=False,
-            # Say why (1009 for a frame over the limit) instead of dropping TCP.
-            failByDrop=False,
-        )
+        # Say why (1009 for a frame over the limit) instead of dropping TCP.
+        self.setProtocolOptions(failByDrop=False)
 
 
 def mount_phoenix(root: Resource, service: HubsdService) -> PhoenixGateway | None:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.task import deferLater
+
+from tests.rooms.wampclient import connect as wamp_connect
+
+if TYPE_CHECKING:
+    from hubsd.service import HubsdService
 
 
 class _Protocol(WebSocketClientProtocol):
@@ -89,3 +94,12 @@ async def connect(port: int, query: str = "vsn=2.0.0") -> PhoenixClient:
     await TCP4ClientEndpoint(reactor, "127.0.0.1", port).connect(factory)
     client.proto = await client.opened
     return client
+
+
+async def create_room(service: HubsdService, **fields: Any) -> dict[str, Any]:
+    creator = await wamp_connect(service.test_port)  # type: ignore[attr-defined]
+    try:
+        created: dict[str, Any] = await creator.call("create", name="Phoenix room", **fields)
+    finally:
+        creator.leave()
+    return created

@@ -15,8 +15,7 @@ import pytest_twisted
 from hubsd.phoenix.events import PhoenixEvents
 from hubsd.service import HubsdService
 from hubsd.wamp.codec import JsonCodec
-from tests.phoenix.pyclient import connect
-from tests.phoenix.test_phoenix_js import create_room, daemon  # noqa: F401 - fixture
+from tests.phoenix.pyclient import connect, create_room
 from tests.rooms.test_wamp_rooms import PERMISSIVE
 from tests.rooms.wampclient import connect as wamp_connect
 from tests.rooms.wampclient import until
@@ -44,7 +43,7 @@ def avatar(nid: str, owner: str, template: str = "#remote-avatar") -> dict[str, 
 
 
 @pytest_twisted.ensureDeferred
-async def test_moderation_settings_and_pins(daemon: HubsdService) -> None:  # noqa: F811
+async def test_moderation_settings_and_pins(daemon: HubsdService) -> None:
     created = await create_room(daemon, member_permissions=PERMISSIVE)
     sid, topic = created["hub_sid"], f"hub:{created['hub_sid']}"
     owner, ann = await connect(port(daemon)), await connect(port(daemon))
@@ -95,7 +94,7 @@ async def test_moderation_settings_and_pins(daemon: HubsdService) -> None:  # no
 
 @pytest_twisted.ensureDeferred
 async def test_one_encoding_per_publication_for_all_phoenix_members(
-    daemon: HubsdService,  # noqa: F811
+    daemon: HubsdService,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sid = (await create_room(daemon))["hub_sid"]

@@ -5,7 +5,6 @@ a daemon in this process, Node scenarios in tests/interop/phx_*.js.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -14,27 +13,8 @@ from twisted.internet.defer import ensureDeferred
 
 from hubsd.service import HubsdService
 from tests.phoenix.nodeclient import run_scenario
-from tests.rooms.wampclient import connect, free_port, start_daemon, until, write_config
-
-
-@pytest_twisted.async_yield_fixture
-async def daemon(tmp_path: Path) -> Any:
-    port = free_port()
-    service = await start_daemon(
-        write_config(tmp_path / "state", port, rooms="reconnect_grace = 5s")
-    )
-    service.test_port = port  # type: ignore[attr-defined]
-    yield service
-    await service.stopService()
-
-
-async def create_room(service: HubsdService, **fields: Any) -> dict[str, Any]:
-    creator = await connect(service.test_port)  # type: ignore[attr-defined]
-    try:
-        created: dict[str, Any] = await creator.call("create", name="Phoenix room", **fields)
-    finally:
-        creator.leave()
-    return created
+from tests.phoenix.pyclient import create_room
+from tests.rooms.wampclient import connect, until
 
 
 def base(service: HubsdService) -> str:
@@ -106,18 +86,6 @@ async def test_two_phoenix_clients_share_a_room(daemon: HubsdService) -> None:
     assert list(out["diffLeaveB"]["leaves"]) == [bob]
     assert out["rejoinB"]["status"] == "error"
     assert out["rejoinB"]["response"]["reason"] == "join_denied"
-
-
-@pytest_twisted.async_yield_fixture
-async def strict_daemon(tmp_path: Path) -> Any:
-    """A daemon with a short idle timeout and a small frame limit."""
-    port = free_port()
-    ini = write_config(tmp_path / "state", port, rooms="reconnect_grace = 10s")
-    ini.write_text(ini.read_text() + "[phoenix]\nidle_timeout = 1s\nmax_frame_size = 4KiB\n")
-    service = await start_daemon(ini)
-    service.test_port = port  # type: ignore[attr-defined]
-    yield service
-    await service.stopService()
 
 
 @pytest_twisted.ensureDeferred

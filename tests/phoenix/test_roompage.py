@@ -13,7 +13,7 @@ from typing import Any
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from tests.phoenix.test_phoenix_js import create_room, daemon  # noqa: F401 - fixture
+from tests.phoenix.pyclient import create_room
 
 
 def fetch(url: str, method: str) -> tuple[int, dict[str, str], bytes]:
@@ -26,7 +26,7 @@ def fetch(url: str, method: str) -> tuple[int, dict[str, str], bytes]:
 
 
 @pytest_twisted.ensureDeferred
-async def test_head_and_get_of_a_room_page(daemon: Any, tmp_path: Path) -> None:  # noqa: F811
+async def test_head_and_get_of_a_room_page(daemon: Any, tmp_path: Path) -> None:
     created = await create_room(daemon)
     url = f"http://127.0.0.1:{daemon.test_port}/{created['hub_sid']}/{created['slug']}"
     before = time.time()
@@ -44,7 +44,7 @@ async def test_head_and_get_of_a_room_page(daemon: Any, tmp_path: Path) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_unknown_rooms_and_paths_are_404_json(daemon: Any) -> None:  # noqa: F811
+async def test_unknown_rooms_and_paths_are_404_json(daemon: Any) -> None:
     base = f"http://127.0.0.1:{daemon.test_port}"
     for path, code in (("/nosuchroom/slug", "no_such_room"), ("/nosuchroom", "no_such_room")):
         status, headers, body = await deferToThread(fetch, base + path, "GET")
