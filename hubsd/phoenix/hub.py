@@ -163,7 +163,7 @@ async def leave(gw: PhoenixGateway, session: PhoenixSession, channel: Channel) -
 def _publish(
     session: PhoenixSession, channel: Channel, kind: str, payload: Payload, ack: bool
 ) -> list[Any] | None:
-    return session.publish(f"{ROOM_TOPIC}{channel.hub_sid}.{kind}", payload, ack)
+    return session.publish(channel.room_topics[kind], payload, ack)
 
 
 def _naf(session: PhoenixSession, channel: Channel, frame: Frame) -> None:

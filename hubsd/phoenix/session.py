@@ -75,13 +75,15 @@ class PhoenixOutgoing(Outgoing):
 class Channel:
     """A joined channel of a socket: its topic, current join_ref, and room."""
 
-    __slots__ = ("topic", "join_ref", "hub_sid", "closing")
+    __slots__ = ("topic", "join_ref", "hub_sid", "closing", "room_topics")
 
     def __init__(self, topic: str, join_ref: str | None, hub_sid: str | None) -> None:
         self.topic = topic
         self.join_ref = join_ref
         self.hub_sid = hub_sid
         self.closing = False
+        #: The room's WAMP topics this channel publishes on, by kind.
+        self.room_topics = {k: f"hubsd.room.{hub_sid}.{k}" for k in ("naf", "chat")}
 
 
 class PhoenixSession(RouterSession):
