@@ -22,7 +22,9 @@ class QuietWS extends WS {
 
 function socket(base, opts = {}) {
    const params = opts.params || {};
+   const log = [];
    const s = new Socket(`${base}/socket`, {
+      logger: (kind, msg) => log.push(`${kind}: ${msg}`),
       transport: QuietWS,
       params: () => params,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
@@ -30,6 +32,7 @@ function socket(base, opts = {}) {
       rejoinAfterMs: opts.rejoinAfterMs || (() => 200),
    });
    s.hubsParams = params;
+   s.transportLog = log;
    s.closes = [];
    s.onClose((e) => s.closes.push({ code: e.code, reason: e.reason }));
    s.connect();

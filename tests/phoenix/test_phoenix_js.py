@@ -185,3 +185,21 @@ async def test_a_phoenix_and_a_wamp_member_exchange_naf_and_chat(daemon: HubsdSe
     assert out["naf"]["dataType"] == "u" and out["naf"]["data"]["networkId"] == "walt-avatar"
     assert out["chat"] == {"type": "chat", "body": "hi from wamp", "session_id": wamp.session_id}
     wamp.leave()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_missed_heartbeat_reply_then_rejoin(daemon: HubsdService) -> None:
+    sid = (await create_room(daemon))["hub_sid"]
+    args = {"base": base(daemon), "port": daemon.test_port, "sid": sid}  # type: ignore[attr-defined]
+    out = await run_scenario("phx_heartbeat.js", args)
+    assert out["closesBefore"] == 0  # answered heartbeats keep the socket open
+    # The phoenix client closes its own socket (code 1000, "heartbeat
+    # timeout") when a reply is late; the server's answering close frame is
+    # lost on the frozen link, so the client reports 1006.
+    assert out["close"]["code"] == 1006
+    assert out["heartbeatTimeouts"] == 1
+    assert out["connections"] >= 2
+    assert out["rejoin"]["status"] == "ok"
+    assert out["rejoin"]["response"]["session_id"] == out["join"]["response"]["session_id"]
+    # The seat was held for the reconnect: the others saw no leave.
+    assert out["leavesSeen"] == 0
