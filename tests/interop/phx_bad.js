@@ -4,9 +4,9 @@
 
 const { WS } = require('./phx');
 
-function open(url) {
+function open(url, opts) {
    return new Promise((resolve) => {
-      const ws = new WS(url);
+      const ws = new WS(url, opts);
       const got = { frames: [], close: null, status: null };
       ws.on('unexpected-response', (req, res) => {
          got.status = res.statusCode;
@@ -37,8 +37,8 @@ function wait(got, pred, ms = 10000) {
    });
 }
 
-async function exchange(url, send, pred) {
-   const { ws, got } = await open(url);
+async function exchange(url, send, pred, opts) {
+   const { ws, got } = await open(url, opts);
    if (got.status) return got;
    for (const s of send) ws.send(s);
    await wait(got, pred);
@@ -71,6 +71,8 @@ require('./phx').main(async ({ base, sid, big }) => {
       leave: await exchange(url, [join('1', `hub:${sid}`, hub), JSON.stringify(['1', '5', `hub:${sid}`, 'phx_leave', {}])], (g) => g.frames.some((f) => f[3] === 'phx_close')),
       heartbeat: await exchange(url, [JSON.stringify([null, '9', 'phoenix', 'heartbeat', {}])], replied(1)),
       binary: await exchange(url, [Buffer.from([1, 2, 3])], closed),
+      evilOrigin: await exchange(url, [], closed, { origin: 'http://evil.example' }),
+      ownOrigin: await exchange(url, [JSON.stringify([null, '9', 'phoenix', 'heartbeat', {}])], replied(1), { origin: 'http://127.0.0.1:8080' }),
       oversized: await exchange(url, [JSON.stringify([null, '1', 'ret', 'phx_join', { x: 'a'.repeat(big) }])], closed),
    };
 });

@@ -145,6 +145,9 @@ async def test_bad_input_gets_what_phoenix_gives(strict_daemon: HubsdService) ->
         {"status": "ok", "response": {}},
     ]
     assert out["binary"]["close"]["code"] == 1003
+    # A page of another origin may not open the socket; the server's own may.
+    assert out["evilOrigin"]["status"] == 403
+    assert out["ownOrigin"]["frames"][0][4] == {"status": "ok", "response": {}}
     assert out["oversized"]["close"]["code"] == 1009
 
 
