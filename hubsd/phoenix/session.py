@@ -49,6 +49,9 @@ CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011
 CLOSE_RESTART = 1012
 
+#: Seconds a closing socket may take to send what is queued before it is dropped.
+CLOSE_GRACE = 5.0
+
 _OK: dict[str, Any] = {}
 
 
@@ -109,6 +112,8 @@ class PhoenixSession(RouterSession):
         self._abort = abort
         self.channels: dict[str, Channel] = {}
         self.closed = False
+        #: The transport is gone (L{connection_lost}).
+        self.lost = False
         self._ids = itertools.count(1)
         self._answers: dict[int, list[Any]] = {}
         self._waiting: deque[Frame] | None = None
@@ -164,7 +169,12 @@ class PhoenixSession(RouterSession):
         self.closed = True
         self.leave()
         if not self.out.when_drained(lambda: self._close(code, reason)):
-            self.router.reactor.callLater(5.0, self._abort)
+            # A peer that stopped reading would keep the connection forever.
+            self.router.reactor.callLater(CLOSE_GRACE, self._abort_if_open)
+
+    def _abort_if_open(self) -> None:
+        if not self.lost:
+            self._abort()
 
     def close_transport(self, reason: str) -> None:
         self.close(CLOSE_GOING_AWAY, reason)
@@ -282,6 +292,7 @@ class PhoenixSession(RouterSession):
 
     def connection_lost(self) -> None:
         """The transport is gone: leave the router (rooms hold the seat)."""
+        self.lost = True
         self.closed = True
         self.out.close()
         self.leave()
