@@ -101,7 +101,10 @@ class PhoenixGateway:
         self.router.reactor.callLater(delay, check)
 
     def closed(self, session: PhoenixSession) -> None:
-        self.sessions.pop(session.session_id, None)
+        """The socket's transport is gone: forget it (its router session id
+        may already belong to a new session)."""
+        if self.sessions.get(session.session_id) is session:
+            del self.sessions[session.session_id]
 
     def after_notices(self, room: LiveRoom, notices: list[Notice]) -> None:
         """Room notices that are not pushes: a kick closes the target's
