@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 
 from hubsd.phoenix.events import PhoenixEvents
+from hubsd.phoenix.session import PhoenixSession
 from hubsd.service import HubsdService
 from hubsd.wamp.codec import JsonCodec
 from tests.phoenix.pyclient import connect, create_room
@@ -139,3 +142,26 @@ async def test_one_encoding_per_publication_for_all_phoenix_members(
     assert decodes == []
     assert calls.count(f"hubsd.room.{sid}.naf") == 1
     wamp.leave()
+
+
+@pytest_twisted.ensureDeferred
+async def test_closed_sockets_leave_nothing_behind(daemon: HubsdService) -> None:
+    sid = (await create_room(daemon))["hub_sid"]
+    clients = [await connect(port(daemon)) for _ in range(3)]
+    for i, c in enumerate(clients):
+        await c.join_hub(sid, f"P{i}")
+    realm = daemon.router.realms["hubsd"]
+    phoenix = [s for s in realm.sessions.values() if isinstance(s, PhoenixSession)]
+    assert len(phoenix) == 3
+    gateway = phoenix[0].gateway
+    assert set(gateway.sessions.values()) == set(phoenix)
+    for c in clients:
+        assert c.proto is not None
+        c.proto.transport.loseConnection()
+    for _ in range(500):
+        if not gateway.sessions and not any(s in realm.sessions.values() for s in phoenix):
+            break
+        await deferLater(reactor, 0.02, lambda: None)
+    assert gateway.sessions == {}
+    assert not any(s.session_id in realm.sessions for s in phoenix)
+    assert all(not s.subscriptions for s in phoenix)
