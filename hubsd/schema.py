@@ -629,6 +629,48 @@ METRICS = SectionSpec(
     ),
 )
 
+PHOENIX = SectionSpec(
+    "phoenix",
+    "The Phoenix channel socket the Hubs web client speaks (/socket/websocket).",
+    (
+        Option("enabled", Boolean(), "true", "Serve /socket/websocket."),
+        Option(
+            "max_frame_size",
+            ByteSize(minimum=1024, maximum=64 * 1024 * 1024),
+            "1MiB",
+            "Largest frame a client may send; a bigger one closes the socket (code 1009).",
+        ),
+        Option(
+            "idle_timeout",
+            Duration(minimum=0),
+            "60s",
+            "Close a socket that sent nothing (not even a heartbeat) for this long, with "
+            "code 1001; 0 disables it. The JS client heartbeats every 30 s.",
+        ),
+        Option(
+            "max_channels",
+            Integer(minimum=1, maximum=1024),
+            "16",
+            "Channels one socket may have joined at once; a join beyond is refused.",
+        ),
+        Option(
+            "max_pending_frames",
+            Integer(minimum=1, maximum=65536),
+            "256",
+            "Frames a socket may send while one of its requests waits for storage (a "
+            "join); beyond that the socket is closed (code 1008).",
+        ),
+        Option(
+            "allowed_origins",
+            List(),
+            "",
+            "Origins (scheme://host[:port]) whose pages may open the socket; empty means "
+            "[hubsd] public_origin only, * any. A request without an Origin header (not "
+            "a browser) is always accepted.",
+        ),
+    ),
+)
+
 LOG = SectionSpec(
     "log",
     "Logging (twisted.logger).",
@@ -653,6 +695,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     ROOMS,
     ACCOUNTS,
     HTTP,
+    PHOENIX,
     STORAGE,
     FILES,
     MEDIA,

@@ -11,6 +11,8 @@ server answers can be read off one function:
   (hubsd.web.api; other API paths go on the tree ``mount_api`` returns)
 - ``/api/v1/accounts``: sign-in by e-mailed link (hubsd.web.accounts)
 - ``/thumbnails``: thumbnails made by the media resolver (hubsd.web.thumbnails)
+- ``/<sid>/<slug>``: the room page, GET and HEAD (hubsd.web.roompage)
+- ``/socket/websocket``: Phoenix channels, the Hubs client's protocol (hubsd.phoenix)
 
 The access log leaves out query strings (they carry tokens), and no request
 body may be larger than the largest a path accepts.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def build_site(service: HubsdService) -> Site:
     """The Site served on ``[listen] web``."""
     from autobahn.twisted.resource import WebSocketResource
 
+    from hubsd.phoenix.websocket import mount_phoenix
     from hubsd.wamp.websocket import WampWebSocketFactory
     from hubsd.web.accesslog import access_log_line
     from hubsd.web.accounts import mount_accounts
@@ -39,9 +41,10 @@ def build_site(service: HubsdService) -> Site:
     from hubsd.web.bodylimit import bounded_request
     from hubsd.web.health import HealthResource
     from hubsd.web.probes import LiveResource, ReadyResource
+    from hubsd.web.roompage import SiteRoot, placeholder_page
     from hubsd.web.thumbnails import ThumbnailResource
 
-    root = Resource()
+    root = SiteRoot(service.rooms.directory, placeholder_page, service.reactor)
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
@@ -51,6 +54,7 @@ def build_site(service: HubsdService) -> Site:
     mount_api(root, service)
     mount_accounts(root, service.accounts)
     root.putChild(b"thumbnails", ThumbnailResource(service.media.thumbnails))
+    mount_phoenix(root, service)
     site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     # No path takes more than an upload (plus its multipart framing).
