@@ -237,10 +237,25 @@ class IRoomStore(IBackend):
     def count_pinned(hub_id):
         """Deferred[int]: how many objects the room has pinned; 0 if none (or no room)."""
 
-    def add_file(file_id, content_type, size, owner_account_id=None, expires_at=None):
+    def add_file(
+        file_id,
+        content_type,
+        size,
+        owner_account_id=None,
+        expires_at=None,
+        promotion_token_hash=None,
+    ):
         """
-        Record an uploaded, not yet promoted file. Deferred[FileMeta]; fails
-        with C{Conflict} for a known file_id, C{NotFound} for an unknown owner.
+        Record an uploaded, not yet promoted file. C{promotion_token_hash}:
+        None or the L{hash_token} of its promotion token (never the token).
+        Deferred[FileMeta]; fails with C{Conflict} for a known file_id,
+        C{NotFound} for an unknown owner, C{InvalidValue} naming a bad field.
+        """
+
+    def account_file_usage(account_id):
+        """
+        Deferred[int]: the bytes of every file C{account_id} owns, promoted
+        or not (0 for an account with none, or no such account).
         """
 
     def get_file(file_id):
