@@ -33,6 +33,7 @@ from hubsd.interfaces import ISFU, IBackend, IClusterBus, IFileStore, IRoomStore
 if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
+    from hubsd.files.vault import FileVault
     from hubsd.rooms.procedures import WampRooms
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
@@ -69,6 +70,7 @@ class HubsdService(Service):
     router_settings: RouterSettings
     sfu: ISFU
     rooms: WampRooms
+    vault: FileVault
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -98,6 +100,7 @@ class HubsdService(Service):
             ("cluster", lambda: self._start_cluster(context)),
             ("router", self._start_router),
             ("rooms", lambda: self._start_rooms(state_dir)),
+            ("vault", lambda: self._start_vault(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
@@ -180,6 +183,26 @@ class HubsdService(Service):
         self.router.set_authenticator("ticket", rooms.authenticate_ticket)
         self.rooms = rooms
         return rooms.stop
+
+    async def _start_vault(self, state_dir: str) -> Callable[[], Any]:
+        from hubsd.files.vault import FileSettings, FileVault
+        from hubsd.rooms.keys import KeyFileError, load_or_create_secret
+
+        try:
+            secret = load_or_create_secret(state_dir, "files.key")
+        except KeyFileError as e:
+            raise StartupError(str(e)) from e
+        self.vault = FileVault(
+            self.files,
+            self.store,
+            secret,
+            FileSettings.fromConfig(self.config),
+            self.reactor,
+            self.config.section("hubsd")["public_origin"],
+        )
+        self.rooms.directory.files = self.vault
+        self.vault.start()
+        return self.vault.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:
