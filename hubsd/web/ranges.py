@@ -45,11 +45,11 @@ def parse_ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:
             spans.append((max(0, size - length), size))
             continue
         start = int(first)
-        end = size - 1 if last == "" else int(last)
-        if end < start:
+        if last != "" and int(last) < start:
             return None
         if start >= size:
             continue
+        end = size - 1 if last == "" else int(last)
         spans.append((start, min(end, size - 1) + 1))
     if not spans:
         raise Unsatisfiable(f"bytes */{size}")
