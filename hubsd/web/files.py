@@ -70,7 +70,11 @@ class FilesResource(Resource):
 
     async def _serve(self, request: Request, head: bool) -> None:
         try:
-            await self._answer(request, head)
+            try:
+                await self._answer(request, head)
+            except FileDamaged as e:
+                log.error("cannot serve a stored file: {reason}", reason=str(e))
+                raise HttpError(500, "file_damaged", "the stored file is damaged") from None
         except HttpError as e:
             for name in (b"etag", b"content-range", b"accept-ranges", b"content-type"):
                 request.responseHeaders.removeHeader(name)
@@ -90,9 +94,6 @@ class FilesResource(Resource):
             opened = await self._vault.open(match.group(1), token)
         except Refused as e:
             raise HttpError(e.status, e.code, e.message) from None
-        except FileDamaged as e:
-            log.error("cannot serve a stored file: {reason}", reason=str(e))
-            raise HttpError(500, "file_damaged", "the stored file is damaged") from None
         try:
             pieces = self._head(request, opened)
             if pieces is None or head or request.method == b"HEAD":

@@ -178,3 +178,15 @@ async def running(
     finally:
         await pool.closeCachedConnections()
         await service.stopService()
+
+
+async def until(predicate: Any, seconds: float = 30.0) -> None:
+    """Poll C{predicate} until it holds (AssertionError after C{seconds})."""
+    from twisted.internet.task import deferLater
+
+    waited = 0.0
+    while not predicate():
+        if waited > seconds:
+            raise AssertionError(f"still not true after {seconds} s")
+        await deferLater(reactor, 0.02, lambda: None)
+        waited += 0.02

@@ -17,14 +17,6 @@ from tests.files.httpd import png, running
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "sqlite":
-        return "backend = sqlite"
-    dsn = request.getfixturevalue("pg_dsn")
-    return f"backend = postgres\ndsn = {dsn}"
-
-
 @pytest_twisted.ensureDeferred
 async def test_an_upload_is_served_with_its_token_only(tmp_path: Path, storage: str) -> None:
     data = png(200_000)
