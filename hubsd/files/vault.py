@@ -289,12 +289,18 @@ class FileVault:
         unknown id or wrong token, after the same work either way.
         @raise FileDamaged: the blob is not what was stored.
         """
-        meta = reader = None
         try:
             check_file_id(file_id)
+        except BadFileId:
+            raise NotAvailable() from None  # no such id can exist: nothing to hide
+        meta = reader = None
+        try:
             meta = await self.store.get_file(file_id)
+        except NotFound:
+            pass
+        try:
             reader = await self.blobs.open(file_id)
-        except (BadFileId, NotFound, FileMissing):
+        except FileMissing:
             pass
         header = _ABSENT if reader is None else await reader.read(0, HEADER_SIZE)
         opener: Opener | None

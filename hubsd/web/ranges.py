@@ -40,8 +40,8 @@ def parse_ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:
             if last == "":
                 return None
             length = int(last)
-            if length == 0:
-                continue  # suffix of nothing: unsatisfiable
+            if length == 0 or size == 0:
+                continue  # a suffix of nothing: unsatisfiable
             spans.append((max(0, size - length), size))
             continue
         start = int(first)
