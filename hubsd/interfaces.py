@@ -95,7 +95,11 @@ class IBlobReader(Interface):
     size = Attribute("The blob's length in bytes (int).")
 
     def read(offset, length):
-        """Deferred[bytes]: up to C{length} bytes from C{offset} (fewer only at the end)."""
+        """
+        Deferred[bytes-like]: up to C{length} bytes from C{offset} (fewer
+        only at the end). The result may be a view of the reader's buffer,
+        valid until its next read: use it (or copy it) before reading again.
+        """
 
     def close():
         """Release the blob. Deferred[None]."""

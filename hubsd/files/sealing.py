@@ -152,9 +152,10 @@ class Opener:
     @raise WrongKey: the token (or the header's authenticated part) is wrong.
     """
 
-    def __init__(self, secret: bytes, token: str, file_id: str, header: bytes) -> None:
+    def __init__(self, secret: bytes, token: str, file_id: str, header: bytes | memoryview) -> None:
         if len(header) != HEADER_SIZE:
             raise FileDamaged(f"file {file_id}: header is {len(header)} bytes")
+        header = bytes(header)
         fields = header[:FIELDS_SIZE]
         magic, version, chunk_size, salt = _FIELDS.unpack(fields)
         if magic != MAGIC:
@@ -185,9 +186,9 @@ class Opener:
             raise FileDamaged(f"file {self.file_id}: truncated ({blob_size} bytes)")
         return Layout(self.chunk_size, chunks, (chunks - 1) * self.chunk_size + last)
 
-    def open_chunk(self, index: int, sealed: bytes, final: bool) -> bytes:
+    def open_chunk(self, index: int, sealed: bytes | memoryview, final: bool) -> bytes:
         """The plaintext of chunk C{index}; FileDamaged if it does not open."""
-        nonce = sealed[:NONCE_SIZE]
+        nonce = bytes(sealed[:NONCE_SIZE])
         try:
             return self._aead.decrypt(
                 nonce, sealed[NONCE_SIZE:], self._fields + _INDEX.pack(index, final)

@@ -103,7 +103,7 @@ class FilesResource(Resource):
             first = next(p for p in pieces if isinstance(p, tuple))
             # The first part is decrypted before the status goes out, so that
             # a damaged file still gets a clean 500 rather than a cut body.
-            ahead = await opened.read(*first)
+            ahead = await opened.pieces(*first)
         except BaseException:
             opened.close()
             raise
@@ -169,7 +169,11 @@ class PlaintextProducer:
     """
 
     def __init__(
-        self, request: Request, opened: OpenFile, pieces: Sequence[Piece], ahead: bytes | None
+        self,
+        request: Request,
+        opened: OpenFile,
+        pieces: Sequence[Piece],
+        ahead: list[bytes] | None,
     ) -> None:
         self._request = request
         self._opened = opened
@@ -216,11 +220,12 @@ class PlaintextProducer:
                 if self._ahead is not None:
                     data, self._ahead = self._ahead, None
                 else:
-                    data = await self._opened.read(position, end)
+                    data = await self._opened.pieces(position, end)
                 if self._stopped:
                     return
-                self._request.write(data)
-                position += len(data)
+                for part in data:
+                    self._request.write(part)
+                    position += len(part)
                 if position >= end:
                     self._index += 1
                     self._position = None

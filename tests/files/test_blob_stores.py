@@ -112,3 +112,46 @@ async def test_an_unusable_directory_is_named(tmp_path: Any) -> None:
     store = FilesystemFileStore(str(tmp_path / "file"), reactor)
     with pytest.raises(FileStoreUnavailable, match=str(tmp_path / "file")):
         await store.start()
+
+
+@pytest.mark.parametrize("how", ["no-flag", "would-block", "partial"])
+@pytest_twisted.ensureDeferred
+async def test_reads_the_page_cache_cannot_answer_go_to_a_thread(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    import threading
+
+    from twisted.internet import reactor
+
+    import hubsd.files.filesystem as filesystem
+
+    store = FilesystemFileStore(str(tmp_path / "files"), reactor)
+    await store.start()
+    data = os.urandom(200_000)
+    writer = store.create(FILE_ID)
+    writer.write(data)
+    await writer.commit()
+    reader = await store.open(FILE_ID)
+    threads: list[str] = []
+    real_pread = os.pread
+
+    def pread(fd: int, n: int, offset: int) -> bytes:
+        threads.append(threading.current_thread().name)
+        return real_pread(fd, n, offset)
+
+    monkeypatch.setattr(filesystem.os, "pread", pread)
+    if how == "no-flag":
+        monkeypatch.setattr(filesystem, "_NOWAIT", None)
+    else:
+        real_preadv = os.preadv
+
+        def preadv(fd: int, buffers: list[Any], offset: int, flags: int) -> int:
+            if how == "would-block":
+                raise BlockingIOError()
+            view = memoryview(buffers[0])[:1000]
+            return real_preadv(fd, [view], offset, flags)
+
+        monkeypatch.setattr(filesystem.os, "preadv", preadv)
+    assert bytes(await reader.read(5, 150_000)) == data[5:150_005]
+    assert threads and threads[0] != threading.main_thread().name
+    await reader.close()

@@ -60,13 +60,13 @@ async def test_changed_or_cut_blobs_fail_cleanly(tmp_path: Path) -> None:
 @pytest_twisted.ensureDeferred
 async def test_a_changed_later_chunk_cuts_the_transfer(tmp_path: Path) -> None:
     async with running(tmp_path) as web:
-        url, blob = await stored(web, 10 * CHUNK_SIZE)
-        seventh = HEADER_SIZE + 7 * (CHUNK_SIZE + CHUNK_OVERHEAD) + 100
-        flip(blob, seventh)
+        url, blob = await stored(web, 40 * CHUNK_SIZE)
+        later = HEADER_SIZE + 30 * (CHUNK_SIZE + CHUNK_OVERHEAD) + 100
+        flip(blob, later)
         with pytest.raises(ResponseFailed):
             await web.request("GET", url)
         # Ranges before the damage are still served, and right.
         early = await web.request("GET", url, headers={"Range": "bytes=0-99"})
         assert early.status == 206
-        late = await web.request("GET", url, headers={"Range": f"bytes={7 * CHUNK_SIZE}-"})
+        late = await web.request("GET", url, headers={"Range": f"bytes={30 * CHUNK_SIZE}-"})
         assert late.status == 500
