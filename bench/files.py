@@ -2,12 +2,13 @@
 File store benchmark: hubsd's encrypted uploads and downloads against plain
 twisted.web serving the same bytes, in the same run.
 
-Two servers run pinned to core 0, one after the other's measurement, never
-together: the hubsd daemon (files backend ``filesystem``, AES-256-GCM
+Two servers run pinned to core 0, both up, asked in turn request by request
+(one busy at a time): the hubsd daemon (files backend ``filesystem``, AES-256-GCM
 chunks) and a plain twisted.web server (``serve-plain`` below:
 ``twisted.web.static.File`` over a directory holding the same bytes, and an
-upload resource that lets twisted.web spool the body and copies it to a
-file, which is what a plain twisted.web upload does). The client is curl,
+upload resource that lets twisted.web take the body as it does by default:
+spooled to a temporary file, and a multipart form parsed into
+``request.args``, and copied to a file). The client is curl,
 pinned to core 1, so that the client's own speed is not Python's.
 
 Measured (each bounded in count; the script stops by itself):
@@ -202,52 +203,54 @@ def make_files(directory: Path, sizes: list[int]) -> dict[int, Path]:
 
 
 def transfer_figures(args: argparse.Namespace, files: dict[int, Path], data_dir: Path) -> dict:
+    """
+    Uploads and downloads, hubsd and plain alternating request by request
+    (both servers up, each pinned to the server core, only one busy at a
+    time), so that a change in the machine's background load hits both alike.
+    """
     out: dict[str, Any] = {}
     gen = args.client_core
     hubsd = FilesHubsd(args.server_core).start()
-    try:
-        urls: dict[int, str] = {}
-        for size, reps in ((MiB, args.small_reps), (50 * MiB, args.large_reps)):
-            ups = []
-            for _ in range(reps):
-                r, reply = upload_hubsd(hubsd.port, files[size], gen)
-                ups.append(r)
-            urls[size] = (
-                f"http://127.0.0.1:{hubsd.port}/files/{reply['file_id']}.png"
-                f"?token={reply['meta']['access_token']}"
-            )
-            out[f"upload_{size // MiB}MiB_hubsd_MBps"] = throughput(ups, "up")
-            gets = [download(urls[size], gen, size) for _ in range(reps * 2)]
-            out[f"serve_{size // MiB}MiB_hubsd_MBps"] = throughput(gets, "down")
-        # RSS during a 100 MiB upload.
-        time.sleep(0.5)
-        before = rss_bytes(hubsd.pid)
-        with RssSampler(hubsd.pid) as sampler:
-            r, _ = upload_hubsd(hubsd.port, files[100 * MiB], gen)
-        out["rss_before_100MiB_upload_MiB"] = round(before / MiB, 1)
-        out["rss_peak_during_100MiB_upload_MiB"] = round(sampler.peak / MiB, 1)
-        out["rss_growth_100MiB_upload_MiB"] = round((sampler.peak - before) / MiB, 1)
-        out["upload_100MiB_hubsd_MBps"] = mbps(r["up"], r["s"])
-    finally:
-        hubsd.stop()
-
     plain = PlainWeb(args.server_core, data_dir).start()
     try:
         for size, reps in ((MiB, args.small_reps), (50 * MiB, args.large_reps)):
-            ups = [upload_plain(plain.port, files[size], gen) for _ in range(reps)]
-            out[f"upload_{size // MiB}MiB_plain_MBps"] = throughput(ups, "up")
-            url = f"http://127.0.0.1:{plain.port}/static/{files[size].name}"
-            gets = [download(url, gen, size) for _ in range(reps * 2)]
-            out[f"serve_{size // MiB}MiB_static_MBps"] = throughput(gets, "down")
-        before = rss_bytes(plain.pid)
-        with RssSampler(plain.pid) as sampler:
-            upload_plain(plain.port, files[100 * MiB], gen)
-        out["plain_rss_growth_100MiB_upload_MiB"] = round((sampler.peak - before) / MiB, 1)
+            label = f"{size // MiB}MiB"
+            ups: dict[str, list[dict[str, Any]]] = {"hubsd": [], "plain": []}
+            for _ in range(reps):
+                r, reply = upload_hubsd(hubsd.port, files[size], gen)
+                ups["hubsd"].append(r)
+                ups["plain"].append(upload_plain(plain.port, files[size], gen))
+            url = (
+                f"http://127.0.0.1:{hubsd.port}/files/{reply['file_id']}.png"
+                f"?token={reply['meta']['access_token']}"
+            )
+            static_url = f"http://127.0.0.1:{plain.port}/static/{files[size].name}"
+            gets: dict[str, list[dict[str, Any]]] = {"hubsd": [], "static": []}
+            for _ in range(reps * 2):
+                gets["hubsd"].append(download(url, gen, size))
+                gets["static"].append(download(static_url, gen, size))
+            out[f"upload_{label}_hubsd_MBps"] = throughput(ups["hubsd"], "up")
+            out[f"upload_{label}_plain_MBps"] = throughput(ups["plain"], "up")
+            out[f"serve_{label}_hubsd_MBps"] = throughput(gets["hubsd"], "down")
+            out[f"serve_{label}_static_MBps"] = throughput(gets["static"], "down")
+            hub, static = out[f"serve_{label}_hubsd_MBps"], out[f"serve_{label}_static_MBps"]
+            out[f"serve_{label}_hubsd_of_static"] = round(hub / static, 2) if static else None
+        # RSS during a 100 MiB upload, each server on its own.
+        for name, server, send in (
+            ("hubsd", hubsd, lambda: upload_hubsd(hubsd.port, files[100 * MiB], gen)[0]),
+            ("plain", plain, lambda: upload_plain(plain.port, files[100 * MiB], gen)),
+        ):
+            time.sleep(0.5)
+            before = rss_bytes(server.pid)
+            with RssSampler(server.pid) as sampler:
+                r = send()
+            out[f"rss_before_100MiB_upload_{name}_MiB"] = round(before / MiB, 1)
+            out[f"rss_peak_100MiB_upload_{name}_MiB"] = round(sampler.peak / MiB, 1)
+            out[f"rss_growth_100MiB_upload_{name}_MiB"] = round((sampler.peak - before) / MiB, 1)
+            out[f"upload_100MiB_{name}_MBps"] = mbps(r["up"], r["s"])
     finally:
+        hubsd.stop()
         plain.stop()
-    for size in (1, 50):
-        hub, static = out[f"serve_{size}MiB_hubsd_MBps"], out[f"serve_{size}MiB_static_MBps"]
-        out[f"serve_{size}MiB_hubsd_of_static"] = round(hub / static, 2) if static else None
     return out
 
 
