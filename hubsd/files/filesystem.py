@@ -22,6 +22,7 @@ from zope.interface import implementer
 from hubsd.files.errors import FileMissing, FileStoreUnavailable
 from hubsd.files.ids import check_file_id
 from hubsd.interfaces import IBlobReader, IBlobWriter, IFileStore
+from hubsd.rooms.keys import sync_directory
 
 _INCOMING = ".incoming"
 #: preadv's "only from the page cache" flag (Linux 4.14 and newer), if this system has it.
@@ -162,7 +163,7 @@ class FilesystemBlobWriter:
                 os.makedirs(os.path.dirname(self._path), exist_ok=True)
                 assert self._tmp is not None
                 os.replace(self._tmp, self._path)
-                _sync_directory(os.path.dirname(self._path))
+                sync_directory(os.path.dirname(self._path))
             except OSError as e:
                 self._discard()
                 raise FileStoreUnavailable(f"cannot write a blob: {e.strerror}") from None
@@ -227,17 +228,3 @@ class FilesystemBlobReader:
     def close(self) -> Deferred[None]:
         self._file.close()
         return succeed(None)
-
-
-def _sync_directory(path: str) -> None:
-    """Makes a new directory entry durable (best effort)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -291,10 +291,10 @@ def _write_new(path: str, data: bytes) -> None:
         raise KeyFileError(path, f"cannot be written: {e.strerror}") from None
     finally:
         os.unlink(tmp)
-    _sync_directory(directory)
+    sync_directory(directory)
 
 
-def _sync_directory(path: str) -> None:
+def sync_directory(path: str) -> None:
     """Makes a new directory entry durable (best effort: not every file system
     lets a directory be synced)."""
     try:

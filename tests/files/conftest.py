@@ -1,6 +1,6 @@
 """
-Fixtures of the file tests: C{blobs} runs a test on every IFileStore,
-C{storage} on every SQL metadata store (SQLite, PostgreSQL).
+Fixtures of the file tests: C{blobs} runs a test on every IFileStore (and
+tests/conftest.py's C{storage} on every SQL room store).
 """
 
 from __future__ import annotations
@@ -27,12 +27,3 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     pytest_twisted.blockon(store.start())
     yield store
     pytest_twisted.blockon(store.stop())
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def storage(request: pytest.FixtureRequest) -> str:
-    """The [storage] section of a daemon's config."""
-    if request.param == "sqlite":
-        return "backend = sqlite"
-    dsn = request.getfixturevalue("pg_dsn")
-    return f"backend = postgres\ndsn = {dsn}"

@@ -15,7 +15,7 @@ from twisted.internet import reactor
 from twisted.web.client import HTTPConnectionPool
 
 from hubsd.service import HubsdService
-from tests.rooms.wampclient import free_port, start_daemon
+from tests.rooms.wampclient import free_port, start_daemon, write_config
 
 #: The start of a PNG file: enough for the upload endpoint's sniffing.
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -153,25 +153,14 @@ class Web:
         return os.listdir(self.state_dir / "files" / ".incoming")
 
 
-def write_config(state_dir: Path, port: int, storage: str, files: str = "") -> Path:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    ini = state_dir / "hubsd.ini"
-    ini.write_text(
-        f"[hubsd]\nstate_dir = {state_dir}\npublic_origin = http://127.0.0.1:{port}\n"
-        f"[listen]\nweb = tcp:{port}:interface=127.0.0.1\n"
-        f"[storage]\n{storage}\n"
-        f"[files]\nbackend = filesystem\n{files}\n"
-    )
-    return ini
-
-
 @asynccontextmanager
 async def running(
     tmp_path: Path, storage: str = "backend = sqlite", files: str = ""
 ) -> AsyncIterator[Web]:
     port = free_port()
     state = tmp_path / "state"
-    service = await start_daemon(write_config(state, port, storage, files))
+    ini = write_config(state, port, storage, files=f"backend = filesystem\n{files}")
+    service = await start_daemon(ini)
     pool = HTTPConnectionPool(reactor, persistent=False)
     try:
         yield Web(service, port, state, pool)

@@ -47,38 +47,28 @@ async def test_pinning_with_the_promotion_token_keeps_the_file(
         created = await owner.call("create", name="Gallery")
         sid = created["hub_sid"]
         await owner.join(sid, "Owner", creator_token=created["creator_token"])
-        with pytest.raises(ApplicationError) as refused:
+
+        async def pin(promotion_token: str) -> None:
             await owner.call(
                 "pin",
                 hub_sid=sid,
                 object_id="photo-1",
                 gltf=GLTF,
                 file_id=pinned["file_id"],
-                promotion_token=left["meta"]["promotion_token"],
+                promotion_token=promotion_token,
             )
+
+        with pytest.raises(ApplicationError) as refused:
+            await pin(left["meta"]["promotion_token"])
         assert "promotion token" in refused.value.args[0]
         assert not (await web.service.store.get_file(pinned["file_id"])).promoted
         room = await web.service.store.get_room_by_sid(sid)
         assert await web.service.store.list_pinned(room.hub_id) == []
-        await owner.call(
-            "pin",
-            hub_sid=sid,
-            object_id="photo-1",
-            gltf=GLTF,
-            file_id=pinned["file_id"],
-            promotion_token=pinned["meta"]["promotion_token"],
-        )
+        await pin(pinned["meta"]["promotion_token"])
         meta = await web.service.store.get_file(pinned["file_id"])
         assert (meta.promoted, meta.expires_at) == (True, None)
         # Pinning again with the same token is fine.
-        await owner.call(
-            "pin",
-            hub_sid=sid,
-            object_id="photo-1",
-            gltf=GLTF,
-            file_id=pinned["file_id"],
-            promotion_token=pinned["meta"]["promotion_token"],
-        )
+        await pin(pinned["meta"]["promotion_token"])
         owner.leave()
 
         clock.advance(3601)

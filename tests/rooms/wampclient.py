@@ -32,15 +32,17 @@ ROOM_TOPICS = (
 )
 
 
-def write_config(state_dir: Path, port: int, storage: str = "", rooms: str = "") -> Path:
+def write_config(
+    state_dir: Path, port: int, storage: str = "", rooms: str = "", files: str = ""
+) -> Path:
     """A config for a daemon on C{port} keeping its state in C{state_dir}."""
     state_dir.mkdir(parents=True, exist_ok=True)
     ini = state_dir / "hubsd.ini"
     ini.write_text(
-        f"[hubsd]\nstate_dir = {state_dir}\n"
+        f"[hubsd]\nstate_dir = {state_dir}\npublic_origin = http://127.0.0.1:{port}\n"
         f"[listen]\nweb = tcp:{port}:interface=127.0.0.1\n"
         f"[storage]\n{storage or 'backend = sqlite'}\n"
-        "[files]\nbackend = memory\n"
+        f"[files]\n{files or 'backend = memory'}\n"
         f"[rooms]\n{rooms}\n"
     )
     return ini
