@@ -161,6 +161,8 @@ class Upload:
                     raise Refused(
                         413, "over_quota", f"this account's files would exceed {quota} bytes"
                     )
+                if self.closed:  # the client went away meanwhile
+                    raise Refused(400, "aborted", "the upload was aborted")
             self._writer.write(self._sealer.finish())
             promotion = secrets.token_hex(16) if with_promotion_token else None
             assert self.content_type is not None
