@@ -32,6 +32,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -271,30 +272,33 @@ async def fanout_figures(args: argparse.Namespace, files: dict[int, Path]) -> di
         codec = Codec("json")
         for label in ("quiet", "streaming"):
             streamer = None
+            done_file = Path(tempfile.mkstemp(prefix="bench-files-streamed-")[1])
             if label == "streaming":
-                # A bounded loop of downloads, ended when the load is measured.
-                script = (
-                    f"for i in $(seq {args.stream_count}); do curl -s -o /dev/null '{url}'; done"
-                )
+                # A bounded loop of downloads, stopped when the load is measured;
+                # each finished download appends its size to done_file.
+                fetch = f"curl -s --max-time 60 -o /dev/null -w '%{{size_download}}\\n' '{url}'"
+                script = f"for i in $(seq {args.stream_count}); do {fetch} >> {done_file}; done"
                 streamer = await asyncio.create_subprocess_exec(
-                    "taskset", "-c", str(args.client_core), "sh", "-c", script
+                    "taskset",
+                    "-c",
+                    str(args.client_core),
+                    "sh",
+                    "-c",
+                    script,
+                    start_new_session=True,
                 )
             started = time.monotonic()
             res = await load(
-                hubsd,
-                codec,
-                args.rooms,
-                25,
-                10.0,
-                args.warmup,
-                args.duration,
-                sample_every=4,
+                hubsd, codec, args.rooms, 25, 10.0, args.warmup, args.duration, sample_every=4
             )
+            elapsed = time.monotonic() - started
             if streamer is not None:
                 if streamer.returncode is not None:
                     res.errors.append("the download loop ended before the load did")
-                streamer.terminate()
+                os.killpg(streamer.pid, signal.SIGTERM)
                 await streamer.wait()
+            streamed = sum(int(x) for x in done_file.read_text().split())
+            done_file.unlink()
             out[label] = {
                 "rooms": args.rooms,
                 "members": 25,
@@ -305,7 +309,8 @@ async def fanout_figures(args: argparse.Namespace, files: dict[int, Path]) -> di
                 "p99_ms": res.p99_ms,
                 "max_ms": res.max_ms,
                 "errors": res.errors,
-                "seconds": round(time.monotonic() - started, 1),
+                "seconds": round(elapsed, 1),
+                "file_MBps_meanwhile": mbps(streamed, elapsed),
             }
             print(f"fan-out {label}: {out[label]}", flush=True)
     finally:
