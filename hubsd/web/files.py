@@ -36,6 +36,7 @@ from zope.interface import implementer
 
 from hubsd.files.errors import FileDamaged
 from hubsd.files.vault import FileVault, OpenFile, Refused
+from hubsd.storage.errors import StorageUnavailable
 from hubsd.web.http import HttpError, write_error
 from hubsd.web.ranges import Unsatisfiable, etag_matches, parse_ranges
 
@@ -75,6 +76,8 @@ class FilesResource(Resource):
             except FileDamaged as e:
                 log.error("cannot serve a stored file: {reason}", reason=str(e))
                 raise HttpError(500, "file_damaged", "the stored file is damaged") from None
+            except StorageUnavailable:
+                raise HttpError(503, "unavailable", "storage is unavailable; try again") from None
         except HttpError as e:
             for name in (b"etag", b"content-range", b"accept-ranges", b"content-type"):
                 request.responseHeaders.removeHeader(name)

@@ -27,7 +27,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from twisted.logger import Logger
 from twisted.web.server import Request
 
+from hubsd.files.errors import FileStoreUnavailable
 from hubsd.files.vault import FileVault, Refused, Upload
+from hubsd.storage.errors import StorageUnavailable
 from hubsd.web.http import HttpError
 
 log = Logger()
@@ -218,6 +220,9 @@ class MultipartReceiver:
             return await self.upload.finish(self.fields.get("promotion_mode") == "with_token")
         except Refused as e:
             raise HttpError(e.status, e.code, e.message) from None
+        except (StorageUnavailable, FileStoreUnavailable) as e:
+            log.error("an upload could not be stored: {reason}", reason=str(e))
+            raise HttpError(503, "unavailable", "storage is unavailable; try again") from None
 
 
 def multipart_boundary(request: Request) -> bytes | None:

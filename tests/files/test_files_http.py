@@ -189,3 +189,38 @@ async def test_upload_bodies_are_not_spooled_by_twisted(
         )
         assert answer.status == 501
         assert spooled == [2]
+
+
+class Resolver:
+    """A stand-in for the media helper: the seam the upload endpoint calls for JSON bodies."""
+
+    def __init__(self) -> None:
+        self.asked: list[object] = []
+
+    async def resolve(self, body: object) -> dict[str, object]:
+        from hubsd.web.http import HttpError
+
+        self.asked.append(body)
+        if body == {"media": {"url": "http://10.0.0.1/"}}:
+            raise HttpError(403, "forbidden_address", "not that address")
+        return {"origin": "http://example.org/cat.png", "meta": {}}
+
+
+@pytest_twisted.ensureDeferred
+async def test_json_bodies_go_to_the_media_helper(tmp_path: Path) -> None:
+    async with running(tmp_path) as web:
+        resolver = web.service.media = Resolver()  # type: ignore[attr-defined]
+        json_type = {"Content-Type": "application/json"}
+        body = b'{"media": {"url": "http://example.org/cat.png", "quality": "high"}}'
+        answer = await web.request("POST", "/api/v1/media", json_type, body)
+        assert (answer.status, answer.json()["origin"]) == (200, "http://example.org/cat.png")
+        assert resolver.asked == [
+            {"media": {"url": "http://example.org/cat.png", "quality": "high"}}
+        ]
+        refused = await web.request(
+            "POST", "/api/v1/media", json_type, b'{"media": {"url": "http://10.0.0.1/"}}'
+        )
+        assert (refused.status, refused.json()["error"]["code"]) == (403, "forbidden_address")
+        bad = await web.request("POST", "/api/v1/media", json_type, b"{not json")
+        assert (bad.status, bad.json()["error"]["code"]) == (400, "bad_json")
+        assert len(resolver.asked) == 2

@@ -148,3 +148,27 @@ async def test_paths_that_are_not_a_file_id_are_404(tmp_path: Path) -> None:
             b'{"promotion_token": "x"}',
         )
         assert code(promote) == (404, "not_found")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_store_that_is_down_is_a_503_and_leaves_nothing(tmp_path: Path) -> None:
+    from twisted.internet.defer import fail
+
+    from hubsd.storage.errors import StorageUnavailable
+
+    async with running(tmp_path) as web:
+        reply = (await web.upload(png(1000))).json()
+        store = web.service.store
+        real_add, real_get = store.add_file, store.get_file
+        store.add_file = lambda *a, **k: fail(StorageUnavailable("database down"))
+        store.get_file = lambda *a, **k: fail(StorageUnavailable("database down"))
+        try:
+            answer = await web.upload(png(50_000))
+            assert code(answer) == (503, "unavailable")
+            url = f"/files/{reply['file_id']}.png?token={reply['meta']['access_token']}"
+            assert code(await web.request("GET", url)) == (503, "unavailable")
+        finally:
+            store.add_file, store.get_file = real_add, real_get
+        await until(lambda: web.incoming() == [])
+        assert len(web.blob_paths()) == 1
+        assert (await web.request("GET", url)).status == 200
