@@ -69,6 +69,18 @@ class FilesResource(Resource):
         ensureDeferred(self._serve(request, head=True))
         return NOT_DONE_YET
 
+    def render(self, request: Request) -> Any:
+        if request.method not in (b"GET", b"HEAD"):
+            error = HttpError(
+                405,
+                "method_not_allowed",
+                "files are read-only here",
+                headers={"Allow": "GET, HEAD"},
+            )
+            write_error(request, error)
+            return NOT_DONE_YET
+        return super().render(request)
+
     async def _serve(self, request: Request, head: bool) -> None:
         try:
             try:

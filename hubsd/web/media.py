@@ -21,11 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.web.resource import Resource
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
 from hubsd.files.vault import FileVault, Refused
 from hubsd.rooms.errors import InvalidToken
-from hubsd.web.http import HttpError, bearer_token, read_json, serve_json
+from hubsd.web.http import HttpError, bearer_token, read_json, serve_json, write_error
 from hubsd.web.upload import MultipartReceiver, multipart_boundary
 
 #: The path whose multipart bodies are uploads.
@@ -71,7 +71,18 @@ def account_of(service: Any, request: Request) -> int | None:
     return account
 
 
-class MediaResource(Resource):
+class _PostOnly(Resource):
+    """A resource that answers any method but POST with a JSON 405."""
+
+    def render(self, request: Request) -> Any:
+        if request.method != b"POST":
+            error = HttpError(405, "method_not_allowed", "use POST here", headers={"Allow": "POST"})
+            write_error(request, error)
+            return NOT_DONE_YET
+        return super().render(request)
+
+
+class MediaResource(_PostOnly):
     """``/api/v1/media`` and its ``<file_id>/promote`` children."""
 
     def __init__(self, service: Any) -> None:
@@ -100,7 +111,7 @@ class MediaResource(Resource):
         return await media.resolve(body)
 
 
-class _PromoteResource(Resource):
+class _PromoteResource(_PostOnly):
     isLeaf = True
 
     def __init__(self, service: Any, file_id: bytes) -> None:

@@ -224,3 +224,29 @@ async def test_json_bodies_go_to_the_media_helper(tmp_path: Path) -> None:
         bad = await web.request("POST", "/api/v1/media", json_type, b"{not json")
         assert (bad.status, bad.json()["error"]["code"]) == (400, "bad_json")
         assert len(resolver.asked) == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_chunked_upload_without_a_length_streams_too(tmp_path: Path) -> None:
+    from tests.files.httpd import form
+
+    data = png(300_000)
+    body, kind = form(data, {"promotion_mode": "with_token"})
+    chunks = b"".join(
+        b"%x\r\n" % len(body[i : i + 50_000]) + body[i : i + 50_000] + b"\r\n"
+        for i in range(0, len(body), 50_000)
+    )
+    async with running(tmp_path) as web:
+        raw = await web.raw(
+            f"POST /api/v1/media HTTP/1.1\r\nHost: x\r\nContent-Type: {kind}\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
+            + chunks
+            + b"0\r\n\r\n"
+        )
+        head, _, reply = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), raw[:300]
+        import json
+
+        meta = json.loads(reply)
+        url = f"/files/{meta['file_id']}.png?token={meta['meta']['access_token']}"
+        assert (await web.request("GET", url)).body == data

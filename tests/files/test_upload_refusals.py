@@ -172,3 +172,18 @@ async def test_a_store_that_is_down_is_a_503_and_leaves_nothing(tmp_path: Path) 
         await until(lambda: web.incoming() == [])
         assert len(web.blob_paths()) == 1
         assert (await web.request("GET", url)).status == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_other_methods_get_a_json_405(tmp_path: Path) -> None:
+    async with running(tmp_path) as web:
+        file_id = "00000000-0000-4000-8000-000000000000"
+        for method, path, allow in [
+            ("GET", "/api/v1/media", "POST"),
+            ("PUT", f"/api/v1/media/{file_id}/promote", "POST"),
+            ("POST", f"/files/{file_id}.png?token=x", "GET, HEAD"),
+            ("DELETE", f"/files/{file_id}.png?token=x", "GET, HEAD"),
+        ]:
+            answer = await web.request(method, path)
+            assert code(answer) == (405, "method_not_allowed"), (method, path)
+            assert answer.header("allow") == allow
