@@ -159,7 +159,13 @@ async def running(
 ) -> AsyncIterator[Web]:
     port = free_port()
     state = tmp_path / "state"
-    ini = write_config(state, port, storage, files=f"backend = filesystem\n{files}")
+    ini = write_config(
+        state,
+        port,
+        storage,
+        hubsd=f"public_origin = http://127.0.0.1:{port}",
+        files=f"backend = filesystem\n{files}",
+    )
     service = await start_daemon(ini)
     pool = HTTPConnectionPool(reactor, persistent=False)
     try:
