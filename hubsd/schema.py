@@ -407,6 +407,51 @@ ACCOUNTS = SectionSpec(
 )
 
 
+HTTP = SectionSpec(
+    "http",
+    "The HTTP API under /api/v1 (rooms, meta) and the health checks.",
+    (
+        Option(
+            "max_body_size",
+            ByteSize(minimum=1024, maximum=16 * 1024 * 1024),
+            "64KiB",
+            "Largest JSON request body the API reads; bigger ones get 413.",
+        ),
+        Option(
+            "cors_origins",
+            List(),
+            "",
+            "Browser origins besides [hubsd] public_origin that may call the API "
+            "(CORS), e.g. a web client served from a development server.",
+        ),
+        Option(
+            "create_rate",
+            Number(above=0),
+            "1",
+            "Rooms one client address may create per second (POST /api/v1/hubs).",
+        ),
+        Option(
+            "create_burst",
+            Integer(1, 10_000),
+            "5",
+            "How many rooms one address may create at once before create_rate applies.",
+        ),
+        Option(
+            "page_size",
+            Integer(1, 100),
+            "24",
+            "Rooms per page of the public room list.",
+        ),
+        Option(
+            "ready_timeout",
+            Duration(above=0),
+            "5s",
+            "How long /readyz waits for the storage to answer before saying not ready.",
+        ),
+    ),
+)
+
+
 def _backend_section(kind: str, default: str, doc: str, *extra: Option) -> SectionSpec:
     backend = Option("backend", Text(), default, f"Name of the {kind} backend plugin.")
     return SectionSpec(kind, doc, (backend, *extra), backend_kind=kind)
@@ -634,6 +679,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     WAMP_ROLE,
     ROOMS,
     ACCOUNTS,
+    HTTP,
     STORAGE,
     FILES,
     MEDIA,

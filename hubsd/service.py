@@ -194,7 +194,6 @@ class HubsdService(Service):
         from hubsd.accounts.procedures import WampAccounts
         from hubsd.accounts.settings import AccountSettings
         from hubsd.accounts.signin import SignIn
-    from hubsd.files.vault import FileVault
 
         try:
             sign_in = SignIn(
@@ -215,6 +214,26 @@ class HubsdService(Service):
             sign_in.stop()
 
         return stop
+
+    async def _start_vault(self, state_dir: str) -> Callable[[], Any]:
+        from hubsd.files.vault import FileSettings, FileVault
+        from hubsd.rooms.keys import KeyFileError, load_or_create_secret
+
+        try:
+            secret = load_or_create_secret(state_dir, "files.key")
+        except KeyFileError as e:
+            raise StartupError(str(e)) from e
+        self.vault = FileVault(
+            self.files,
+            self.store,
+            secret,
+            FileSettings.fromConfig(self.config),
+            self.reactor,
+            self.config.section("hubsd")["public_origin"],
+        )
+        self.rooms.directory.files = self.vault
+        self.vault.start()
+        return self.vault.stop
 
     async def _start_media(self) -> Callable[[], Any]:
         from hubsd.media.resolver import MediaResolver

@@ -21,11 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import Request
 
 from hubsd.files.vault import FileVault, Refused
-from hubsd.rooms.errors import InvalidToken
-from hubsd.web.http import HttpError, bearer_token, read_json, serve_json, write_error
+from hubsd.web.api import ApiTree
+from hubsd.web.api.resource import Api, ApiNode, ApiResource, NotFoundResource
+from hubsd.web.http import HttpError, client_address, read_json, serve_json
 from hubsd.web.upload import MultipartReceiver, multipart_boundary
 
 #: The path whose multipart bodies are uploads.
@@ -61,44 +62,31 @@ def upload_receiver(service: Any) -> Any:
 
 def account_of(service: Any, request: Request) -> int | None:
     """The account of a request's bearer token, None without one. @raise HttpError: 401."""
-    token = bearer_token(request)
-    if token is None:
-        return None
-    try:
-        account: int = service.rooms.tokens.verify_account(token)
-    except InvalidToken as e:
-        raise HttpError(401, "bad_token", str(e)) from None
-    return account
+    from hubsd.web.accounts import account_id_from_request
+
+    return account_id_from_request(request, service.accounts)
 
 
-class _PostOnly(Resource):
-    """A resource that answers any method but POST with a JSON 405."""
+class MediaResource(ApiResource):
+    """
+    ``/api/v1/media`` (the API's CORS, JSON 404s and 405s) with the API's
+    own children (``search``) kept, and ``<file_id>/promote`` below it.
+    """
 
-    def render(self, request: Request) -> Any:
-        if request.method != b"POST":
-            error = HttpError(405, "method_not_allowed", "use POST here", headers={"Allow": "POST"})
-            write_error(request, error)
-            return NOT_DONE_YET
-        return super().render(request)
-
-
-class MediaResource(_PostOnly):
-    """``/api/v1/media`` and its ``<file_id>/promote`` children."""
-
-    def __init__(self, service: Any) -> None:
-        super().__init__()
+    def __init__(self, api: Api, service: Any) -> None:
+        super().__init__(api)
         self._service = service
 
     def getChild(self, path: bytes, request: Request) -> Resource:
         if path == b"":
             return self
-        return _PromoteResource(self._service, path)
+        return _FileNode(self.api, self._service, path)
 
     def render_POST(self, request: Request) -> int:
         upload: MultipartReceiver | None = getattr(request, "upload", None)
         if upload is not None:
             return serve_json(request, upload.result)
-        return serve_json(request, lambda: self._resolve(request))
+        return self.json(request, lambda: self._resolve(request))
 
     async def _resolve(self, request: Request) -> Any:
         if multipart_boundary(request) is not None:
@@ -108,23 +96,35 @@ class MediaResource(_PostOnly):
         media = getattr(self._service, "media", None)
         if media is None:
             raise HttpError(501, "not_implemented", "this server does not resolve media URLs")
-        return await media.resolve(body)
+        return await media.resolve(body, client_address(request))
 
 
-class _PromoteResource(_PostOnly):
+class _FileNode(ApiNode):
+    """``/api/v1/media/<file_id>``: holds ``promote`` only."""
+
+    def __init__(self, api: Api, service: Any, file_id: bytes) -> None:
+        super().__init__(api)
+        self._service = service
+        self._file_id = file_id
+
+    def getChild(self, path: bytes, request: Request) -> Resource:
+        if path == b"promote":
+            return _PromoteResource(self.api, self._service, self._file_id)
+        return NotFoundResource(self.api)
+
+
+class _PromoteResource(ApiResource):
     isLeaf = True
 
-    def __init__(self, service: Any, file_id: bytes) -> None:
-        super().__init__()
+    def __init__(self, api: Api, service: Any, file_id: bytes) -> None:
+        super().__init__(api)
         self._service = service
         self._file_id = file_id.decode("latin-1")
 
     def render_POST(self, request: Request) -> int:
-        return serve_json(request, lambda: self._promote(request))
+        return self.json(request, lambda: self._promote(request))
 
     async def _promote(self, request: Request) -> Any:
-        if request.postpath != [b"promote"]:
-            raise HttpError(404, "not_found", "no such resource")
         account = account_of(self._service, request)
         token = None
         if request.getHeader("content-type") is not None:
@@ -137,3 +137,13 @@ class _PromoteResource(_PostOnly):
         except Refused as e:
             raise HttpError(e.status, e.code, e.message) from None
         return {"file_id": meta.file_id, "promoted": True}
+
+
+def mount_media(tree: ApiTree, service: Any) -> None:
+    """Put L{MediaResource} at ``/api/v1/media``, keeping the children the API put there."""
+    media = MediaResource(tree.api, service)
+    for name, child in tree.media.children.items():
+        media.putChild(name, child)
+    tree.v1.putChild(b"media", media)
+    tree.meta.features["uploads"] = True
+    tree.meta.limits["max_upload_size"] = service.vault.settings.max_upload_size

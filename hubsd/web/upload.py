@@ -216,8 +216,12 @@ class MultipartReceiver:
             raise HttpError(400, "bad_multipart", "the form is truncated (no closing boundary)")
         if self.upload is None:
             raise HttpError(400, "bad_multipart", "the form has no 'media' part")
+        mode = self.fields.get("promotion_mode")
+        if mode not in (None, "with_token"):
+            self.abort()
+            raise HttpError(400, "bad_multipart", "promotion_mode must be with_token (or absent)")
         try:
-            return await self.upload.finish(self.fields.get("promotion_mode") == "with_token")
+            return await self.upload.finish(mode == "with_token")
         except Refused as e:
             raise HttpError(e.status, e.code, e.message) from None
         except (StorageUnavailable, FileStoreUnavailable) as e:

@@ -125,7 +125,7 @@ async def test_owners_promote_with_their_account_token_and_quotas_hold(tmp_path:
         assert (await web.request("POST", promote, as_bob)).status == 404
         assert (await web.request("POST", promote)).status == 401
         bad = await web.request("POST", promote, {"Authorization": "Bearer nope"})
-        assert (bad.status, bad.json()["error"]["code"]) == (401, "bad_token")
+        assert (bad.status, bad.json()["error"]["code"]) == (401, "not_signed_in")
         done = await web.request("POST", promote, as_ann)
         assert (done.status, done.json()) == (200, {"file_id": owned["file_id"], "promoted": True})
         assert (await store.get_file(owned["file_id"])).promoted

@@ -186,4 +186,4 @@ async def test_other_methods_get_a_json_405(tmp_path: Path) -> None:
         ]:
             answer = await web.request(method, path)
             assert code(answer) == (405, "method_not_allowed"), (method, path)
-            assert answer.header("allow") == allow
+            assert allow in (answer.header("allow") or ""), answer.header("allow")
