@@ -255,3 +255,18 @@ async def test_a_chunked_upload_without_a_length_streams_too(tmp_path: Path) -> 
         meta = json.loads(reply)
         url = f"/files/{meta['file_id']}.png?token={meta['meta']['access_token']}"
         assert (await web.request("GET", url)).body == data
+
+
+@pytest_twisted.ensureDeferred
+async def test_uploads_from_the_public_origin_get_cors(tmp_path: Path) -> None:
+    async with running(tmp_path) as web:
+        origin = {"Origin": web.base}
+        preflight = await web.request("OPTIONS", "/api/v1/media", origin)
+        assert preflight.status == 204
+        assert preflight.header("access-control-allow-origin") == web.base
+        assert "POST" in (preflight.header("access-control-allow-methods") or "")
+        answer = await web.upload(png(2000), headers=origin)
+        assert answer.status == 200
+        assert answer.header("access-control-allow-origin") == web.base
+        stranger = await web.upload(png(2000), headers={"Origin": "https://elsewhere.example"})
+        assert stranger.header("access-control-allow-origin") is None
