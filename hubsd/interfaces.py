@@ -63,17 +63,62 @@ class IBackend(Interface):
         """
 
 
+class IBlobWriter(Interface):
+    """
+    One blob being written. Writes are applied in order; nothing is visible
+    under the blob's id before L{commit} has fired, and an aborted (or
+    crashed) write leaves nothing under it.
+    """
+
+    pending = Attribute("Bytes handed to write() that are not on their way to storage yet (int).")
+
+    def write(data):
+        """Append C{data} (bytes). Deferred[None], fired when it is written."""
+
+    def flushed():
+        """Deferred[None], fired when every write before it is done (never fails)."""
+
+    def commit():
+        """
+        Make the blob durable and visible under its id (written to a
+        temporary name, synced, renamed). Deferred[None]; fails with
+        L{hubsd.files.errors.FileStoreUnavailable} naming the reason.
+        """
+
+    def abort():
+        """Drop what was written. Deferred[None]; never fails."""
+
+
+class IBlobReader(Interface):
+    """One stored blob, open for reading parts of it."""
+
+    size = Attribute("The blob's length in bytes (int).")
+
+    def read(offset, length):
+        """
+        Deferred[bytes-like]: up to C{length} bytes from C{offset} (fewer
+        only at the end). The result may be a view of the reader's buffer,
+        valid until its next read: use it (or copy it) before reading again.
+        """
+
+    def close():
+        """Release the blob. Deferred[None]."""
+
+
 class IFileStore(IBackend):
     """
-    Encrypted blob storage for uploaded files. Blobs are opaque bytes here:
-    encryption with the per-file key happens above this interface.
+    Blob storage for uploaded files, streamed in and out in parts so that a
+    large file never sits in memory. Blobs are opaque bytes here: encryption
+    with the per-file key (L{hubsd.files.sealing}) happens above this
+    interface. Ids are checked with L{hubsd.files.ids.check_file_id}
+    (L{hubsd.files.errors.BadFileId} otherwise).
     """
 
-    def put(file_id, data):
-        """Store C{data} (bytes) under C{file_id} (str). Deferred[None]."""
+    def create(file_id):
+        """A new L{IBlobWriter} for C{file_id} (returned at once, not a Deferred)."""
 
-    def get(file_id):
-        """Deferred[bytes]; fails with L{hubsd.files.errors.FileMissing}."""
+    def open(file_id):
+        """Deferred[IBlobReader]; fails with L{hubsd.files.errors.FileMissing}."""
 
     def delete(file_id):
         """Remove a blob; deleting a missing blob is not an error. Deferred[None]."""
@@ -237,10 +282,25 @@ class IRoomStore(IBackend):
     def count_pinned(hub_id):
         """Deferred[int]: how many objects the room has pinned; 0 if none (or no room)."""
 
-    def add_file(file_id, content_type, size, owner_account_id=None, expires_at=None):
+    def add_file(
+        file_id,
+        content_type,
+        size,
+        owner_account_id=None,
+        expires_at=None,
+        promotion_token_hash=None,
+    ):
         """
-        Record an uploaded, not yet promoted file. Deferred[FileMeta]; fails
-        with C{Conflict} for a known file_id, C{NotFound} for an unknown owner.
+        Record an uploaded, not yet promoted file. C{promotion_token_hash}:
+        None or the L{hash_token} of its promotion token (never the token).
+        Deferred[FileMeta]; fails with C{Conflict} for a known file_id,
+        C{NotFound} for an unknown owner, C{InvalidValue} naming a bad field.
+        """
+
+    def account_file_usage(account_id):
+        """
+        Deferred[int]: the bytes of every file C{account_id} owns, promoted
+        or not (0 for an account with none, or no such account).
         """
 
     def get_file(file_id):

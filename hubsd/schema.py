@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hubsd.config import Config, ConfigCheck, SectionSpec
+from hubsd.files.sniff import EXTENSIONS
 from hubsd.options import (
     Boolean,
     ByteSize,
@@ -464,6 +465,32 @@ FILES = _backend_section(
     "filesystem",
     "Uploaded files, encrypted at rest.",
     Option("max_upload_size", ByteSize(minimum=1), "100MiB", "Largest upload accepted."),
+    Option(
+        "unpromoted_ttl",
+        Duration(minimum=1),
+        "1d",
+        "Uploads neither pinned nor promoted by their owner within this time are deleted.",
+    ),
+    Option(
+        "sweep_interval",
+        Duration(minimum=1),
+        "10m",
+        "How often expired uploads are looked for.",
+    ),
+    Option(
+        "account_quota",
+        ByteSize(minimum=0),
+        "1GiB",
+        "Bytes of files one account may own (uploads made with its token); 0 is no limit.",
+    ),
+    Option(
+        "allowed_types",
+        List(choices=tuple(EXTENSIONS)),
+        ", ".join(EXTENSIONS),
+        "Media types accepted for upload, as sniffed from the bytes: "
+        + ", ".join(EXTENSIONS)
+        + ".",
+    ),
 )
 SFU = _backend_section("sfu", "none", "Selective forwarding unit for voice and video.")
 CLUSTER = _backend_section("cluster", "local", "How several hubsd nodes share rooms.")

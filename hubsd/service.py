@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
     from hubsd.accounts.signin import SignIn
+    from hubsd.files.vault import FileVault
     from hubsd.media.resolver import MediaResolver
     from hubsd.rooms.procedures import WampRooms
     from hubsd.wamp.router import Router
@@ -73,6 +74,7 @@ class HubsdService(Service):
     rooms: WampRooms
     accounts: SignIn
     media: MediaResolver
+    vault: FileVault
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -103,6 +105,7 @@ class HubsdService(Service):
             ("router", self._start_router),
             ("rooms", lambda: self._start_rooms(state_dir)),
             ("accounts", self._start_accounts),
+            ("vault", lambda: self._start_vault(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
             ("media", self._start_media),
             ("listeners", self._start_listeners),
@@ -211,6 +214,26 @@ class HubsdService(Service):
             sign_in.stop()
 
         return stop
+
+    async def _start_vault(self, state_dir: str) -> Callable[[], Any]:
+        from hubsd.files.vault import FileSettings, FileVault
+        from hubsd.rooms.keys import KeyFileError, load_or_create_secret
+
+        try:
+            secret = load_or_create_secret(state_dir, "files.key")
+        except KeyFileError as e:
+            raise StartupError(str(e)) from e
+        self.vault = FileVault(
+            self.files,
+            self.store,
+            secret,
+            FileSettings.fromConfig(self.config),
+            self.reactor,
+            self.config.section("hubsd")["public_origin"],
+        )
+        self.rooms.directory.files = self.vault
+        self.vault.start()
+        return self.vault.stop
 
     async def _start_media(self) -> Callable[[], Any]:
         from hubsd.media.resolver import MediaResolver

@@ -34,6 +34,7 @@ def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory
         "listeners",
         "media",
         "sfu",
+        "vault",
         "accounts",
         "rooms",
         "router",

@@ -233,7 +233,9 @@ def _room_call(
         "mute": lambda: d.mute(me, sid, _target(frame)),
         "add_owner": lambda: d.set_moderator(me, sid, _target(frame), True),
         "remove_owner": lambda: d.set_moderator(me, sid, _target(frame), False),
-        "pin": lambda: d.pin(me, sid, p.get("id"), p.get("gltf_node"), p.get("file_id")),
+        "pin": lambda: d.pin(
+            me, sid, p.get("id"), p.get("gltf_node"), p.get("file_id"), p.get("promotion_token")
+        ),
         "unpin": lambda: d.unpin(me, sid, p.get("id")),
         "update_hub": lambda: d.update(me, sid, _hub_fields(p)),
         "update_scene": lambda: d.update(me, sid, {"scene_url": p.get("url")}),

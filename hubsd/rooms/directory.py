@@ -29,6 +29,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from hubsd.files.vault import Refused
 from hubsd.rooms import presence as presence_rules
 from hubsd.rooms.errors import InvalidPayload, NoSuchRoom, NotPermitted
 from hubsd.rooms.permissions import bits_to_map, map_to_bits
@@ -82,6 +83,9 @@ class RoomDirectory:
         #: Counters of rooms that were unloaded, so that totals never go down.
         self._unloaded: dict[str, int] = {}
         self.deliver: Deliver = lambda room, notices: None
+        #: The file vault (L{hubsd.files.vault.FileVault}) that a pin with a
+        #: promotion token promotes in; None until the service starts it.
+        self.files: Any = None
 
     def now(self) -> float:
         return float(self._clock.seconds())
@@ -483,12 +487,29 @@ class RoomDirectory:
         object_id: object,
         gltf: object,
         file_id: object = None,
+        promotion_token: object = None,
     ) -> None:
+        """
+        Pin an object. With C{file_id} and C{promotion_token}, the uploaded
+        file it shows is promoted first (kept for good); a token that does
+        not promote it refuses the pin.
+        """
         room = await self.live(hub_sid)
         room.check_pin(identity.session_id, object_id, gltf)
         if file_id is not None and not (isinstance(file_id, str) and 0 < len(file_id) <= 128):
             raise InvalidPayload("file_id must be a string of 1 to 128 characters")
         assert isinstance(object_id, str) and isinstance(gltf, dict)
+        if promotion_token is not None:
+            if file_id is None:
+                raise InvalidPayload("promotion_token needs a file_id")
+            if self.files is None:
+                raise InvalidPayload("this server stores no files")
+            try:
+                await self.files.promote(file_id, promotion_token, identity.account_id)
+            except Refused:
+                raise InvalidPayload(
+                    "file_id: no such upload, or the promotion token does not match"
+                ) from None
         try:
             pinned = await self._store.pin_object(
                 room.record.hub_id,

@@ -306,14 +306,23 @@ class MemoryRoomStore(MemoryLoginQueries):
         size: int,
         owner_account_id: int | None = None,
         expires_at: datetime | None = None,
+        promotion_token_hash: str | None = None,
     ) -> Deferred[FileMeta]:
         def add() -> FileMeta:
-            check_file(file_id, content_type, size, expires_at)
+            check_file(file_id, content_type, size, expires_at, promotion_token_hash)
             if file_id in self._files:
                 raise Conflict(f"file {file_id!r} exists")
             if owner_account_id is not None:
                 self._account(owner_account_id)
-            meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)
+            meta = FileMeta(
+                file_id,
+                owner_account_id,
+                content_type,
+                size,
+                False,
+                expires_at,
+                promotion_token_hash,
+            )
             self._files[file_id] = meta
             return meta
 
@@ -324,6 +333,12 @@ class MemoryRoomStore(MemoryLoginQueries):
             return self._files[file_id]
         except KeyError:
             raise NotFound("file", file_id) from None
+
+    @keyed("account_id")
+    def account_file_usage(self, account_id: int) -> Deferred[int]:
+        return succeed(
+            sum(f.size for f in self._files.values() if f.owner_account_id == account_id)
+        )
 
     @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:
