@@ -143,8 +143,18 @@ class HubsdService(Service):
         return self.cluster.stop
 
     async def _start_sfu(self, context: BuildContext) -> Callable[[], Any]:
+        from hubsd.sfu.signalling import SfuSettings
+        from hubsd.sfu.wamp import WampSfu
+
         self.sfu = ISFU(await self._start_backend("sfu", ISFU, context))
-        return self.sfu.stop
+        signalling = WampSfu(self.router, self.rooms, self.sfu, SfuSettings.fromConfig(self.config))
+        await signalling.start()
+
+        def stop() -> Any:
+            signalling.stop()
+            return self.sfu.stop()
+
+        return stop
 
     async def _start_router(self) -> Callable[[], Any]:
         from hubsd.wamp.router import Router
