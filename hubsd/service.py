@@ -99,6 +99,7 @@ class HubsdService(Service):
             ("router", self._start_router),
             ("rooms", lambda: self._start_rooms(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
+            ("sfu signalling", self._start_sfu_signalling),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
             ("metrics", self._start_metrics),
@@ -143,18 +144,16 @@ class HubsdService(Service):
         return self.cluster.stop
 
     async def _start_sfu(self, context: BuildContext) -> Callable[[], Any]:
+        self.sfu = ISFU(await self._start_backend("sfu", ISFU, context))
+        return self.sfu.stop
+
+    async def _start_sfu_signalling(self) -> Callable[[], Any]:
         from hubsd.sfu.signalling import SfuSettings
         from hubsd.sfu.wamp import WampSfu
 
-        self.sfu = ISFU(await self._start_backend("sfu", ISFU, context))
         signalling = WampSfu(self.router, self.rooms, self.sfu, SfuSettings.fromConfig(self.config))
         await signalling.start()
-
-        def stop() -> Any:
-            signalling.stop()
-            return self.sfu.stop()
-
-        return stop
+        return signalling.stop
 
     async def _start_router(self) -> Callable[[], Any]:
         from hubsd.wamp.router import Router
