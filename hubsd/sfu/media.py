@@ -338,7 +338,9 @@ class MediaPlane:
     def stats(self) -> dict[str, Any]:
         gc.collect()
         forwarded = sum(
-            leg.forwarded for h in self.handles.values() if isinstance(h, Subscriber)
+            leg.forwarded
+            for h in self.handles.values()
+            if isinstance(h, Subscriber)
             for leg in h.legs.values()
         )
         return {

@@ -7,7 +7,6 @@ which part broke.)
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from importlib.metadata import version
 from typing import Any
@@ -52,7 +51,12 @@ async def test_private_attributes_exist(loop: Any) -> None:
         assert hasattr(receiver, name), f"RTCRtpReceiver lost {name}"
     for name in aiortc_hooks.SENDER_PRIVATE:
         assert hasattr(sender, name), f"RTCRtpSender lost {name}"
-    for name in ("_RTCRtpReceiver__stop_decoder", "_send_rtcp", "_send_rtcp_nack", "_send_rtcp_pli"):
+    for name in (
+        "_RTCRtpReceiver__stop_decoder",
+        "_send_rtcp",
+        "_send_rtcp_nack",
+        "_send_rtcp_pli",
+    ):
         assert callable(getattr(receiver, name, None)), f"RTCRtpReceiver lost {name}"
     for name in ("_retransmit", "_send_keyframe", "_ssrc", "_rtx_ssrc", "send", "transport"):
         assert hasattr(sender, name), f"RTCRtpSender lost {name}"
@@ -78,7 +82,9 @@ def test_aioice_module_globals_the_hooks_set() -> None:
     gather = inspect.getsource(aioice.ice.Connection.gather_candidates)
     assert "get_host_addresses(" in gather
     candidates = inspect.getsource(aioice.ice.Connection.get_component_candidates)
-    assert "loop.create_datagram_endpoint(" in candidates and "local_addr=(address, 0)" in candidates
+    assert (
+        "loop.create_datagram_endpoint(" in candidates and "local_addr=(address, 0)" in candidates
+    )
     consent = inspect.getsource(aioice.ice.Connection.query_consent)
     assert "CONSENT_INTERVAL" in consent
 

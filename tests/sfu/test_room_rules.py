@@ -192,7 +192,10 @@ async def test_perms_tokens_that_are_not_this_members_for_this_room_are_refused(
             "hubsd.sfu.error.invalid_token",
             "invalid perms token: issued for another member",
         ),
-        "other room": ("hubsd.sfu.error.invalid_token", "invalid perms token: issued for another room"),
+        "other room": (
+            "hubsd.sfu.error.invalid_token",
+            "invalid perms token: issued for another room",
+        ),
         "no join_hub": ("hubsd.sfu.error.not_permitted", "not permitted: join_hub"),
         "expired": ("hubsd.sfu.error.invalid_token", "invalid perms token: expired"),
     }
