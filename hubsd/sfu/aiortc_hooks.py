@@ -56,6 +56,7 @@ RECEIVER_PRIVATE = (
 )
 SENDER_PRIVATE = (
     "_RTCRtpSender__rtp_task",
+    "_RTCRtpSender__rtp_started",
     "_RTCRtpSender__rtx_payload_type",
     "_RTCRtpSender__ntp_timestamp",
     "_RTCRtpSender__rtp_timestamp",
@@ -189,8 +190,10 @@ class Leg:
 
         async def send(parameters: Any) -> None:
             await original_send(parameters)
-            # The encode loop would poll a missing track every 20 ms: stop it;
-            # stop() still waits for it to have exited, which it has.
+            # The encode loop would poll a missing track every 20 ms: stop it,
+            # once it has started (stop() waits for it to have started and
+            # exited; a task cancelled before it runs would do neither).
+            await s._RTCRtpSender__rtp_started.wait()
             s._RTCRtpSender__rtp_task.cancel()
             leg._negotiated(parameters)
 

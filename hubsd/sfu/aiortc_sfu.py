@@ -116,7 +116,7 @@ class AiortcSFU:
         workers = [w for w in self.supervisor.workers if w is not None and w.alive]
         for w in workers:
             for key, value in (await w.call("stats")).items():
-                totals[key] = totals.get(key, 0) + value
+                totals[key] = totals[key] + value if key in totals else value
         totals["workers"] = len(workers)
         totals["restarts"] = self.supervisor.restarts
         return totals

@@ -187,6 +187,9 @@ class MediaPlane:
         self.ice_timeout = ice_timeout
         self.public = dict(public or {})
         self.handles: dict[str, Publisher | Subscriber] = {}
+        #: Handles being set up, and those of them asked to close meanwhile.
+        self._creating: set[str] = set()
+        self._cancelled: set[str] = set()
         self._pcs: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 
     def _new_pc(self) -> RTCPeerConnection:
@@ -205,11 +208,17 @@ class MediaPlane:
     def _new_id(self, handle_id: object) -> str:
         if not isinstance(handle_id, str) or not handle_id or len(handle_id) > 64:
             raise MediaError("bad_request", "a handle id is a string of 1 to 64 characters")
-        if handle_id in self.handles:
+        if handle_id in self.handles or handle_id in self._creating:
             raise MediaError("bad_request", "that handle exists")
+        self._creating.add(handle_id)
         return handle_id
 
-    def _watch(self, handle: _Handle) -> None:
+    async def _watch(self, handle: _Handle) -> None:
+        self._creating.discard(handle.id)
+        if handle.id in self._cancelled:
+            self._cancelled.discard(handle.id)
+            await handle.close()
+            raise MediaError("bad_request", "closed while it was set up")
         self.handles[handle.id] = handle  # type: ignore[assignment]
         loop = asyncio.get_running_loop()
         loop.call_later(self.ice_timeout, self._check_connected, handle)
@@ -220,8 +229,8 @@ class MediaPlane:
 
     async def publish(self, handle: object, sdp: object, muted: bool = False) -> dict[str, Any]:
         """Answer a publisher's offer; its streams are forwarded once connected."""
-        handle_id = self._new_id(handle)
         kinds = check_offer(sdp)
+        handle_id = self._new_id(handle)
         pc = self._new_pc()
         pub = Publisher(self, handle_id, pc)
         pub.audio_muted = bool(muted)
@@ -236,19 +245,21 @@ class MediaPlane:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=str(sdp), type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as e:
+            self._creating.discard(handle_id)
+            self._cancelled.discard(handle_id)
             await pc.close()
             raise MediaError("bad_sdp", f"offer refused: {e}") from None
-        self._watch(pub)
+        await self._watch(pub)
         return {"sdp": announce(pc.localDescription.sdp, self.public), "kinds": kinds}
 
     async def subscribe(
         self, handle: object, publisher: object, blocked: bool = False
     ) -> dict[str, Any]:
         """An offer that sends the publisher's audio and video to a new peer."""
-        handle_id = self._new_id(handle)
         pub = self._handle(publisher)
         if not isinstance(pub, Publisher):
             raise MediaError("no_such_publisher", "that handle does not publish")
+        handle_id = self._new_id(handle)
         pc = self._new_pc()
         sub = Subscriber(self, handle_id, pc, pub)
         sub.blocked = bool(blocked)
@@ -258,10 +269,18 @@ class MediaPlane:
             leg = Leg(t.sender, sub.keyframe if kind == "video" else None)
             leg.pause(sub.blocked)
             sub.legs[kind] = leg
-        await pc.setLocalDescription(await pc.createOffer())
+        try:
+            await pc.setLocalDescription(await pc.createOffer())
+        except BaseException:
+            self._creating.discard(handle_id)
+            await pc.close()
+            raise
+        await self._watch(sub)
+        if self.handles.get(pub.id) is not pub:  # the publisher went meanwhile
+            await self.close(handle_id)
+            raise MediaError("no_such_publisher", "that handle stopped publishing")
         pub.subscribers.add(sub)
         pub.relink()
-        self._watch(sub)
         return {"sdp": announce(pc.localDescription.sdp, self.public)}
 
     async def answer(self, handle: object, sdp: object) -> None:
@@ -304,6 +323,8 @@ class MediaPlane:
         """
         h = self.handles.pop(handle, None) if isinstance(handle, str) else None
         if h is None:
+            if handle in self._creating:
+                self._cancelled.add(handle)
             return
         if reason is not None:
             self.emit({"event": "closed", "handle": h.id, "reason": reason})
@@ -351,4 +372,7 @@ class MediaPlane:
             "tasks": len(asyncio.all_tasks()),
             "threads": threading.active_count(),
             "forwarded": forwarded,
+            "task_names": sorted(
+                getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks()
+            ),
         }

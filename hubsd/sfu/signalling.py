@@ -60,6 +60,8 @@ class Handle:
     connected: bool = False
     muted: bool = False
     kinds: tuple[str, ...] = ()
+    #: Why the server ended it, once it has.
+    ended: str | None = None
 
 
 @dataclass
@@ -214,7 +216,7 @@ class Signalling:
         if self.handles.get(handle.id) is not handle:
             # The member left or was removed while the offer was answered.
             self.sfu.close(handle.id)
-            raise SfuError("not_joined", "you left the room's media")
+            raise _ended_meanwhile(handle)
         handle.kinds = tuple(result["kinds"])
         if old is not None:
             self._end(old, "replaced")
@@ -256,7 +258,7 @@ class Signalling:
             raise
         if self.handles.get(handle.id) is not handle:
             self.sfu.close(handle.id)
-            raise SfuError("no_such_publisher", "that member stopped publishing")
+            raise _ended_meanwhile(handle)
         return {"handle_id": handle.id, "sdp": result["sdp"]}
 
     async def answer(self, identity: Any, connection: Any, handle_id: object, sdp: object) -> None:
@@ -291,6 +293,7 @@ class Signalling:
         h = self.handles.pop(handle_id, None)
         if h is None:
             return
+        h.ended = reason or "closed"
         m = self.rooms.get(h.hub_sid, {}).get(h.session_id)
         if m is not None:
             m.handles.discard(handle_id)
@@ -300,8 +303,10 @@ class Signalling:
         if h.kind == "publisher":
             if m is not None and m.publisher == handle_id:
                 m.publisher = None
+            # A worker's death ends both sides for the same reason.
+            why = reason if reason == "worker_restarted" else "publisher_gone"
             for sub in [s.id for s in self.handles.values() if s.publisher_handle == handle_id]:
-                self._end(sub, "publisher_gone")
+                self._end(sub, why)
             if h.connected:
                 self.set_streaming(h.hub_sid, h.session_id, False)
                 room = self.directory.rooms.get(h.hub_sid)
@@ -391,6 +396,17 @@ class Signalling:
             if muted != h.muted:
                 h.muted = muted
                 self.sfu.set_muted(h.id, muted).addErrback(lambda f: None)
+
+
+def _ended_meanwhile(handle: Handle) -> SfuError:
+    """Why a handle being set up is refused: it was ended while its SDP was made."""
+    if handle.ended == "replaced":
+        return SfuError("bad_request", "replaced by a newer one before it was set up")
+    if handle.ended == "publisher_gone":
+        return SfuError("no_such_publisher", "that member stopped publishing")
+    if handle.ended in ("failed", "ice_timeout", "worker_restarted"):
+        return SfuError("media_unavailable", f"the media worker ended it ({handle.ended})")
+    return SfuError("not_joined", "you left the room's media")
 
 
 def _new_id() -> str:
