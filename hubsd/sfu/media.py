@@ -68,6 +68,11 @@ def check_offer(text: object) -> list[str]:
         description = aiortc_sdp.SessionDescription.parse(text)
     except Exception as e:
         raise MediaError("bad_sdp", f"SDP does not parse: {type(e).__name__}") from None
+    if any(m.kind == "application" for m in description.media):
+        raise MediaError(
+            "bad_sdp",
+            "data channels are not relayed: send networked-aframe messages on the room's topic",
+        )
     kinds = [m.kind for m in description.media if m.kind in ("audio", "video")]
     if kinds.count("audio") != 1 or kinds.count("video") > 1:
         raise MediaError("bad_sdp", "a publisher offers one audio and at most one video section")

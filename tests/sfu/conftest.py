@@ -21,9 +21,12 @@ def loop() -> Iterator[peers.Loop]:
     lp.stop()
 
 
-async def make_daemon(tmp_path: Path, sfu: str = "", rooms: str = "") -> Any:
+async def make_daemon(
+    tmp_path: Path, sfu: str = "", rooms: str = "", backend: str = "aiortc"
+) -> Any:
     port = free_port()
-    service = await start_daemon(write_config(tmp_path / "state", port, sfu=sfu, rooms=rooms))
+    ini = write_config(tmp_path / "state", port, sfu=sfu, rooms=rooms, backend=backend)
+    service = await start_daemon(ini)
     service.test_port = port
     return service
 

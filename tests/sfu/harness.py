@@ -17,7 +17,9 @@ from tests.wamp.harness import Inbox, timeout
 PERMISSIVE = {"voice_chat": True, "text_chat": True}
 
 
-def write_config(state_dir: Path, port: int, sfu: str = "", rooms: str = "") -> Path:
+def write_config(
+    state_dir: Path, port: int, sfu: str = "", rooms: str = "", backend: str = "aiortc"
+) -> Path:
     state_dir.mkdir(parents=True, exist_ok=True)
     ini = state_dir / "hubsd.ini"
     ini.write_text(
@@ -26,7 +28,7 @@ def write_config(state_dir: Path, port: int, sfu: str = "", rooms: str = "") -> 
         "[storage]\nbackend = memory\n"
         "[files]\nbackend = memory\n"
         f"[rooms]\n{rooms}\n"
-        f"[sfu]\nbackend = aiortc\nbind_addresses = 127.0.0.1\n{sfu}\n"
+        f"[sfu]\nbackend = {backend}\n{sfu}\n"
     )
     return ini
 

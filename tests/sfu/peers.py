@@ -197,12 +197,14 @@ def _config() -> RTCConfiguration:
     return RTCConfiguration(iceServers=[])
 
 
-async def publisher_offer(video: bool = False) -> tuple[Peer, str]:
+async def publisher_offer(video: bool = False, data: bool = False) -> tuple[Peer, str]:
     pc = RTCPeerConnection(_config())
     peer = Peer(pc)
     pc.addTrack(NoiseAudio())
     if video:
         pc.addTrack(SmallVideo())
+    if data:
+        pc.createDataChannel("reliable")
     await pc.setLocalDescription(await pc.createOffer())
     _record_sent(pc, peer)
     return peer, pc.localDescription.sdp

@@ -63,6 +63,7 @@ async def test_sdp_that_is_not_an_offer_hubsd_takes_is_refused_clearly(
     sid, (a,) = await media_room(daemon, loop, 1)
     before = await baseline(daemon)
     _, good = await loop.run(peers.publisher_offer(video=True))
+    _, with_data = await loop.run(peers.publisher_offer(data=True))
     cases = {
         "garbage": ("nonsense", "hubsd.sfu.error.bad_sdp"),
         "empty": ("", "hubsd.sfu.error.bad_sdp"),
@@ -71,6 +72,7 @@ async def test_sdp_that_is_not_an_offer_hubsd_takes_is_refused_clearly(
         "no opus": (PCMU_ONLY, "hubsd.sfu.error.unsupported_codec"),
         "no vp8": (good.replace("VP8/90000", "H264/90000"), "hubsd.sfu.error.unsupported_codec"),
         "two audio": (good + good[good.index("m=audio") :], "hubsd.sfu.error.bad_sdp"),
+        "data channel": (with_data, "hubsd.sfu.error.bad_sdp"),
     }
     got = {}
     for name, (sdp, _) in cases.items():
@@ -80,6 +82,8 @@ async def test_sdp_that_is_not_an_offer_hubsd_takes_is_refused_clearly(
     assert got == {name: uri for name, (_, uri) in cases.items()}
     e = await refused(a.sfu("publish", hub_sid=sid, sdp=PCMU_ONLY))
     assert e.args[0] == "audio must be offered as opus"
+    e = await refused(a.sfu("publish", hub_sid=sid, sdp=with_data))
+    assert e.args[0].startswith("data channels are not relayed")
     e = await refused(a.sfu("publish", hub_sid=sid))
     assert e.error == "hubsd.error.invalid_payload"
     await back_to(daemon, before)

@@ -220,3 +220,25 @@ async def test_presence_streaming_follows_the_publisher(daemon: Any, loop: Any) 
     # a itself is told of neither.
     assert not a.events_of("publisher") and not a.events_of("unpublished")
     await a.close_peers()
+
+
+@pytest_twisted.ensureDeferred
+async def test_media_news_reaches_only_the_members_it_concerns(daemon: Any, loop: Any) -> None:
+    sid, (a, b, c) = await media_room(daemon, loop, 3)
+    _, (stranger,) = await media_room(daemon, loop, 1)  # another room
+    await c.member.call("block", hub_sid=sid, session_id=a.session_id)
+    await a.publish()
+    await poll(lambda: b.events_of("publisher"))
+    await b.publish()
+    await poll(lambda: c.events_of("publisher"))
+    await sleep(0.5)
+    assert [e["session_id"] for e in b.events_of("publisher")] == [a.session_id]
+    # c blocked a: it hears of b only, and a hears of b only.
+    assert [e["session_id"] for e in c.events_of("publisher")] == [b.session_id]
+    assert [e["session_id"] for e in a.events_of("publisher")] == [b.session_id]
+    assert not stranger.events.events
+    # The join reply lists the same: what c may listen to.
+    again = await c.sfu("join", hub_sid=sid, perms_token=c.member.joined["perms_token"])
+    assert again["publishers"] == [{"session_id": b.session_id, "kinds": ["audio"]}]
+    for m in (a, b):
+        await m.close_peers()
