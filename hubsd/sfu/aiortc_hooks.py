@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import aioice.ice
-from aiortc import clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
@@ -40,6 +39,8 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
 
 _HEADER = struct.Struct("!BBHII")
+#: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+_NTP_OFFSET = 2208988800.0
 #: Packets a video leg keeps for retransmission (about 2 s of 500 kbit/s video).
 HISTORY = 512
 
@@ -159,6 +160,7 @@ class Leg:
         "_resync",
         "_history",
         "_dtls",
+        "_route",
         "__weakref__",
     )
 
@@ -184,6 +186,7 @@ class Leg:
             [None] * HISTORY if self.kind == "video" else None
         )
         self._dtls: Any = None
+        self._route: tuple[Any, Any, Any] | None = None
         s: Any = sender
         original_send = sender.send
         leg = self  # a cycle with the sender, collected with it
@@ -240,7 +243,8 @@ class Leg:
         if self._write(header + payload):
             self.forwarded += 1
             s: Any = self.sender
-            s._RTCRtpSender__ntp_timestamp = clock.current_ntp_time()
+            # What aiortc's clock.current_ntp_time() gives, without datetimes.
+            s._RTCRtpSender__ntp_timestamp = int((time.time() + _NTP_OFFSET) * 4294967296.0)
             s._RTCRtpSender__rtp_timestamp = ts
             s._RTCRtpSender__octet_count += len(payload)
             s._RTCRtpSender__packet_count += 1
@@ -265,15 +269,18 @@ class Leg:
 
     def _write(self, data: bytes) -> bool:
         dtls = self._dtls
-        if dtls is None or dtls._state != State.CONNECTED:
+        if dtls is None or dtls._state is not State.CONNECTED:
             return False
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
-            return False
-        transport = pair.protocol.transport
-        if transport is None or transport.is_closing():
-            return False
-        transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+        route = self._route
+        if route is None or route[0].is_closing():
+            # The nominated pair is fixed once ICE has completed; look it up
+            # once rather than per packet.
+            pair = dtls.transport._connection._nominated.get(1)
+            transport = pair.protocol.transport if pair is not None else None
+            if transport is None or transport.is_closing():
+                return False
+            route = self._route = (transport, pair.remote_addr, dtls._tx_srtp.protect)
+        route[0].sendto(route[2](data), route[1])
         return True
 
 

@@ -18,6 +18,7 @@ import asyncio
 import gc
 import re
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -196,6 +197,9 @@ class MediaPlane:
         self._creating: set[str] = set()
         self._cancelled: set[str] = set()
         self._pcs: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+        #: Packets counted by handles that have ended (totals never go down).
+        self._forwarded_closed = 0
+        self._received_closed = 0
 
     def _new_pc(self) -> RTCPeerConnection:
         # No STUN or TURN server: the host candidates are the configured
@@ -334,9 +338,11 @@ class MediaPlane:
         if reason is not None:
             self.emit({"event": "closed", "handle": h.id, "reason": reason})
         if isinstance(h, Subscriber):
+            self._forwarded_closed += sum(leg.forwarded for leg in h.legs.values())
             h.publisher.subscribers.discard(h)
             h.publisher.relink()
         else:
+            self._received_closed += h.received
             for sub in list(h.subscribers):
                 await self.close(sub.id, "publisher_gone")
         await h.close()
@@ -376,7 +382,10 @@ class MediaPlane:
             "udp_sockets": hooks.open_udp_sockets(),
             "tasks": len(asyncio.all_tasks()),
             "threads": threading.active_count(),
-            "forwarded": forwarded,
+            "forwarded": forwarded + self._forwarded_closed,
+            "received": sum(h.received for h in self.handles.values() if isinstance(h, Publisher))
+            + self._received_closed,
+            "cpu_seconds": time.process_time(),
             "task_names": sorted(
                 getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks()
             ),

@@ -112,4 +112,11 @@ if __name__ == "__main__":
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(main(json.loads(sys.argv[1])))
+    profile = os.environ.get("HUBSD_SFU_PROFILE")
+    if profile:
+        # For benchmarks: the worker's cProfile statistics, written when it exits.
+        import cProfile
+
+        cProfile.run("asyncio.run(main(json.loads(sys.argv[1])))", f"{profile}.{os.getpid()}")
+    else:
+        asyncio.run(main(json.loads(sys.argv[1])))

@@ -102,3 +102,12 @@ async def test_restricted_gathering_binds_only_the_given_address_and_ports(loop:
 
     lines = await loop.run(offer_candidates())
     assert lines and all(" 127.0.0.1 " in x for x in lines), lines
+
+
+def test_the_cheap_ntp_time_is_aiortcs() -> None:
+    import time
+
+    from aiortc import clock
+
+    ours = int((time.time() + aiortc_hooks._NTP_OFFSET) * 4294967296.0)
+    assert abs(ours - clock.current_ntp_time()) < 4294967296 * 0.05
