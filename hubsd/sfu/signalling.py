@@ -218,8 +218,10 @@ class Signalling:
             self.sfu.close(handle.id)
             raise _ended_meanwhile(handle)
         handle.kinds = tuple(result["kinds"])
-        if old is not None:
-            self._end(old, "replaced")
+        # Whichever publisher the member has now (another publish may have
+        # finished meanwhile) is replaced by this one.
+        if m.publisher is not None:
+            self._end(m.publisher, "replaced")
         m.publisher = handle.id
         return {"handle_id": handle.id, "sdp": result["sdp"]}
 

@@ -206,3 +206,23 @@ async def test_a_crashed_worker_is_restarted_and_the_bus_is_unaffected(
     assert (await daemon.sfu.stats())["restarts"] == 1
     await a.close_peers()
     await b.close_peers()
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrent_publishes_leave_one_publisher(daemon: Any, loop: Any) -> None:
+    sid, (a,) = await media_room(daemon, loop, 1)
+    before = await baseline(daemon)
+    offers = [await loop.run(peers.publisher_offer()) for _ in range(5)]
+    calls = [ensureDeferred(a.sfu("publish", hub_sid=sid, sdp=sdp)) for _, sdp in offers]
+    results = await DeferredList(calls, consumeErrors=True)
+    assert all(ok for ok, _ in results)
+
+    async def one() -> bool:
+        stats = await daemon.sfu.stats()
+        return stats["handles"] == stats["publishers"] == before["handles"] + 1
+
+    await poll(one, seconds=10)
+    await a.sfu("leave", hub_sid=sid)
+    for peer, _ in offers:
+        await loop.run(peers.close(peer))
+    await back_to(daemon, before)
