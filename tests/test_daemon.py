@@ -32,6 +32,7 @@ def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory
         "metrics",
         "manhole",
         "listeners",
+        "sfu signalling",
         "sfu",
         "rooms",
         "router",

@@ -134,6 +134,27 @@ def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
 # -- sending ----------------------------------------------------------------
 
 
+def vp8_keyframe_start(payload: bytes) -> bool:
+    """Whether a VP8 RTP payload is the first packet of a key frame (RFC 7741)."""
+    if not payload:
+        return False
+    descriptor = payload[0]
+    # S (start of a partition) and partition index 0, or not a frame's start.
+    if not descriptor & 0x10 or descriptor & 0x07:
+        return False
+    i = 1
+    if descriptor & 0x80:  # X: an extension byte says which fields follow
+        if len(payload) < 2:
+            return False
+        ext = payload[1]
+        i = 2
+        if ext & 0x80 and len(payload) > i:  # I: picture id of 7 or 15 bits
+            i += 2 if payload[i] & 0x80 else 1
+        i += bool(ext & 0x40) + bool(ext & 0x30)  # L: TL0PICIDX; T or K: one byte
+    # The payload header's P bit is 0 for a key frame.
+    return len(payload) > i and payload[i] & 0x01 == 0
+
+
 class Leg:
     """
     One forwarded stream: a publisher's audio or video into one subscriber's
@@ -161,6 +182,7 @@ class Leg:
         "_history",
         "_dtls",
         "_route",
+        "_keyframe_wait",
         "__weakref__",
     )
 
@@ -187,6 +209,7 @@ class Leg:
         )
         self._dtls: Any = None
         self._route: tuple[Any, Any, Any] | None = None
+        self._keyframe_wait = self.kind == "video"
         s: Any = sender
         original_send = sender.send
         leg = self  # a cycle with the sender, collected with it
@@ -221,12 +244,19 @@ class Leg:
     def pause(self, paused: bool) -> None:
         if paused and not self.paused:
             self._resync = True
+            self._keyframe_wait = self.kind == "video"
         self.paused = paused
 
     def forward(self, packet: RtpPacket) -> None:
         """Write ``packet``'s payload on this leg (nothing if not ready or paused)."""
         if not self.ready or self.paused:
             return
+        if self._keyframe_wait:
+            # A new or resumed video leg starts at a key frame: what came
+            # before it cannot be decoded (the server asks for one then).
+            if not vp8_keyframe_start(packet.payload):
+                return
+            self._keyframe_wait = False
         if self._resync:
             # Continue our own numbering where it stopped: a receiver must not
             # see a gap it would NACK for packets we never had.

@@ -208,15 +208,9 @@ class Signalling:
         handle.muted = self._muted(room, m.session_id)
         old = m.publisher
         self._reserve(m, handle, old)
-        try:
-            result = await self.sfu.publish(handle.id, room.hub_sid, sdp, handle.muted)
-        except SfuError:
-            self._forget(handle)
-            raise
-        if self.handles.get(handle.id) is not handle:
-            # The member left or was removed while the offer was answered.
-            self.sfu.close(handle.id)
-            raise _ended_meanwhile(handle)
+        result = await self._set_up(
+            handle, self.sfu.publish(handle.id, room.hub_sid, sdp, handle.muted)
+        )
         handle.kinds = tuple(result["kinds"])
         # Whichever publisher the member has now (another publish may have
         # finished meanwhile) is replaced by this one.
@@ -224,6 +218,20 @@ class Signalling:
             self._end(m.publisher, "replaced")
         m.publisher = handle.id
         return {"handle_id": handle.id, "sdp": result["sdp"]}
+
+    async def _set_up(self, handle: Handle, request: Any) -> Any:
+        """The media plane's reply for a reserved handle, or its refusal."""
+        try:
+            result = await request
+        except SfuError:
+            self._forget(handle)
+            raise
+        if self.handles.get(handle.id) is not handle:
+            # Ended while the media plane made its SDP (the member left, was
+            # removed, replaced it...): free it there too.
+            self.sfu.close(handle.id)
+            raise _ended_meanwhile(handle)
+        return result
 
     async def subscribe(
         self, identity: Any, connection: Any, hub_sid: object, session_id: object
@@ -253,14 +261,9 @@ class Signalling:
         if existing is not None:
             self._end(existing, "replaced")
         blocked = self._blocked(room, m.session_id, target.session_id)
-        try:
-            result = await self.sfu.subscribe(handle.id, target.publisher, blocked)
-        except SfuError:
-            self._forget(handle)
-            raise
-        if self.handles.get(handle.id) is not handle:
-            self.sfu.close(handle.id)
-            raise _ended_meanwhile(handle)
+        result = await self._set_up(
+            handle, self.sfu.subscribe(handle.id, target.publisher, blocked)
+        )
         return {"handle_id": handle.id, "sdp": result["sdp"]}
 
     async def answer(self, identity: Any, connection: Any, handle_id: object, sdp: object) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,16 @@ async def make_daemon(
     service = await start_daemon(ini)
     service.test_port = port
     return service
+
+
+@contextlib.asynccontextmanager
+async def own_daemon(tmp_path: Path, **config: str) -> AsyncIterator[Any]:
+    """A daemon with its own [sfu] (or [rooms]) lines, stopped at the end."""
+    service = await make_daemon(tmp_path, **config)
+    try:
+        yield service
+    finally:
+        await service.stopService()
 
 
 @pytest_twisted.async_yield_fixture

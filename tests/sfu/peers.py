@@ -70,54 +70,55 @@ class Loop:
         self.thread.join(5)
 
 
-class NoiseAudio(MediaStreamTrack):
-    """20 ms frames of 48 kHz mono noise, paced in real time."""
+class _Paced(MediaStreamTrack):
+    """Frames of noise every C{step} ticks of a C{rate} Hz clock, in real time."""
 
-    kind = "audio"
+    rate = 48000
+    step = 960
 
     def __init__(self) -> None:
         super().__init__()
         self._start: float | None = None
         self._pts = 0
 
-    async def recv(self) -> av.AudioFrame:
+    async def _next_pts(self) -> int:
         if self._start is None:
             self._start = time.time()
         else:
-            self._pts += 960
-            wait = self._start + self._pts / 48000 - time.time()
+            self._pts += self.step
+            wait = self._start + self._pts / self.rate - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
+        return self._pts
+
+
+class NoiseAudio(_Paced):
+    """20 ms frames of 48 kHz mono noise."""
+
+    kind = "audio"
+
+    async def recv(self) -> av.AudioFrame:
+        pts = await self._next_pts()
         frame = av.AudioFrame(format="s16", layout="mono", samples=960)
         frame.planes[0].update(os.urandom(1920))
-        frame.pts = self._pts
-        frame.sample_rate = 48000
+        frame.pts, frame.sample_rate = pts, 48000
         frame.time_base = fractions.Fraction(1, 48000)
         return frame
 
 
-class SmallVideo(MediaStreamTrack):
+class SmallVideo(_Paced):
     """160x120 frames of noise at 15 frames per second."""
 
     kind = "video"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._start: float | None = None
-        self._pts = 0
+    rate = 90000
+    step = 6000
 
     async def recv(self) -> av.VideoFrame:
-        if self._start is None:
-            self._start = time.time()
-        else:
-            self._pts += 6000
-            wait = self._start + self._pts / 90000 - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        pts = await self._next_pts()
         frame = av.VideoFrame(width=160, height=120, format="yuv420p")
         for plane in frame.planes:
             plane.update(os.urandom(plane.buffer_size))
-        frame.pts = self._pts
+        frame.pts = pts
         frame.time_base = fractions.Fraction(1, 90000)
         return frame
 

@@ -16,7 +16,7 @@ import pytest_twisted
 
 from hubsd.config import ConfigError, load_config
 from tests.sfu import peers
-from tests.sfu.conftest import make_daemon
+from tests.sfu.conftest import own_daemon
 from tests.sfu.harness import media_room, poll
 
 
@@ -30,8 +30,7 @@ async def test_media_sockets_use_the_port_range_and_the_bound_address(
     tmp_path: Path, loop: Any
 ) -> None:
     low = random.randrange(30000, 39000)
-    daemon = await make_daemon(tmp_path, sfu=f"udp_ports = {low}-{low + 40}")
-    try:
+    async with own_daemon(tmp_path, sfu=f"udp_ports = {low}-{low + 40}") as daemon:
         sid, (a, b) = await media_room(daemon, loop, 2)
         peer, offer = await loop.run(peers.publisher_offer())
         reply = await a.sfu("publish", hub_sid=sid, sdp=offer)
@@ -44,8 +43,6 @@ async def test_media_sockets_use_the_port_range_and_the_bound_address(
         await poll(lambda: b.heard(a) > 5, seconds=20)
         await a.close_peers()
         await b.close_peers()
-    finally:
-        await daemon.stopService()
 
 
 @pytest_twisted.ensureDeferred
@@ -54,8 +51,7 @@ async def test_the_announced_address_replaces_the_bound_one_in_sdp(
 ) -> None:
     # 203.0.113.0/24 is documentation space: only written into SDP here, the
     # client never applies the answer, so nothing is sent there.
-    daemon = await make_daemon(tmp_path, sfu="announced_address = 203.0.113.7")
-    try:
+    async with own_daemon(tmp_path, sfu="announced_address = 203.0.113.7") as daemon:
         sid, (a,) = await media_room(daemon, loop, 1)
         peer, offer = await loop.run(peers.publisher_offer())
         reply = await a.sfu("publish", hub_sid=sid, sdp=offer)
@@ -63,8 +59,6 @@ async def test_the_announced_address_replaces_the_bound_one_in_sdp(
         assert found and all(host == "203.0.113.7" for host, _ in found)
         assert "127.0.0.1" not in reply["sdp"]
         await loop.run(peers.close(peer))
-    finally:
-        await daemon.stopService()
 
 
 @pytest.mark.parametrize(

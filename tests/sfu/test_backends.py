@@ -18,7 +18,7 @@ from hubsd.sfu.aiortc_sfu import AiortcSFU
 from hubsd.sfu.errors import SfuError
 from hubsd.sfu.none import NoSFU
 from tests.sfu import peers
-from tests.sfu.conftest import make_daemon
+from tests.sfu.conftest import own_daemon
 from tests.sfu.harness import media_room, refused
 
 
@@ -90,12 +90,9 @@ async def test_publish_and_subscribe(backend: Any, loop: Any) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_the_none_backend_refuses_media_over_wamp(tmp_path: Path, loop: Any) -> None:
-    daemon = await make_daemon(tmp_path, backend="none")
-    try:
+    async with own_daemon(tmp_path, backend="none") as daemon:
         sid, (a,) = await media_room(daemon, loop, 1)
         _, offer = await loop.run(peers.publisher_offer())
         e = await refused(a.sfu("publish", hub_sid=sid, sdp=offer))
         assert e.error == "hubsd.sfu.error.media_unavailable"
         assert e.args[0] == "this server forwards no voice or video"
-    finally:
-        await daemon.stopService()

@@ -17,7 +17,7 @@ import pytest_twisted
 from twisted.internet.defer import DeferredList, ensureDeferred
 
 from tests.sfu import peers
-from tests.sfu.conftest import make_daemon
+from tests.sfu.conftest import own_daemon
 from tests.sfu.harness import media_room, poll, refused
 
 LEAK_KEYS = ("handles", "peer_connections", "udp_sockets", "tasks", "threads")
@@ -130,8 +130,7 @@ async def test_ice_that_never_completes_times_out_and_frees_everything(
 
 @pytest_twisted.ensureDeferred
 async def test_a_vanished_member_is_dropped_by_consent_checks(tmp_path: Path, loop: Any) -> None:
-    daemon = await make_daemon(tmp_path, sfu="consent_interval = 200ms")
-    try:
+    async with own_daemon(tmp_path, sfu="consent_interval = 200ms") as daemon:
         sid, (a, b) = await media_room(daemon, loop, 2)
         before = await baseline(daemon)
         await a.publish()
@@ -144,16 +143,13 @@ async def test_a_vanished_member_is_dropped_by_consent_checks(tmp_path: Path, lo
         await a.close_peers()
         await b.close_peers()
         await back_to(daemon, before)
-    finally:
-        await daemon.stopService()
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_flood_of_subscriptions_is_bounded_and_leaves_nothing_behind(
     tmp_path: Path, loop: Any
 ) -> None:
-    daemon = await make_daemon(tmp_path, sfu="max_handles = 4")
-    try:
+    async with own_daemon(tmp_path, sfu="max_handles = 4") as daemon:
         sid, (a, b) = await media_room(daemon, loop, 2)
         before = await baseline(daemon)
         await a.publish()
@@ -176,8 +172,6 @@ async def test_a_flood_of_subscriptions_is_bounded_and_leaves_nothing_behind(
         await a.sfu("leave", hub_sid=sid)
         await a.close_peers()
         await back_to(daemon, before)
-    finally:
-        await daemon.stopService()
 
 
 @pytest_twisted.ensureDeferred

@@ -98,6 +98,7 @@ def test_a_pause_leaves_no_gap_in_the_sequence() -> None:
 
 def test_a_nack_is_answered_as_rtx_from_the_legs_history() -> None:
     leg, wire, _ = make_leg("video", rtx=112)
+    leg._keyframe_wait = False
     for seq in range(10):
         leg.forward(packet(1000 + seq, 90000, bytes([seq]) * 5, marker=seq == 9))
     lost = header(wire.sent[4])[2]
@@ -119,6 +120,7 @@ def test_a_nack_is_answered_as_rtx_from_the_legs_history() -> None:
 
 def test_without_rtx_the_original_is_sent_again() -> None:
     leg, wire, _ = make_leg("video")
+    leg._keyframe_wait = False
     leg.forward(packet(7, 0, b"frame", marker=1))
     asyncio.run(leg.sender._retransmit(header(wire.sent[0])[2]))
     assert wire.sent[1] == wire.sent[0]
@@ -140,3 +142,24 @@ def test_nothing_is_sent_before_negotiation_or_after_dtls_ends() -> None:
     leg._dtls._state = State.CLOSED
     leg.forward(packet(2, 0, b"late"))
     assert wire.sent == [] and leg.forwarded == 0
+
+
+KEY = bytes([0x90, 0x80, 0x05, 0x00])  # X, S, PID 0; I: 7-bit picture id; P=0
+DELTA = bytes([0x90, 0x80, 0x06, 0x01])  # the same, P=1
+
+
+def test_a_video_leg_starts_and_resumes_at_a_key_frame() -> None:
+    leg, wire, _ = make_leg("video")
+    leg.forward(packet(1, 0, DELTA))
+    leg.forward(packet(2, 0, bytes([0x00, 0x00])))  # not a frame's start
+    assert wire.sent == []
+    leg.forward(packet(3, 3000, KEY))
+    leg.forward(packet(4, 6000, DELTA))
+    assert [d[12:] for d in wire.sent] == [KEY, DELTA]
+    leg.pause(True)
+    leg.pause(False)
+    leg.forward(packet(9, 9000, DELTA))
+    leg.forward(packet(10, 12000, KEY))
+    assert [d[12:] for d in wire.sent] == [KEY, DELTA, KEY]
+    seqs = [header(d)[2] for d in wire.sent]
+    assert [(s - seqs[0]) & 0xFFFF for s in seqs] == [0, 1, 2]

@@ -134,11 +134,17 @@ async def test_a_late_subscriber_gets_a_key_frame_within_a_second(daemon: Any, l
     await a.publish(video=True)
     await poll(lambda: a.events_of("connected"))
     await sleep(3)  # the publisher's first key frame is long gone
+    subscribed = time.monotonic()
     peer = await b.subscribe(a)
+    # The publisher's encoder makes no key frame unasked: without the PLI the
+    # server sends when the leg comes up, this waits in vain.
     await poll(lambda: peer.first_video is not None, seconds=10)
     assert peer.first_video is not None
-    await poll(lambda: peer.keyframes, seconds=5)
-    assert peer.keyframes[0] - peer.first_video < 1.0
+    # The very first video packet starts a key frame (nothing undecodable
+    # before it). On an idle machine it comes within a frame or two of the
+    # connection (measured: about 0.1 s); the bound here leaves room for load.
+    assert peer.keyframes and peer.keyframes[0] == peer.first_video
+    assert peer.first_video - subscribed < 5.0
     await a.close_peers()
     await b.close_peers()
 
