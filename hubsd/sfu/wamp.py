@@ -3,8 +3,8 @@ The SFU's signalling over WAMP: ``hubsd.sfu.*`` procedures and events.
 
 L{WampSfu} binds L{hubsd.sfu.signalling.Signalling} to the room realm with
 the router's public seams, the way L{hubsd.rooms.procedures.WampRooms} binds
-the room core: an in-process trusted session registers the procedures and
-publishes events (each to the sessions concerned only, with ``eligible``), a
+the room core: the room core's in-process trusted session registers the
+procedures and publishes events (each to the sessions concerned only, with ``eligible``), a
 gate for ``hubsd.sfu.`` decides who may call and subscribe, and a session
 observer ends a dropped session's media at once. The member's identity is
 the room core's (``WampRooms.identities``). API: docs/sfu.md.
@@ -47,7 +47,9 @@ class WampSfu:
         self.procedures: dict[str, Callable[..., Any]] = {}
 
     async def start(self) -> None:
-        self.session = self.router.attach_local_session(self.realm, "hubsd.sfu", "trusted")
+        # The room core's trusted session registers and publishes for the
+        # SFU too: one in-process session per realm.
+        self.session = self.rooms.session
         s = self.signalling
         table: dict[str, Callable[..., Any]] = {
             "join": lambda i, c, hub_sid, perms_token: s.join(i, c, hub_sid, perms_token),
@@ -77,8 +79,6 @@ class WampSfu:
         for members in list(self.signalling.rooms.values()):
             for m in list(members.values()):
                 self.signalling._remove(m, None)
-        if self.session is not None:
-            self.session.leave()
 
     def _endpoint(self, uri: str, fn: Callable[..., Any]) -> Callable[..., Deferred[Any]]:
         signature = inspect.signature(fn)
