@@ -29,6 +29,9 @@ class Worker:
             public=settings.get("public") or {},
         )
         self.done = asyncio.get_running_loop().create_future()
+        #: Requests for one handle run one after another, in the order sent
+        #: (an answer before the candidates that follow it).
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     def emit(self, message: dict[str, Any]) -> None:
         if not self.out.is_closing():
@@ -38,8 +41,17 @@ class Worker:
         request_id = message.get("id")
         op = message.get("op")
         args = message.get("args") or {}
+        handle = args.get("handle") if isinstance(args, dict) else None
+        lock = None
+        if isinstance(handle, str):
+            lock, users = self._locks.setdefault(handle, (asyncio.Lock(), [0]))
+            users[0] += 1
         try:
-            result = await self.dispatch(op, args)
+            if lock is None:
+                result = await self.dispatch(op, args)
+            else:
+                async with lock:
+                    result = await self.dispatch(op, args)
         except MediaError as e:
             self.emit({"id": request_id, "error": [e.name, str(e)]})
         except Exception as e:  # a bug here must not end the worker
@@ -47,6 +59,12 @@ class Worker:
             self.emit({"id": request_id, "error": ["internal", f"{type(e).__name__}"]})
         else:
             self.emit({"id": request_id, "result": result})
+        finally:
+            if isinstance(handle, str) and lock is not None:
+                users = self._locks[handle][1]
+                users[0] -= 1
+                if not users[0]:
+                    del self._locks[handle]
 
     async def dispatch(self, op: object, args: dict[str, Any]) -> Any:
         p = self.plane

@@ -88,6 +88,7 @@ async def test_a_kick_tears_the_members_media_down(daemon: Any, loop: Any) -> No
     after = await poll(lambda: _stats_below(daemon, before["handles"] - 3), seconds=10)
     assert after["publishers"] == before["publishers"] - 1
     for m in (owner, c):
+        await poll(lambda m=m: m.events_of("unpublished") and m.events_of("closed"))
         gone = m.events_of("unpublished")
         assert [e["session_id"] for e in gone] == [b.session_id]
         assert gone[0]["reason"] == "kicked"
@@ -218,6 +219,7 @@ async def test_presence_streaming_follows_the_publisher(daemon: Any, loop: Any) 
     assert not room.presence.get(a.session_id).get("streaming")
     await a.publish()
     await poll(lambda: room.presence.get(a.session_id).get("streaming"))
+    await poll(lambda: b.events_of("publisher"))
     assert [e["session_id"] for e in b.events_of("publisher")] == [a.session_id]
     await a.sfu("close", handle_id=a.publisher_handle)
     await poll(lambda: not room.presence.get(a.session_id).get("streaming"))
@@ -236,8 +238,8 @@ async def test_media_news_reaches_only_the_members_it_concerns(daemon: Any, loop
     await a.publish()
     await poll(lambda: b.events_of("publisher"))
     await b.publish()
-    await poll(lambda: c.events_of("publisher"))
-    await sleep(0.5)
+    await poll(lambda: c.events_of("publisher") and a.events_of("publisher"))
+    await sleep(0.5)  # for anything that should not come
     assert [e["session_id"] for e in b.events_of("publisher")] == [a.session_id]
     # c blocked a: it hears of b only, and a hears of b only.
     assert [e["session_id"] for e in c.events_of("publisher")] == [b.session_id]
