@@ -382,7 +382,7 @@ class Signalling:
             elif n.kind in ("presence", "muted"):
                 mutes = True
         if mutes:
-            self._apply_mutes(room)
+            self._apply_presence(room)
 
     def _apply_block(self, room: Any, a: object, b: str) -> None:
         blocked = self._blocked(room, str(a), b)
@@ -392,10 +392,15 @@ class Signalling:
                     d = self.sfu.set_blocked(h.id, blocked)
                     d.addErrback(lambda f: None)  # a handle that just ended
 
-    def _apply_mutes(self, room: Any) -> None:
-        for m in self.rooms.get(room.hub_sid, {}).values():
+    def _apply_presence(self, room: Any) -> None:
+        """Mutes, and rights taken away (a member without voice_chat stops publishing)."""
+        for m in list(self.rooms.get(room.hub_sid, {}).values()):
             h = self.handles.get(m.publisher) if m.publisher is not None else None
             if h is None:
+                continue
+            seat = room.members.get(m.session_id)
+            if seat is not None and not seat.permissions.get("voice_chat"):
+                self._end(h.id, "not_permitted")
                 continue
             muted = self._muted(room, m.session_id)
             if muted != h.muted:

@@ -250,3 +250,24 @@ async def test_media_news_reaches_only_the_members_it_concerns(daemon: Any, loop
     assert again["publishers"] == [{"session_id": b.session_id, "kinds": ["audio"]}]
     for m in (a, b):
         await m.close_peers()
+
+
+@pytest_twisted.ensureDeferred
+async def test_losing_voice_chat_ends_the_publisher(daemon: Any, loop: Any) -> None:
+    sid, (owner, b) = await media_room(daemon, loop, 2)
+    await owner.publish()
+    await b.publish()
+    await owner.subscribe(b)
+    await flowing(owner, b)
+    await owner.member.call("update", hub_sid=sid, member_permissions={"voice_chat": False})
+    await poll(lambda: b.events_of("closed"))
+    assert [e["reason"] for e in b.events_of("closed")] == ["not_permitted"]
+    await stays_silent(owner, b)
+    e = await refused(b.publish())
+    assert e.error == "hubsd.sfu.error.not_permitted"
+    # The owner keeps every right.
+    assert not owner.events_of("closed") or all(
+        x["reason"] == "publisher_gone" for x in owner.events_of("closed")
+    )
+    for m in (owner, b):
+        await m.close_peers()
