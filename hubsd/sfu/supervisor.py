@@ -132,6 +132,12 @@ class WorkerProcess(ProcessProtocol):
                 pass
 
 
+def _cancel(result: Any, timer: Any) -> Any:
+    if timer.active():
+        timer.cancel()
+    return result
+
+
 def _failed(e: Exception) -> Deferred[Any]:
     d: Deferred[Any] = Deferred()
     d.errback(e)
@@ -183,7 +189,9 @@ class Supervisor:
             waits.append(worker.ended)
             if worker.transport is not None:
                 worker.transport.closeStdin()  # the worker closes its handles and exits
-            self.reactor.callLater(5, lambda w=worker: w.ended.called or w.kill())
+            # One that has not exited after 5 s is killed.
+            timer = self.reactor.callLater(5, worker.kill)
+            worker.ended.addCallback(_cancel, timer)
         return DeferredList(waits) if waits else succeed(None)
 
     def place(self, room: str) -> WorkerProcess:
