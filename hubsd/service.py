@@ -148,7 +148,7 @@ class HubsdService(Service):
         return self.sfu.stop
 
     async def _start_sfu_signalling(self) -> Callable[[], Any]:
-        from hubsd.sfu.signalling import SfuSettings
+        from hubsd.sfu.state import SfuSettings
         from hubsd.sfu.wamp import WampSfu
 
         signalling = WampSfu(self.router, self.rooms, self.sfu, SfuSettings.fromConfig(self.config))

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.logger import Logger
 
 from hubsd.rooms.errors import InvalidToken
 from hubsd.sfu.errors import SfuError
+from hubsd.sfu.state import Handle, Member, SfuSettings
 
 log = Logger(namespace="hubsd.sfu")
 
@@ -35,42 +35,6 @@ CODECS = {"audio": "opus/48000/2", "video": "VP8/90000"}
 
 Emit = Callable[[str, dict[str, Any], list[Any]], None]
 SetStreaming = Callable[[str, str, bool], None]
-
-
-@dataclass(frozen=True)
-class SfuSettings:
-    max_publishers: int = 24
-    max_handles: int = 64
-
-    @classmethod
-    def fromConfig(cls, config: Any) -> SfuSettings:
-        section = config.section("sfu")
-        return cls(section["max_publishers"], section["max_handles"])
-
-
-@dataclass
-class Handle:
-    id: str
-    hub_sid: str
-    session_id: str
-    kind: str  # "publisher" or "subscriber"
-    #: subscriber: the publisher's session id and handle.
-    publisher: str | None = None
-    publisher_handle: str | None = None
-    connected: bool = False
-    muted: bool = False
-    kinds: tuple[str, ...] = ()
-    #: Why the server ended it, once it has.
-    ended: str | None = None
-
-
-@dataclass
-class Member:
-    session_id: str
-    connection: Any
-    hub_sid: str
-    handles: set[str] = field(default_factory=set)
-    publisher: str | None = None
 
 
 class Signalling:

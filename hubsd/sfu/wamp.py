@@ -20,7 +20,8 @@ from twisted.internet.defer import Deferred, ensureDeferred
 
 from hubsd.rooms.errors import InvalidPayload, RoomError
 from hubsd.sfu.errors import SfuError
-from hubsd.sfu.signalling import SfuSettings, Signalling
+from hubsd.sfu.signalling import Signalling
+from hubsd.sfu.state import SfuSettings
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
 
