@@ -8,6 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SfuSettings:
+    """The ``[sfu]`` limits the signalling enforces."""
+
     max_publishers: int = 24
     max_handles: int = 64
 
@@ -19,6 +21,8 @@ class SfuSettings:
 
 @dataclass
 class Handle:
+    """One peer connection on the media plane, owned by one member of one room."""
+
     id: str
     hub_sid: str
     session_id: str
@@ -35,6 +39,8 @@ class Handle:
 
 @dataclass
 class Member:
+    """A member joined to a room's media over one connection, with its handles."""
+
     session_id: str
     connection: Any
     hub_sid: str
