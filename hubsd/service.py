@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
     from hubsd.rooms.procedures import WampRooms
+    from hubsd.sfu.wamp import WampSfu
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
 
@@ -68,6 +69,7 @@ class HubsdService(Service):
     router: Router
     router_settings: RouterSettings
     sfu: ISFU
+    sfu_signalling: WampSfu
     rooms: WampRooms
 
     def __init__(self, config: Config, reactor: Any) -> None:
@@ -153,6 +155,7 @@ class HubsdService(Service):
 
         signalling = WampSfu(self.router, self.rooms, self.sfu, SfuSettings.fromConfig(self.config))
         await signalling.start()
+        self.sfu_signalling = signalling
         return signalling.stop
 
     async def _start_router(self) -> Callable[[], Any]:

@@ -25,7 +25,14 @@ LEAK_KEYS = ("handles", "peer_connections", "udp_sockets", "tasks", "threads")
 
 async def baseline(daemon: Any) -> dict[str, int]:
     stats = await daemon.sfu.stats()
-    return {k: stats[k] for k in LEAK_KEYS}
+    counts = {k: stats[k] for k in LEAK_KEYS}
+    # The daemon's side: handles the signalling and the supervisor know, and
+    # requests waiting for a worker's reply.
+    signalling = daemon.sfu_signalling.signalling
+    counts["daemon_handles"] = len(signalling.handles)
+    counts["placed_handles"] = len(daemon.sfu.supervisor.handles)
+    counts["pending"] = sum(len(w._pending) for w in daemon.sfu.supervisor.workers if w)
+    return counts
 
 
 async def back_to(daemon: Any, before: dict[str, int]) -> None:
