@@ -36,6 +36,19 @@ OnEvent = Callable[[str, str, str | None], None]
 REQUEST_TIMEOUT = 30.0
 
 
+#: The only environment variables a worker inherits (least privilege: none of
+#: the daemon's credentials or settings reach the media process).
+WORKER_ENVIRONMENT = (
+    "PATH",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "HUBSD_SFU_PROFILE",
+)
+
+
 def _source_root() -> str:
     import hubsd
 
@@ -163,7 +176,7 @@ class Supervisor:
 
     def _spawn(self, index: int) -> WorkerProcess:
         worker = WorkerProcess(self, index)
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k in WORKER_ENVIRONMENT}
         root = _source_root()
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         args = [sys.executable, "-m", "hubsd.sfu.worker", json.dumps(self.settings)]

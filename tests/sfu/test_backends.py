@@ -17,6 +17,7 @@ from hubsd.interfaces import ISFU
 from hubsd.sfu.aiortc_sfu import AiortcSFU
 from hubsd.sfu.errors import SfuError
 from hubsd.sfu.none import NoSFU
+from hubsd.sfu.supervisor import WORKER_ENVIRONMENT
 from tests.sfu import peers
 from tests.sfu.conftest import own_daemon
 from tests.sfu.harness import media_room, refused
@@ -96,3 +97,20 @@ async def test_the_none_backend_refuses_media_over_wamp(tmp_path: Path, loop: An
         e = await refused(a.sfu("publish", hub_sid=sid, sdp=offer))
         assert e.error == "hubsd.sfu.error.media_unavailable"
         assert e.args[0] == "this server forwards no voice or video"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_worker_inherits_no_secrets_from_the_daemons_environment(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setenv("HUBSD_TEST_SECRET", "hunter2")
+    sfu = AiortcSFU(reactor, {"addresses": ["127.0.0.1"]}, workers=1)
+    await sfu.start()
+    try:
+        pid = sfu.supervisor.workers[0].pid
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            names = {item.split(b"=", 1)[0].decode() for item in f.read().split(b"\0") if item}
+        assert "HUBSD_TEST_SECRET" not in names
+        assert names <= set(WORKER_ENVIRONMENT)
+    finally:
+        await sfu.stop()
