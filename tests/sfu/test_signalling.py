@@ -62,3 +62,30 @@ async def test_a_session_that_ends_takes_its_media_with_it(daemon: Any, loop: An
     await poll(empty, seconds=10)
     await a.close_peers()
     await b.close_peers()
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_topics_are_for_seated_members_and_only_the_server_publishes(
+    daemon: Any, loop: Any
+) -> None:
+    from autobahn.wamp.types import PublishOptions
+
+    from tests.wamp.harness import Inbox, timeout
+
+    sid, (a,) = await media_room(daemon, loop, 1)
+    other_sid, (b,) = await media_room(daemon, loop, 1)
+    e = await refused(timeout(b.member.client.subscribe(Inbox(), f"hubsd.sfu.{sid}.events")))
+    assert e.error == "wamp.error.not_authorized"
+    e = await refused(
+        timeout(
+            a.member.client.publish(
+                f"hubsd.sfu.{sid}.events",
+                event="publisher",
+                session_id="forged",
+                options=PublishOptions(acknowledge=True),
+            )
+        )
+    )
+    assert e.error == "wamp.error.not_authorized"
+    e = await refused(timeout(a.member.client.register(lambda: None, "hubsd.sfu.join")))
+    assert e.error == "wamp.error.not_authorized"
