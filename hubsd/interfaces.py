@@ -160,7 +160,8 @@ class ISFU(IBackend):
 
     def stats():
         """Fires with counts: handles, publishers, peer_connections, udp_sockets, tasks,
-        threads, forwarded and received (RTP packets, since start), cpu_seconds (the
+        threads, forwarded, dropped (a socket that could not keep up) and received
+        (RTP packets, since start), cpu_seconds (the
         workers' CPU time), workers, restarts."""
 
 

@@ -43,6 +43,8 @@ _HEADER = struct.Struct("!BBHII")
 _NTP_OFFSET = 2208988800.0
 #: Packets a video leg keeps for retransmission (about 2 s of 500 kbit/s video).
 HISTORY = 512
+#: Bytes asyncio may hold for a socket that cannot send; past this, drop.
+MAX_BUFFERED = 256 * 1024
 
 # Name-mangled private attributes this module reads or writes; the contract
 # test checks each exists on a fresh object.
@@ -170,6 +172,7 @@ class Leg:
         "ready",
         "paused",
         "forwarded",
+        "dropped",
         "_pt",
         "_rtx_pt",
         "_ssrc",
@@ -195,6 +198,7 @@ class Leg:
         self.ready = False
         self.paused = False
         self.forwarded = 0
+        self.dropped = 0
         self._pt = 0
         self._rtx_pt: int | None = None
         self._ssrc = sender._ssrc
@@ -310,6 +314,11 @@ class Leg:
             if transport is None or transport.is_closing():
                 return False
             route = self._route = (transport, pair.remote_addr, dtls._tx_srtp.protect)
+        if route[0].get_write_buffer_size() > MAX_BUFFERED:
+            # The socket is not keeping up: drop (late media is useless)
+            # rather than let asyncio queue without bound.
+            self.dropped += 1
+            return False
         route[0].sendto(route[2](data), route[1])
         return True
 

@@ -199,6 +199,7 @@ class MediaPlane:
         self._pcs: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
         #: Packets counted by handles that have ended (totals never go down).
         self._forwarded_closed = 0
+        self._dropped_closed = 0
         self._received_closed = 0
 
     def _new_pc(self) -> RTCPeerConnection:
@@ -339,6 +340,7 @@ class MediaPlane:
             self.emit({"event": "closed", "handle": h.id, "reason": reason})
         if isinstance(h, Subscriber):
             self._forwarded_closed += sum(leg.forwarded for leg in h.legs.values())
+            self._dropped_closed += sum(leg.dropped for leg in h.legs.values())
             h.publisher.subscribers.discard(h)
             h.publisher.relink()
         else:
@@ -383,6 +385,13 @@ class MediaPlane:
             "tasks": len(asyncio.all_tasks()),
             "threads": threading.active_count(),
             "forwarded": forwarded + self._forwarded_closed,
+            "dropped": self._dropped_closed
+            + sum(
+                leg.dropped
+                for h in self.handles.values()
+                if isinstance(h, Subscriber)
+                for leg in h.legs.values()
+            ),
             "received": sum(h.received for h in self.handles.values() if isinstance(h, Publisher))
             + self._received_closed,
             "cpu_seconds": time.process_time(),

@@ -58,5 +58,5 @@ class NoSFU:
         return fail(SfuError("no_such_handle", "no such handle"))
 
     def stats(self) -> Any:
-        keys = ("handles", "publishers", "peer_connections", "udp_sockets", "forwarded")
+        keys = ("handles", "publishers", "peer_connections", "udp_sockets", "forwarded", "dropped")
         return succeed({**{k: 0 for k in keys}, "workers": 0, "restarts": 0})

@@ -24,8 +24,13 @@ class Wire:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
+    buffered = 0
+
     def is_closing(self) -> bool:
         return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
 
     def sendto(self, data: bytes, addr: Any) -> None:
         self.sent.append(data)
@@ -163,3 +168,14 @@ def test_a_video_leg_starts_and_resumes_at_a_key_frame() -> None:
     assert [d[12:] for d in wire.sent] == [KEY, DELTA, KEY]
     seqs = [header(d)[2] for d in wire.sent]
     assert [(s - seqs[0]) & 0xFFFF for s in seqs] == [0, 1, 2]
+
+
+def test_a_socket_that_cannot_keep_up_gets_drops_not_a_queue() -> None:
+    leg, wire, _ = make_leg("audio")
+    leg.forward(packet(1, 0, b"a"))
+    wire.buffered = 10 * 1024 * 1024
+    leg.forward(packet(2, 960, b"b"))
+    wire.buffered = 0
+    leg.forward(packet(3, 1920, b"c"))
+    assert [d[12:] for d in wire.sent] == [b"a", b"c"]
+    assert (leg.forwarded, leg.dropped) == (2, 1)
