@@ -316,3 +316,43 @@ class IRoomStore(IBackend):
         before C{now} (aware datetime; a file expiring exactly at C{now} is
         included), soonest first.
         """
+
+    def account_for_email_hash(email_hash):
+        """
+        The account of the address whose L{hubsd.storage.records.hash_email}
+        is C{email_hash}, created if there is none (a first sign-in). Two
+        calls racing for one new address get the same account.
+        Deferred[Account]; fails with C{InvalidValue} unless the hash is 64
+        lower-case hex digits.
+        """
+
+    def add_login_token(token_hash, email_hash, topic, expires_at):
+        """
+        Keep an unused sign-in link (a L{hubsd.storage.logins.LoginToken}):
+        the SHA-256 hex of its token, never the token; the address's hash;
+        its login topic (16 to 128 of A-Z a-z 0-9 _ -); an aware expiry.
+        Deferred[LoginToken]; fails with C{InvalidValue} naming the bad
+        argument, C{Conflict} for a token hash already kept.
+        """
+
+    def take_login_token(token_hash, topic, now):
+        """
+        Use a sign-in link, once: remove the login token with this hash and
+        topic and return it, if it is still valid at C{now} (its expires_at
+        is after C{now}). Of two takes of one token, racing or not, exactly
+        one succeeds. Deferred[LoginToken]; fails with C{NotFound} for an
+        unknown hash, another topic's token, or an expired one (left for
+        L{delete_expired_login_tokens}); C{InvalidValue} for a naive C{now}.
+        """
+
+    def delete_login_token(token_hash):
+        """
+        Forget an unused link (its e-mail could not be sent). Deferred[None];
+        a token that is not kept is not an error.
+        """
+
+    def delete_expired_login_tokens(now):
+        """
+        Remove the login tokens whose expires_at is at or before C{now}
+        (aware). Deferred[int]: how many were removed.
+        """

@@ -2,7 +2,7 @@
 The daemon's service tree.
 
 `HubsdService` starts hubsd's parts one after another in dependency order
-(storage, files, cluster bus, router, SFU, listeners, manhole), waiting for
+(storage, files, cluster bus, router, rooms, accounts, SFU, listeners, manhole), waiting for
 each part's start Deferred, because ``MultiService`` ignores them. Readiness
 is explicit: ``ready`` fires when everything is up (and systemd is told
 ``READY=1``); a part that fails to start (a port in use, a database that does
@@ -33,6 +33,8 @@ from hubsd.interfaces import ISFU, IBackend, IClusterBus, IFileStore, IRoomStore
 if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
+    from hubsd.accounts.signin import SignIn
+    from hubsd.media.resolver import MediaResolver
     from hubsd.rooms.procedures import WampRooms
     from hubsd.sfu.wamp import WampSfu
     from hubsd.wamp.router import Router
@@ -71,6 +73,8 @@ class HubsdService(Service):
     sfu: ISFU
     sfu_signalling: WampSfu
     rooms: WampRooms
+    accounts: SignIn
+    media: MediaResolver
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -100,8 +104,10 @@ class HubsdService(Service):
             ("cluster", lambda: self._start_cluster(context)),
             ("router", self._start_router),
             ("rooms", lambda: self._start_rooms(state_dir)),
+            ("accounts", self._start_accounts),
             ("sfu", lambda: self._start_sfu(context)),
             ("sfu signalling", self._start_sfu_signalling),
+            ("media", self._start_media),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
             ("metrics", self._start_metrics),
@@ -192,6 +198,38 @@ class HubsdService(Service):
         self.router.set_authenticator("ticket", rooms.authenticate_ticket)
         self.rooms = rooms
         return rooms.stop
+
+    async def _start_accounts(self) -> Callable[[], Any]:
+        from hubsd.accounts.procedures import WampAccounts
+        from hubsd.accounts.settings import AccountSettings
+        from hubsd.accounts.signin import SignIn
+
+        try:
+            sign_in = SignIn(
+                self.store,
+                self.rooms.tokens,
+                AccountSettings.fromConfig(self.config),
+                self.reactor,
+            )
+        except ValueError as e:
+            raise StartupError(str(e)) from e
+        wamp = WampAccounts(self.router, self.router_settings.realms[0], sign_in)
+        await wamp.start()
+        sign_in.start()
+        self.accounts = sign_in
+
+        def stop() -> None:
+            wamp.stop()
+            sign_in.stop()
+
+        return stop
+
+    async def _start_media(self) -> Callable[[], Any]:
+        from hubsd.media.resolver import MediaResolver
+
+        self.media = MediaResolver.fromConfig(self.config, self.reactor)
+        self.media.start()
+        return self.media.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:

@@ -21,6 +21,8 @@ from zope.interface import implementer
 from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.keys import keyed
+from hubsd.storage.logins import LoginToken
+from hubsd.storage.memory_logins import MemoryLoginQueries
 from hubsd.storage.records import (
     Account,
     FileMeta,
@@ -50,7 +52,7 @@ def _deferred(call: Callable[[], Any]) -> Deferred[Any]:
 
 
 @implementer(IRoomStore)
-class MemoryRoomStore:
+class MemoryRoomStore(MemoryLoginQueries):
     """
     Rooms, accounts, roles, pins and file metadata in dicts.
 
@@ -64,6 +66,7 @@ class MemoryRoomStore:
         self._roles: set[RoomRole] = set()
         self._pins: dict[tuple[int, str], PinnedObject] = {}
         self._files: dict[str, FileMeta] = {}
+        self._logins: dict[str, LoginToken] = {}
 
     @classmethod
     def fromConfig(cls, options: Mapping[str, Any], context: Any) -> MemoryRoomStore:

@@ -5,10 +5,15 @@ Each feature mounts its resources here, in one place, so that the paths a
 server answers can be read off one function:
 
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
-- ``/health``: the daemon's state (hubsd.web.health)
+- ``/health``, ``/healthz``, ``/readyz``: the daemon's state, liveness and
+  readiness (hubsd.web.health, hubsd.web.probes)
+- ``/api/v1/hubs``, ``/api/v1/meta``, ``/api/v1/media/search``: the HTTP API
+  (hubsd.web.api; other API paths go on the tree ``mount_api`` returns)
+- ``/api/v1/accounts``: sign-in by e-mailed link (hubsd.web.accounts)
+- ``/thumbnails``: thumbnails made by the media resolver (hubsd.web.thumbnails)
 
-Later features (the Phoenix socket, the HTTP API, files, the web client)
-each add one ``mount_*`` call below.
+The access log leaves out query strings (they carry tokens), and no request
+body may be larger than the largest a path accepts.
 """
 
 from __future__ import annotations
@@ -27,12 +32,31 @@ def build_site(service: HubsdService) -> Site:
     from autobahn.twisted.resource import WebSocketResource
 
     from hubsd.wamp.websocket import WampWebSocketFactory
+    from hubsd.web.accesslog import access_log_line
+    from hubsd.web.accounts import mount_accounts
+    from hubsd.web.api import mount_api
+    from hubsd.web.api.settings import HttpSettings
+    from hubsd.web.bodylimit import bounded_request
     from hubsd.web.health import HealthResource
+    from hubsd.web.probes import LiveResource, ReadyResource
+    from hubsd.web.thumbnails import ThumbnailResource
 
     root = Resource()
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
-    site = Site(root)
+    root.putChild(b"healthz", LiveResource())
+    ready_timeout = HttpSettings.fromConfig(service.config).ready_timeout
+    root.putChild(b"readyz", ReadyResource(service, ready_timeout))
+    mount_api(root, service)
+    mount_accounts(root, service.accounts)
+    root.putChild(b"thumbnails", ThumbnailResource(service.media.thumbnails))
+    site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
+    # No path takes more than an upload (plus its multipart framing).
+    largest = max(
+        HttpSettings.fromConfig(service.config).max_body_size,
+        int(service.config.section("files")["max_upload_size"]),
+    )
+    site.requestFactory = bounded_request(largest + 1024 * 1024)
     return site

@@ -32,16 +32,24 @@ ROOM_TOPICS = (
 )
 
 
-def write_config(state_dir: Path, port: int, storage: str = "", rooms: str = "") -> Path:
-    """A config for a daemon on C{port} keeping its state in C{state_dir}."""
+def write_config(
+    state_dir: Path,
+    port: int,
+    storage: str = "",
+    rooms: str = "",
+    extra: str = "",
+    hubsd: str = "",
+) -> Path:
+    """A config for a daemon on C{port} keeping its state in C{state_dir};
+    C{hubsd}: more keys of [hubsd], C{extra}: more sections."""
     state_dir.mkdir(parents=True, exist_ok=True)
     ini = state_dir / "hubsd.ini"
     ini.write_text(
-        f"[hubsd]\nstate_dir = {state_dir}\n"
+        f"[hubsd]\nstate_dir = {state_dir}\n{hubsd}\n"
         f"[listen]\nweb = tcp:{port}:interface=127.0.0.1\n"
         f"[storage]\n{storage or 'backend = sqlite'}\n"
         "[files]\nbackend = memory\n"
-        f"[rooms]\n{rooms}\n"
+        f"[rooms]\n{rooms}\n{extra}"
     )
     return ini
 
