@@ -89,3 +89,33 @@ async def test_events_topics_are_for_seated_members_and_only_the_server_publishe
     assert e.error == "wamp.error.not_authorized"
     e = await refused(timeout(a.member.client.register(lambda: None, "hubsd.sfu.join")))
     assert e.error == "wamp.error.not_authorized"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_second_connection_of_the_member_takes_its_media_over(
+    daemon: Any, loop: Any
+) -> None:
+    from tests.rooms.wampclient import connect
+    from tests.sfu.harness import MediaMember
+
+    sid, (a, b) = await media_room(daemon, loop, 2)
+    await a.publish()
+    await b.subscribe(a)
+    await poll(lambda: b.heard(a) > 5, seconds=20)
+    again = await connect(daemon.test_port, ticket=a.member.session_token)
+    await again.join(sid, "Owner again")
+    await poll(lambda: b.events_of("unpublished"), seconds=10)
+    assert b.events_of("unpublished")[0]["reason"] == "left"
+    # The old connection's handles are gone; it cannot use them or rejoin.
+    e = await refused(a.sfu("close", handle_id=a.publisher_handle))
+    assert e.error == "hubsd.sfu.error.no_such_handle"
+    e = await refused(a.sfu("join", hub_sid=sid, perms_token=a.member.joined["perms_token"]))
+    assert e.error == "hubsd.sfu.error.not_joined"
+    # The new one publishes and b hears it.
+    a2 = MediaMember(again, loop, sid)
+    await a2.join_media()
+    await a2.publish()
+    await b.subscribe(a2)
+    await poll(lambda: b.heard(a2) > 5, seconds=20)
+    for m in (a, a2, b):
+        await m.close_peers()
