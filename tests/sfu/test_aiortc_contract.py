@@ -90,7 +90,7 @@ def test_aioice_module_globals_the_hooks_set() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_restricted_gathering_binds_only_the_given_address_and_ports(loop: Any) -> None:
+async def test_restricted_gathering_offers_only_the_given_address(loop: Any) -> None:
 
     async def offer_candidates() -> list[str]:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
