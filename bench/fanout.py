@@ -572,14 +572,17 @@ class Bench:
         if self.target == "hubsd":
             droppable = a.droppable if a.droppable is not None else BARE_PREFIX + ".naf"
             extra = f"droppable_topics = {droppable}" if droppable else ""
-            return Hubsd(storage=a.hubsd_storage, extra_wamp=extra).start()
+            return Hubsd(storage=a.hubsd_storage, extra_wamp=extra, sfu=a.hubsd_sfu).start()
         if self.target in ROOM_TARGETS:
             droppable = a.droppable if a.droppable is not None else "hubsd.room..naf"
             extra = f"droppable_topics = {droppable}" if droppable else ""
             rooms_router = ROUTERS[self.target]
             assert issubclass(rooms_router, HubsdRooms)
             return rooms_router(
-                storage=a.hubsd_storage, extra_wamp=extra, rate_messages=a.rate_messages
+                storage=a.hubsd_storage,
+                extra_wamp=extra,
+                rate_messages=a.rate_messages,
+                sfu=a.hubsd_sfu,
             ).start()
         return ROUTERS[self.target]().start()
 
@@ -812,6 +815,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--entities", type=int, default=8, help="entities per member (latejoin)")
     p.add_argument("--joiners", type=int, default=20, help="late joiners (latejoin)")
     p.add_argument("--hubsd-storage", default="memory", help="hubsd [storage] backend")
+    p.add_argument(
+        "--hubsd-sfu",
+        default="aiortc",
+        help="hubsd [sfu] backend (aiortc: its media worker runs beside the router)",
+    )
     p.add_argument("--generator-core", type=int, default=1)
     p.add_argument("--json-out", help="write every result here as JSON")
     return p.parse_args(argv)

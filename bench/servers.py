@@ -153,7 +153,12 @@ class Hubsd(Router):
     name = "hubsd"
 
     def __init__(
-        self, core: int = 0, storage: str = "memory", extra_wamp: str = "", extra: str = ""
+        self,
+        core: int = 0,
+        storage: str = "memory",
+        extra_wamp: str = "",
+        extra: str = "",
+        sfu: str = "aiortc",
     ) -> None:
         super().__init__(core)
         (self.dir / "hubsd.ini").write_text(
@@ -173,6 +178,8 @@ call = *
 register = *
 [storage]
 backend = {storage}
+[sfu]
+backend = {sfu}
 [log]
 level = warn
 {extra}"""
@@ -205,12 +212,13 @@ class HubsdRooms(Hubsd):
         extra_wamp: str = "",
         rate_messages: float = 100,
         room_size: int = 1000,
+        sfu: str = "aiortc",
     ) -> None:
         # rate_messages: high enough that 10-15 Hz members are never dropped,
         # yet every publication still passes the limiter.
         rooms = f"[rooms]\nrate_messages = {rate_messages:g}\nmax_room_size = {room_size}\n"
         # Bench members do not heartbeat: no idle timeout on the Phoenix socket.
-        super().__init__(core, storage, extra_wamp, rooms + "[phoenix]\nidle_timeout = 0\n")
+        super().__init__(core, storage, extra_wamp, rooms + "[phoenix]\nidle_timeout = 0\n", sfu)
 
 
 class HubsdPhoenix(HubsdRooms):

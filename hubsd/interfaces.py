@@ -147,12 +147,67 @@ class IClusterBus(IBackend):
 
 class ISFU(IBackend):
     """
-    The selective forwarding unit for voice and video. Its signalling runs
-    over the WAMP router as an in-process session (see sfu-protocol.md).
+    The media plane of the selective forwarding unit for voice and video.
+
+    It knows *handles* (one server-side peer connection each, named by ids
+    the caller chooses), not rooms or members: L{hubsd.sfu.signalling}
+    decides who may publish, subscribe, hear whom, and tells the media plane
+    (docs/sfu.md). A publisher handle receives one member's audio and video;
+    a subscriber handle sends one publisher's streams, forwarded as RTP with
+    the payload untouched. Every method returns a Deferred; refusals are
+    L{hubsd.sfu.errors.SfuError} (C{media_unavailable} when this backend
+    forwards nothing or its media process is gone, C{no_such_handle} for an
+    unknown handle). C{close} of an unknown handle is not an error.
     """
 
-    name = Attribute("Backend name, e.g. 'none'.")
+    name = Attribute("Backend name: 'aiortc' or 'none'.")
     forwards_media = Attribute("True if this SFU forwards RTP at all.")
+
+    def set_listener(listener):
+        """
+        C{listener(handle_id, event, reason)} is told, from now on, of what
+        happens to handles without being asked: C{"connected"} (ICE and DTLS
+        are up) and C{"closed"} with a reason (C{ice_timeout}, C{failed},
+        C{publisher_gone}, C{worker_restarted}). A handle closed by
+        L{close} is not reported.
+        """
+
+    def publish(handle_id, placement, sdp, muted=False):
+        """
+        Answer a publisher's SDP offer (one Opus audio and at most one VP8
+        video section) on a new handle, placed with the other handles of
+        C{placement} (a room id). Fires with C{{"sdp": answer, "kinds":
+        ["audio", ...]}}; C{bad_sdp} or C{unsupported_codec} otherwise.
+        C{muted}: forward no audio from it until L{set_muted} says otherwise.
+        """
+
+    def subscribe(handle_id, publisher_id, blocked=False):
+        """
+        A new subscriber handle for publisher handle C{publisher_id}; fires
+        with C{{"sdp": offer}} (audio and video, sendonly). C{blocked}: forward
+        nothing on it until L{set_blocked} says otherwise.
+        """
+
+    def answer(handle_id, sdp):
+        """Apply the SDP answer to a subscriber handle's offer."""
+
+    def add_candidate(handle_id, candidate):
+        """A remote ICE candidate C{{candidate, sdpMid, sdpMLineIndex}}, or None (the end)."""
+
+    def close(handle_id):
+        """End the handle and free what it held; a publisher's subscribers end too."""
+
+    def set_muted(handle_id, muted):
+        """Stop (or resume) forwarding the audio of publisher handle C{handle_id}."""
+
+    def set_blocked(handle_id, blocked):
+        """Stop (or resume, with a key frame request) everything a subscriber handle carries."""
+
+    def stats():
+        """Fires with counts: handles, publishers, peer_connections, udp_sockets, tasks,
+        threads, forwarded, dropped (a socket that could not keep up) and received
+        (RTP packets, since start), cpu_seconds (the
+        workers' CPU time), workers, restarts."""
 
 
 class IRoomStore(IBackend):

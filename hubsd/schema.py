@@ -492,7 +492,23 @@ FILES = _backend_section(
         + ".",
     ),
 )
-SFU = _backend_section("sfu", "none", "Selective forwarding unit for voice and video.")
+SFU = _backend_section(
+    "sfu",
+    "aiortc",
+    "Selective forwarding unit for voice and video (docs/sfu.md).",
+    Option(
+        "max_publishers",
+        Integer(1, 1000),
+        "24",
+        "Members of one room that may publish voice or video at once; one more is 'room full'.",
+    ),
+    Option(
+        "max_handles",
+        Integer(2, 1000),
+        "64",
+        "Peer connections (one publisher, the rest subscriptions) one member may hold.",
+    ),
+)
 CLUSTER = _backend_section("cluster", "local", "How several hubsd nodes share rooms.")
 
 

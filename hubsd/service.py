@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from hubsd.files.vault import FileVault
     from hubsd.media.resolver import MediaResolver
     from hubsd.rooms.procedures import WampRooms
+    from hubsd.sfu.wamp import WampSfu
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
 
@@ -71,6 +72,7 @@ class HubsdService(Service):
     router: Router
     router_settings: RouterSettings
     sfu: ISFU
+    sfu_signalling: WampSfu
     rooms: WampRooms
     accounts: SignIn
     media: MediaResolver
@@ -107,6 +109,7 @@ class HubsdService(Service):
             ("accounts", self._start_accounts),
             ("vault", lambda: self._start_vault(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
+            ("sfu signalling", self._start_sfu_signalling),
             ("media", self._start_media),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
@@ -154,6 +157,15 @@ class HubsdService(Service):
     async def _start_sfu(self, context: BuildContext) -> Callable[[], Any]:
         self.sfu = ISFU(await self._start_backend("sfu", ISFU, context))
         return self.sfu.stop
+
+    async def _start_sfu_signalling(self) -> Callable[[], Any]:
+        from hubsd.sfu.state import SfuSettings
+        from hubsd.sfu.wamp import WampSfu
+
+        signalling = WampSfu(self.router, self.rooms, self.sfu, SfuSettings.fromConfig(self.config))
+        await signalling.start()
+        self.sfu_signalling = signalling
+        return signalling.stop
 
     async def _start_router(self) -> Callable[[], Any]:
         from hubsd.wamp.router import Router

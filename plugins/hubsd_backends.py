@@ -2,6 +2,7 @@
 
 from hubsd.backends import BackendPlugin
 from hubsd.options import Duration, Integer, Option, Text
+from hubsd.sfu.options import Addresses, PortRange
 
 sqlite = BackendPlugin(
     "storage",
@@ -65,4 +66,47 @@ local_cluster = BackendPlugin(
     "local",
     "A single node: nothing crosses processes.",
     "hubsd.cluster.local:LocalClusterBus.fromConfig",
+)
+
+aiortc_sfu = BackendPlugin(
+    "sfu",
+    "aiortc",
+    "Voice and video forwarded as RTP by aiortc worker processes (default).",
+    "hubsd.sfu.aiortc_sfu:AiortcSFU.fromConfig",
+    (
+        Option(
+            "bind_addresses",
+            Addresses(),
+            "127.0.0.1",
+            "IP addresses of the interfaces ICE offers host candidates on (comma separated); "
+            "only these are used.",
+        ),
+        Option(
+            "udp_ports",
+            PortRange(),
+            "",
+            "UDP ports media sockets bind, e.g. 40000-40999 (open them in the firewall); "
+            "empty: any free port.",
+        ),
+        Option(
+            "announced_address",
+            Addresses(optional=True, single=True),
+            "",
+            "Public IP address put in candidates instead of the bound one, for a server "
+            "behind 1:1 NAT; empty: announce the bound addresses.",
+        ),
+        Option("workers", Integer(1, 64), "1", "Media worker processes (rooms are spread)."),
+        Option(
+            "ice_timeout",
+            Duration(minimum=1, maximum=300),
+            "15s",
+            "A handle whose ICE and DTLS are not up by then is closed.",
+        ),
+        Option(
+            "consent_interval",
+            Duration(minimum=0.1, maximum=60),
+            "5s",
+            "ICE consent checks this often; a peer that misses 6 is dropped.",
+        ),
+    ),
 )

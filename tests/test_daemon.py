@@ -33,6 +33,7 @@ def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory
         "manhole",
         "listeners",
         "media",
+        "sfu signalling",
         "sfu",
         "vault",
         "accounts",

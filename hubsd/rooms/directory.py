@@ -86,6 +86,9 @@ class RoomDirectory:
         #: The file vault (L{hubsd.files.vault.FileVault}) that a pin with a
         #: promotion token promotes in; None until the service starts it.
         self.files: Any = None
+        #: Also told every room's notices, after C{deliver} (the SFU follows
+        #: kicks, leaves, blocks and mutes this way).
+        self.observers: list[Deliver] = []
 
     def now(self) -> float:
         return float(self._clock.seconds())
@@ -234,7 +237,22 @@ class RoomDirectory:
                 self.deliver(room, notices)
             except Exception:
                 log.failure("delivering room notices failed")
+            for observe in self.observers:
+                try:
+                    observe(room, notices)
+                except Exception:
+                    log.failure("a room notice observer failed")
         self._unload_if_empty(room)
+
+    def set_streaming(self, hub_sid: str, session_id: str, streaming: bool) -> None:
+        """The SFU's word on whether a member streams its voice (presence ``streaming``)."""
+        room = self.rooms.get(hub_sid)
+        m = room.members.get(session_id) if room is not None else None
+        if room is None or m is None or not m.entered:
+            return
+        meta = room.presence.get(session_id)
+        if meta is not None and bool(meta.get("streaming")) != streaming:
+            self.tell(room, room.update_presence(session_id, {"streaming": streaming}))
 
     # -- membership -----------------------------------------------------------
 

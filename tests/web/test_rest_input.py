@@ -309,7 +309,7 @@ async def test_meta_says_version_host_features_and_the_configured_limits(
     assert (meta["phx_host"], meta["phx_port"], meta["pool"]) == ("rooms.example", "443", "hubsd")
     assert meta["features"]["room_api"] is True
     assert meta["features"]["anonymous_room_creation"] is True
-    assert meta["features"]["voice"] is False  # [sfu] backend = none
+    assert meta["features"]["voice"] is True  # [sfu] backend = aiortc, the default
     assert meta["limits"]["max_body_size"] == 2048
     assert meta["limits"]["max_room_size"] == 30
     assert meta["limits"]["max_upload_size"] == 100 * 1024 * 1024

@@ -1,0 +1,383 @@
+"""
+The only module that touches aiortc's and aioice's private parts.
+
+aiortc decodes every RTP stream it receives and encodes every one it sends;
+an SFU must do neither. Three hooks turn its peer connections into packet
+pipes, and tests/sfu/test_aiortc_contract.py fails loudly when an aiortc or
+aioice upgrade moves what they rely on (aiortc is pinned exactly in
+setup.cfg for that reason):
+
+- L{tap_receiver}: a publisher's ``RTCRtpReceiver`` hands each decrypted RTP
+  packet to a callback instead of its jitter buffer and decoder (its RTCP
+  receiver reports, NACKs for video, REMB and RTX unwrapping still run), and
+  its decoder thread is stopped as soon as it starts.
+- L{Leg}: a subscriber's ``RTCRtpSender`` stops its encode loop once
+  negotiated; packets are written to it with their payload untouched and
+  SSRC, sequence number and timestamp rewritten for that leg, encrypted and
+  sent synchronously (no task per packet). Its sender reports keep counting,
+  NACKs are answered from the leg's own history (as RTX when negotiated) and
+  PLI/FIR go to a callback (the publisher) instead of an encoder.
+- L{restrict_ice}: host candidates only on the configured addresses, UDP
+  ports from the configured range.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import aioice.ice
+from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import State
+from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
+
+_HEADER = struct.Struct("!BBHII")
+#: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+_NTP_OFFSET = 2208988800.0
+#: Packets a video leg keeps for retransmission (about 2 s of 500 kbit/s video).
+HISTORY = 512
+#: Bytes asyncio may hold for a socket that cannot send; past this, drop.
+MAX_BUFFERED = 256 * 1024
+
+# Name-mangled private attributes this module reads or writes; the contract
+# test checks each exists on a fresh object.
+RECEIVER_PRIVATE = (
+    "_RTCRtpReceiver__codecs",
+    "_RTCRtpReceiver__remote_streams",
+    "_RTCRtpReceiver__rtx_ssrc",
+    "_RTCRtpReceiver__nack_generator",
+    "_RTCRtpReceiver__remote_bitrate_estimator",
+    "_RTCRtpReceiver__rtcp_ssrc",
+    "_RTCRtpReceiver__decoder_thread",
+)
+SENDER_PRIVATE = (
+    "_RTCRtpSender__rtp_task",
+    "_RTCRtpSender__rtp_started",
+    "_RTCRtpSender__rtx_payload_type",
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__octet_count",
+    "_RTCRtpSender__packet_count",
+)
+
+
+# -- receiving --------------------------------------------------------------
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None]) -> None:
+    """
+    From now on every RTP packet ``receiver`` gets (RTX already unwrapped) is
+    passed to ``on_packet`` and never decoded. Call before negotiation.
+    """
+    r: Any = receiver
+    original_receive = receiver.receive
+
+    async def receive(parameters: Any) -> None:
+        await original_receive(parameters)
+        # Nothing is ever queued to the decoder: let its thread end now.
+        if r._RTCRtpReceiver__decoder_thread is not None:
+            r._RTCRtpReceiver__stop_decoder()
+
+    async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not r._enabled:
+            return
+        codecs = r._RTCRtpReceiver__codecs
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        estimator = r._RTCRtpReceiver__remote_bitrate_estimator
+        rtcp_ssrc = r._RTCRtpReceiver__rtcp_ssrc
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            if rtcp_ssrc is not None and remb is not None:
+                await r._send_rtcp(
+                    RtcpPsfbPacket(
+                        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                    )
+                )
+        streams = r._RTCRtpReceiver__remote_streams
+        stats = streams.get(packet.ssrc)
+        if stats is None:
+            stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stats.add(packet)
+        if is_rtx(codec):
+            original_ssrc = r._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nack = r._RTCRtpReceiver__nack_generator
+        if nack is not None and nack.add(packet):
+            await r._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+        if packet.payload:  # padding-only packets (bandwidth probes) stop here
+            on_packet(packet)
+
+    r.receive = receive
+    r._handle_rtp_packet = handle_rtp_packet
+
+
+def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Send a PLI for ``media_ssrc`` to the publisher behind ``receiver``."""
+    asyncio.ensure_future(receiver._send_rtcp_pli(media_ssrc))
+
+
+# -- sending ----------------------------------------------------------------
+
+
+def vp8_keyframe_start(payload: bytes) -> bool:
+    """Whether a VP8 RTP payload is the first packet of a key frame (RFC 7741)."""
+    if not payload:
+        return False
+    descriptor = payload[0]
+    # S (start of a partition) and partition index 0, or not a frame's start.
+    if not descriptor & 0x10 or descriptor & 0x07:
+        return False
+    i = 1
+    if descriptor & 0x80:  # X: an extension byte says which fields follow
+        if len(payload) < 2:
+            return False
+        ext = payload[1]
+        i = 2
+        if ext & 0x80 and len(payload) > i:  # I: picture id of 7 or 15 bits
+            i += 2 if payload[i] & 0x80 else 1
+        i += bool(ext & 0x40) + bool(ext & 0x30)  # L: TL0PICIDX; T or K: one byte
+    # The payload header's P bit is 0 for a key frame.
+    return len(payload) > i and payload[i] & 0x01 == 0
+
+
+class Leg:
+    """
+    One forwarded stream: a publisher's audio or video into one subscriber's
+    sender. Inactive until the sender is negotiated and DTLS is up; while
+    ``paused`` (a block, a mute) nothing is written, and the sequence numbers
+    continue without a gap when it resumes.
+    """
+
+    __slots__ = (
+        "sender",
+        "kind",
+        "on_keyframe_request",
+        "ready",
+        "paused",
+        "forwarded",
+        "dropped",
+        "_pt",
+        "_rtx_pt",
+        "_ssrc",
+        "_rtx_ssrc",
+        "_rtx_seq",
+        "_seq_offset",
+        "_ts_offset",
+        "_last_seq",
+        "_resync",
+        "_history",
+        "_dtls",
+        "_route",
+        "_keyframe_wait",
+        "__weakref__",
+    )
+
+    def __init__(
+        self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None] | None = None
+    ) -> None:
+        self.sender = sender
+        self.kind = sender.kind
+        self.on_keyframe_request = on_keyframe_request
+        self.ready = False
+        self.paused = False
+        self.forwarded = 0
+        self.dropped = 0
+        self._pt = 0
+        self._rtx_pt: int | None = None
+        self._ssrc = sender._ssrc
+        self._rtx_ssrc = sender._rtx_ssrc
+        self._rtx_seq = random.randrange(32768)
+        self._seq_offset = 0
+        self._ts_offset = random.getrandbits(32)
+        self._last_seq = random.randrange(32768)
+        self._resync = True
+        self._history: list[tuple[int, int, bytes] | None] | None = (
+            [None] * HISTORY if self.kind == "video" else None
+        )
+        self._dtls: Any = None
+        self._route: tuple[Any, Any, Any] | None = None
+        self._keyframe_wait = self.kind == "video"
+        s: Any = sender
+        original_send = sender.send
+        leg = self  # a cycle with the sender, collected with it
+
+        async def send(parameters: Any) -> None:
+            await original_send(parameters)
+            # The encode loop would poll a missing track every 20 ms: stop it,
+            # once it has started (stop() waits for it to have started and
+            # exited; a task cancelled before it runs would do neither).
+            await s._RTCRtpSender__rtp_started.wait()
+            s._RTCRtpSender__rtp_task.cancel()
+            leg._negotiated(parameters)
+
+        async def retransmit(sequence_number: int) -> None:
+            leg._retransmit(sequence_number)
+
+        def send_keyframe() -> None:
+            callback = leg.on_keyframe_request
+            if callback is not None and not leg.paused:
+                callback()
+
+        s.send = send
+        s._retransmit = retransmit
+        s._send_keyframe = send_keyframe
+
+    def _negotiated(self, parameters: Any) -> None:
+        self._pt = parameters.codecs[0].payloadType
+        self._rtx_pt = self.sender._RTCRtpSender__rtx_payload_type  # type: ignore[attr-defined]
+        self._dtls = self.sender.transport
+        self.ready = True
+
+    def pause(self, paused: bool) -> None:
+        if paused and not self.paused:
+            self._resync = True
+            self._keyframe_wait = self.kind == "video"
+        self.paused = paused
+
+    def forward(self, packet: RtpPacket) -> None:
+        """Write ``packet``'s payload on this leg (nothing if not ready or paused)."""
+        if not self.ready or self.paused:
+            return
+        if self._keyframe_wait:
+            # A new or resumed video leg starts at a key frame: what came
+            # before it cannot be decoded (the server asks for one then).
+            if not vp8_keyframe_start(packet.payload):
+                return
+            self._keyframe_wait = False
+        if self._resync:
+            # Continue our own numbering where it stopped: a receiver must not
+            # see a gap it would NACK for packets we never had.
+            self._seq_offset = (self._last_seq + 1 - packet.sequence_number) & 0xFFFF
+            self._resync = False
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
+            self._last_seq = seq
+        ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        payload = packet.payload
+        if self._history is not None:
+            self._history[seq % HISTORY] = (seq, ts | (packet.marker << 32), payload)
+        header = _HEADER.pack(0x80, (packet.marker << 7) | self._pt, seq, ts, self._ssrc)
+        if self._write(header + payload):
+            self.forwarded += 1
+            s: Any = self.sender
+            # What aiortc's clock.current_ntp_time() gives, without datetimes.
+            s._RTCRtpSender__ntp_timestamp = int((time.time() + _NTP_OFFSET) * 4294967296.0)
+            s._RTCRtpSender__rtp_timestamp = ts
+            s._RTCRtpSender__octet_count += len(payload)
+            s._RTCRtpSender__packet_count += 1
+
+    def _retransmit(self, seq: int) -> None:
+        if self._history is None or self.paused:
+            return
+        entry = self._history[seq % HISTORY]
+        if entry is None or entry[0] != seq:
+            return
+        _, ts_marker, payload = entry
+        ts, marker = ts_marker & 0xFFFFFFFF, ts_marker >> 32
+        if self._rtx_pt is not None:
+            header = _HEADER.pack(
+                0x80, (marker << 7) | self._rtx_pt, self._rtx_seq, ts, self._rtx_ssrc
+            )
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+            self._write(header + struct.pack("!H", seq) + payload)
+        else:
+            header = _HEADER.pack(0x80, (marker << 7) | self._pt, seq, ts, self._ssrc)
+            self._write(header + payload)
+
+    def _write(self, data: bytes) -> bool:
+        dtls = self._dtls
+        if dtls is None or dtls._state is not State.CONNECTED:
+            return False
+        route = self._route
+        if route is None or route[0].is_closing():
+            # The nominated pair is fixed once ICE has completed; look it up
+            # once rather than per packet.
+            pair = dtls.transport._connection._nominated.get(1)
+            transport = pair.protocol.transport if pair is not None else None
+            if transport is None or transport.is_closing():
+                return False
+            route = self._route = (transport, pair.remote_addr, dtls._tx_srtp.protect)
+        if route[0].get_write_buffer_size() > MAX_BUFFERED:
+            # The socket is not keeping up: drop (late media is useless)
+            # rather than let asyncio queue without bound.
+            self.dropped += 1
+            return False
+        route[0].sendto(route[2](data), route[1])
+        return True
+
+
+# -- addresses and ports -----------------------------------------------------
+
+#: Every UDP transport aioice opened through L{restrict_ice} and not yet closed.
+_ice_transports: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def open_udp_sockets() -> int:
+    """UDP sockets ICE holds open now (for leak checks)."""
+    return sum(1 for t in list(_ice_transports) if not t.is_closing())
+
+
+def restrict_ice(
+    loop: asyncio.AbstractEventLoop,
+    addresses: Iterable[str],
+    ports: tuple[int, int] | None,
+) -> None:
+    """
+    In this process, ICE gathers host candidates on ``addresses`` only (no
+    others, loopback allowed), binding UDP ports from ``ports`` (inclusive;
+    None: any), and never uses a STUN or TURN server unless given one.
+    """
+    chosen = list(addresses)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+    original = loop.create_datagram_endpoint
+    state = {"next": 0}
+
+    async def create_datagram_endpoint(factory: Any, local_addr: Any = None, **kw: Any) -> Any:
+        if ports is None or local_addr is None or local_addr[1] != 0:
+            transport, protocol = await original(factory, local_addr=local_addr, **kw)
+            _ice_transports.add(transport)
+            return transport, protocol
+        low, high = ports
+        span = high - low + 1
+        last: OSError | None = None
+        for _ in range(span):
+            port = low + state["next"] % span
+            state["next"] += 1
+            try:
+                transport, protocol = await original(
+                    factory, local_addr=(local_addr[0], port), **kw
+                )
+            except OSError as e:
+                last = e
+                continue
+            _ice_transports.add(transport)
+            return transport, protocol
+        raise OSError(f"no free UDP port in {low}-{high}") from last
+
+    setattr(loop, "create_datagram_endpoint", create_datagram_endpoint)  # noqa: B010
+
+
+def set_consent_interval(seconds: float) -> None:
+    """RFC 7675 consent checks every ``seconds``; a peer that misses 6 is dropped."""
+    setattr(aioice.ice, "CONSENT_INTERVAL", seconds)  # noqa: B010
+
+
+def now() -> float:
+    return time.monotonic()

@@ -1,0 +1,143 @@
+"""
+The SFU's signalling over WAMP: ``hubsd.sfu.*`` procedures and events.
+
+L{WampSfu} binds L{hubsd.sfu.signalling.Signalling} to the room realm with
+the router's public seams, the way L{hubsd.rooms.procedures.WampRooms} binds
+the room core: the room core's in-process trusted session registers the
+procedures and publishes events (each to the sessions concerned only, with ``eligible``), a
+gate for ``hubsd.sfu.`` decides who may call and subscribe, and a session
+observer ends a dropped session's media at once. The member's identity is
+the room core's (``WampRooms.identities``). API: docs/sfu.md.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, ensureDeferred
+
+from hubsd.rooms.errors import InvalidPayload, RoomError
+from hubsd.sfu.errors import SfuError
+from hubsd.sfu.signalling import Signalling
+from hubsd.sfu.state import SfuSettings
+from hubsd.wamp import errors
+from hubsd.wamp.errors import WampError
+
+PREFIX = "hubsd.sfu."
+
+
+def events_topic(hub_sid: str) -> str:
+    return f"{PREFIX}{hub_sid}.events"
+
+
+class WampSfu:
+    """See module docstring."""
+
+    def __init__(self, router: Any, rooms: Any, sfu: Any, settings: SfuSettings) -> None:
+        self.router = router
+        self.rooms = rooms
+        self.realm = rooms.realm
+        self.session: Any = None
+        directory = rooms.directory
+        self.signalling = Signalling(
+            sfu, directory, rooms.tokens, settings, self.emit, directory.set_streaming
+        )
+        self.signalling.on_member_gone = self._member_gone
+        self.procedures: dict[str, Callable[..., Any]] = {}
+
+    async def start(self) -> None:
+        # The room core's trusted session registers and publishes for the
+        # SFU too: one in-process session per realm.
+        self.session = self.rooms.session
+        s = self.signalling
+        table: dict[str, Callable[..., Any]] = {
+            "join": lambda i, c, hub_sid, perms_token: s.join(i, c, hub_sid, perms_token),
+            "publish": lambda i, c, hub_sid, sdp: s.publish(i, c, hub_sid, sdp),
+            "subscribe": lambda i, c, hub_sid, session_id: s.subscribe(i, c, hub_sid, session_id),
+            "answer": lambda i, c, handle_id, sdp: s.answer(i, c, handle_id, sdp),
+            "trickle": lambda i, c, handle_id, candidate=None: s.trickle(
+                i, c, handle_id, candidate
+            ),
+            "close": lambda i, c, handle_id: s.close(i, c, handle_id),
+            "leave": lambda i, c, hub_sid: s.leave(i, c, hub_sid),
+        }
+        for name, fn in table.items():
+            uri = PREFIX + name
+            self.procedures[uri] = fn
+            await self.session.register(
+                uri, self._endpoint(uri, fn), details_arg="_details", disclose_caller=True
+            )
+        self.router.add_gate(PREFIX, self.gate)
+        self.router.add_session_observer(None, self.on_session_leave)
+        self.rooms.directory.observers.append(self.signalling.on_room_notices)
+
+    def stop(self) -> None:
+        observers = self.rooms.directory.observers
+        if self.signalling.on_room_notices in observers:
+            observers.remove(self.signalling.on_room_notices)
+        for members in list(self.signalling.rooms.values()):
+            for m in list(members.values()):
+                self.signalling._remove(m, None)
+
+    def _endpoint(self, uri: str, fn: Callable[..., Any]) -> Callable[..., Deferred[Any]]:
+        signature = inspect.signature(fn)
+
+        async def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            details = kwargs.pop("_details")
+            identity = self.rooms.identities.get(details.caller) if details.caller else None
+            if identity is None:
+                raise WampError(errors.NOT_AUTHORIZED, "unknown caller")
+            try:
+                signature.bind(identity, details.caller, *args, **kwargs)
+            except TypeError as e:
+                raise WampError(InvalidPayload.uri, f"{uri}: {e}") from None
+            try:
+                result = fn(identity, details.caller, *args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+            except SfuError as e:
+                raise WampError(e.uri, str(e)) from None
+            except RoomError as e:
+                raise WampError(e.uri, str(e)) from None
+
+        def endpoint(*args: Any, **kwargs: Any) -> Deferred[Any]:
+            return ensureDeferred(call(args, kwargs))
+
+        return endpoint
+
+    def gate(self, details: dict[str, Any], action: str, uri: str, options: dict[str, Any]) -> bool:
+        """Procedures for all (each checks its caller); a room's events for its seated members."""
+        if action == "call":
+            return uri in self.procedures
+        if action != "subscribe" or options.get("match", "exact") != "exact":
+            return False
+        if not (uri.startswith(PREFIX) and uri.endswith(".events")):
+            return False
+        hub_sid = uri[len(PREFIX) : -len(".events")]
+        room = self.rooms.directory.rooms.get(hub_sid)
+        identity = self.rooms.identities.get(details["session"])
+        seat = room.members.get(identity.session_id) if room and identity else None
+        return seat is not None and seat.connection == details["session"]
+
+    def emit(self, hub_sid: str, payload: dict[str, Any], connections: list[Any]) -> None:
+        if not connections or self.session is None or not self.session.joined:
+            return
+        self.session.publish(
+            events_topic(hub_sid), kwargs=payload, eligible=list(connections), exclude_me=False
+        )
+
+    def _member_gone(self, connection: Any, hub_sid: str) -> None:
+        # Its media ended; it keeps hearing the room's SFU events only while
+        # seated (a member that left the room stops at once).
+        room = self.rooms.directory.rooms.get(hub_sid)
+        identity = self.rooms.identities.get(connection)
+        seat = room.members.get(identity.session_id) if room and identity else None
+        if seat is None or seat.connection != connection:
+            self.router.unsubscribe_prefix(self.realm, connection, f"{PREFIX}{hub_sid}.")
+
+    def on_session_leave(self, details: dict[str, Any]) -> None:
+        if details.get("realm") in (None, self.realm):
+            self.signalling.connection_lost(details["session"])
