@@ -105,7 +105,9 @@ class WorkerProcess(ProcessProtocol):
         *lines, rest = self._stderr.split(b"\n")
         self._stderr = rest[-4096:]
         for line in lines:
-            log.warn("sfu worker {index}: {line}", index=self.index, line=line.decode(errors="replace"))
+            log.warn(
+                "sfu worker {index}: {line}", index=self.index, line=line.decode(errors="replace")
+            )
 
     def processEnded(self, reason: Any) -> None:
         self.alive = False
