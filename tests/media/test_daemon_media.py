@@ -109,6 +109,11 @@ async def test_unknown_or_malformed_thumbnails_are_a_json_404(daemon) -> None:
         assert response.code == 404, path
         body = await response.json()
         assert body["error"]["code"] == "not_found"
+    # Other methods: a JSON 405 naming the ones it takes.
+    response = await treq.post(daemon.test_url + "/thumbnails/" + "0" * 32 + ".jpg", b"")
+    assert response.code == 405
+    assert response.headers.getRawHeaders("allow") == ["GET, HEAD"]
+    assert (await response.json())["error"]["code"] == "method_not_allowed"
 
 
 @pytest.mark.parametrize(
