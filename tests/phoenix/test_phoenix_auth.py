@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_twisted
+import treq
 from twisted.internet import reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from hubsd.service import HubsdService
-from tests.accounts.daemon import start
+from tests.accounts.daemon import link_args, start
 from tests.accounts.smtpserver import MailBox, SmtpServer, start_smtp
 from tests.files.httpd import until
 from tests.phoenix.nodeclient import run_scenario
@@ -164,3 +165,28 @@ async def test_auth_channel_limits_and_leaving(tmp_path: Path) -> None:
         client.proto.sendClose()
     finally:
         await service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_link_used_on_the_http_page_signs_the_phoenix_channel_in(
+    signing_in: tuple[HubsdService, str], smtp: SmtpServer
+) -> None:
+    """The e-mailed link opens hubsd's own confirmation page (no Phoenix on
+    that side): its form's POST tells the waiting channel all the same."""
+    service, _ = signing_in
+    client = await connect(service.test_port)  # type: ignore[attr-defined]
+    topic = f"auth:{uuid.uuid4()}"
+    assert (await client.request(topic, "phx_join", {}))["status"] == "ok"
+    request = await client.request(topic, "auth_request", {"email": EMAIL, "origin": "hubs"})
+    assert request["status"] == "ok", request
+    link, args = link_args(smtp)
+    assert args["auth_topic"] == topic.partition(":")[2]
+    response = await treq.post(link, data={k: args[k] for k in ("auth_topic", "auth_token")})
+    assert response.code == 200, await response.text()
+    pushed = await client.wait(lambda f: f[3] == "auth_credentials")
+    assert pushed[2] == topic and pushed[4]["payload"] is None
+    token = pushed[4]["credentials"]
+    account = await service.store.get_account_by_email(EMAIL)
+    assert service.rooms.tokens.verify_account(token) == account.account_id
+    assert client.proto is not None
+    client.proto.sendClose()
