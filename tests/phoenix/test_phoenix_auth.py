@@ -9,12 +9,11 @@ server's messages otherwise).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import pytest_twisted
 import treq
 from twisted.internet import reactor
@@ -22,11 +21,14 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from hubsd.service import HubsdService
+from tests.accounts.conftest import smtp
 from tests.accounts.daemon import link_args, start
-from tests.accounts.smtpserver import MailBox, SmtpServer, start_smtp
+from tests.accounts.smtpserver import MailBox, SmtpServer
 from tests.files.httpd import until
 from tests.phoenix.nodeclient import run_scenario
 from tests.phoenix.pyclient import connect, create_room
+
+__all__ = ["smtp"]  # the accounts tests' ESMTP server on loopback, as a fixture here
 
 EMAIL = "ann@example.org"
 
@@ -47,14 +49,6 @@ class _Links(Resource):
             request.setResponseCode(404)
             return b""
         return message.link().encode()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """Twisted's ESMTP server on loopback, keeping what it accepts."""
-    server = start_smtp()
-    yield server
-    pytest_twisted.blockon(server.stop())
 
 
 @pytest_twisted.async_yield_fixture
