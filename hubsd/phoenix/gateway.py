@@ -5,7 +5,8 @@ L{PhoenixGateway} owns what Phoenix sockets share: the event encoder, the
 table of sockets by router session id (so that room notices that are not
 pushes, a kick or the end of a seat, reach the right socket) and the
 channel routes of reticulum's socket: ``ret``, ``hub:<sid>`` (L{hubsd.phoenix.hub}),
-``link:*`` and ``auth:*`` (not supported yet). Lifecycle rules follow
+``auth:<key>`` (sign-in by e-mailed link, L{hubsd.phoenix.auth}) and
+``link:*`` (not supported yet). Lifecycle rules follow
 Phoenix 1.5: a frame for a topic not joined gets ``unmatched topic``, a
 second join of a joined topic closes the old one first (``phx_close`` with
 the old join_ref), ``phx_leave`` answers ok and then ``phx_close``.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from hubsd.phoenix import frames, hub
+from hubsd.phoenix import auth, frames, hub
 from hubsd.phoenix.events import PhoenixEvents
 from hubsd.phoenix.frames import Frame
 from hubsd.phoenix.session import Channel, PhoenixSession
@@ -36,7 +37,6 @@ log = Logger()
 
 NOT_SUPPORTED = {
     "link": "device linking (link:*) is not supported by this server yet",
-    "auth": "e-mail sign-in (auth:*) is not supported by this server yet",
 }
 
 
@@ -50,6 +50,7 @@ class PhoenixGateway:
         rooms: Any,
         settings: PhoenixSettings,
         sfu: Callable[[], Mapping[str, Any]] | None = None,
+        sign_in: Any = None,
     ) -> None:
         self.router = router
         self.realm = realm
@@ -57,6 +58,11 @@ class PhoenixGateway:
         self.tokens = rooms.tokens
         self.settings = settings
         self.sfu = sfu
+        #: L{hubsd.accounts.signin.SignIn}, None when accounts are not running.
+        self.sign_in = sign_in
+        #: What a link's page sent along with a verification still running,
+        #: by login key: (whose, payload).
+        self.auth_payloads: dict[str, tuple[object, Any]] = {}
         self.encoder = PhoenixEvents(self._describe, sfu)
         self.sessions: dict[int, PhoenixSession] = {}
         previous = self.directory.deliver
@@ -105,6 +111,8 @@ class PhoenixGateway:
         may already belong to a new session)."""
         if self.sessions.get(session.session_id) is session:
             del self.sessions[session.session_id]
+        for channel in session.channels.values():
+            auth.stop(channel)
 
     def after_notices(self, room: LiveRoom, notices: list[Notice]) -> None:
         """Room notices that are not pushes: a kick closes the target's
@@ -139,6 +147,9 @@ class PhoenixGateway:
             return None
         if channel.hub_sid is not None:
             return hub.handle_event(self, session, channel, frame)
+        if channel.topic.startswith("auth:"):
+            auth.handle_event(self, session, channel, frame)
+            return None
         self._ret_event(session, frame)
         return None
 
@@ -177,11 +188,15 @@ class PhoenixGateway:
                 frame, "ok", {"vapid_public_key": None, "session_id": session.identity.session_id}
             )
             return
+        if kind == "auth":
+            auth.join(self, session, frame, rest)
+            return
         await hub.join(self, session, frame, rest)
 
     async def _close_channel(self, session: PhoenixSession, channel: Channel) -> None:
         channel.closing = True
         session.channels.pop(channel.topic, None)
+        auth.stop(channel)
         if channel.hub_sid is not None:
             await hub.leave(self, session, channel)
 

@@ -22,8 +22,10 @@ from hubsd.phoenix.events import TOPICS
 from hubsd.phoenix.frames import Frame
 from hubsd.phoenix.hubobject import hub_object
 from hubsd.phoenix.session import Channel
+from hubsd.rooms.directory import Identity
 from hubsd.rooms.errors import (
     InvalidPayload,
+    InvalidToken,
     JoinDenied,
     NoSuchRoom,
     RoomClosed,
@@ -68,8 +70,6 @@ _IGNORED = frozenset(
 )
 #: Events of features hubsd does not have (yet): an error reply says so.
 _UNSUPPORTED = {
-    "sign_in": "sign-in on the hub channel needs accounts",
-    "sign_out": "sign-in on the hub channel needs accounts",
     "oauth": "OAuth is not supported",
     "save_entity_state": "saved entity state is not supported; pin objects instead",
     "update_entity_state": "saved entity state is not supported; pin objects instead",
@@ -79,6 +79,12 @@ _UNSUPPORTED = {
     "block_naf": "block_naf is not supported",
     "unblock_naf": "block_naf is not supported",
 }
+
+
+class SignInNeedsRejoin(RoomError):
+    """``sign_in``/``sign_out`` would change a seated member's account."""
+
+    uri = "hubsd.error.not_supported"
 
 
 def _error(e: RoomError) -> dict[str, Any]:
@@ -104,6 +110,18 @@ async def join(gw: PhoenixGateway, session: PhoenixSession, frame: Frame, sid: s
         return
     d = gw.directory
     identity = session.identity
+    auth_token = payload.get("auth_token")
+    if auth_token is not None and auth_token != "":
+        # Reticulum's join param: an account token makes the member that account.
+        try:
+            identity = Identity(identity.session_id, gw.tokens.verify_account(auth_token))
+        except InvalidToken as e:
+            session.reply(
+                frame,
+                "error",
+                {"reason": "invalid_token", "message": "Sign in failed", "detail": str(e)},
+            )
+            return
     try:
         joined = await d.join(
             identity,
@@ -121,6 +139,7 @@ async def join(gw: PhoenixGateway, session: PhoenixSession, frame: Frame, sid: s
         d.connection_lost(identity, session.session_id)
         return
     channel = Channel(frame.topic, frame.join_ref, sid)
+    channel.identity = identity
     for kind in TOPICS:
         session.subscribe(f"{ROOM_TOPIC}{sid}.{kind}")
     try:
@@ -155,7 +174,7 @@ async def leave(gw: PhoenixGateway, session: PhoenixSession, channel: Channel) -
     """Leave the room for good (a ``phx_leave`` or a second join of the topic)."""
     assert channel.hub_sid is not None
     try:
-        await gw.directory.leave(session.identity, channel.hub_sid)
+        await gw.directory.leave(channel.identity or session.identity, channel.hub_sid)
     except RoomError:
         pass  # already removed (kicked, closed): nothing left to leave
 
@@ -218,7 +237,8 @@ def _room_call(
     gw: PhoenixGateway, session: PhoenixSession, channel: Channel, frame: Frame
 ) -> Callable[[], Awaitable[Any]] | None:
     """The room core call for a request event, None if the event is not one."""
-    d, me, sid, p, ev = gw.directory, session.identity, channel.hub_sid, frame.payload, frame.event
+    d, sid, p, ev = gw.directory, channel.hub_sid, frame.payload, frame.event
+    me = channel.identity or session.identity
     if ev in _FLAGS:
         flag, value = _FLAGS[ev]
         return lambda: d.update_presence(me, sid, {flag: value})
@@ -242,6 +262,8 @@ def _room_call(
         "close_hub": lambda: d.close(me, sid),
         "refresh_perms_token": lambda: d.perms_token(me, sid),
         "fetch_invite": lambda: _invite(gw, session, sid),
+        "sign_in": lambda: _sign_in(gw, channel, p.get("token")),
+        "sign_out": lambda: _sign_in(gw, channel, None),
         "list_entities": _no_entities,
         "unsubscribe": _no_subscriptions,
     }
@@ -259,6 +281,31 @@ async def _no_subscriptions() -> dict[str, Any]:
 async def _invite(gw: PhoenixGateway, session: PhoenixSession, sid: Any) -> dict[str, Any]:
     result = await gw.directory.invite(session.identity, sid)
     return {"hub_invite_id": result["invite"]}
+
+
+async def _sign_in(gw: PhoenixGateway, channel: Channel, token: object) -> dict[str, Any]:
+    """``sign_in {token}`` (or ``sign_out``, C{token} None) on a joined hub.
+
+    The room core fixes a seat's account and roles when the seat is taken,
+    and has no operation to change them for a seated member. So this
+    answers ok only when nothing would change (the token's account is the
+    seat's, or signing out an anonymous seat), with a fresh perms token;
+    otherwise it refuses and says how: leave and join the hub channel again
+    with ``auth_token`` (or without, to sign out).
+    """
+    assert channel.identity is not None
+    account_id = None
+    if token is not None:
+        try:
+            account_id = gw.tokens.verify_account(token)
+        except InvalidToken as e:
+            raise InvalidToken(e.reason, f"Sign in failed: {e}") from None
+    if account_id != channel.identity.account_id:
+        raise SignInNeedsRejoin(
+            "this server cannot change who a seated member is: leave the hub channel and join "
+            + ("it again with auth_token" if token is not None else "it again without auth_token")
+        )
+    return await gw.directory.perms_token(channel.identity, channel.hub_sid)
 
 
 def _hub_fields(p: dict[str, Any]) -> dict[str, Any]:

@@ -76,15 +76,31 @@ class PhoenixOutgoing(Outgoing):
 
 
 class Channel:
-    """A joined channel of a socket: its topic, current join_ref, and room."""
+    """A joined channel of a socket: its topic, current join_ref, and room
+    (or, for an ``auth:`` channel, its sign-in wait)."""
 
-    __slots__ = ("topic", "join_ref", "hub_sid", "closing", "room_topics")
+    __slots__ = (
+        "topic",
+        "join_ref",
+        "hub_sid",
+        "closing",
+        "room_topics",
+        "identity",
+        "stop_waiting",
+        "link_requested",
+    )
 
     def __init__(self, topic: str, join_ref: str | None, hub_sid: str | None) -> None:
         self.topic = topic
         self.join_ref = join_ref
         self.hub_sid = hub_sid
         self.closing = False
+        #: Who the member of a hub channel is (its account, if it joined with one).
+        self.identity: Identity | None = None
+        #: An auth channel's L{SignIn.wait} stop, while it waits.
+        self.stop_waiting: Callable[[], None] | None = None
+        #: An auth channel asked for its link (once per channel).
+        self.link_requested = False
         #: The room's WAMP topics this channel publishes on, by kind.
         self.room_topics = {k: f"hubsd.room.{hub_sid}.{k}" for k in ("naf", "chat")}
 

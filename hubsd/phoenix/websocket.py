@@ -56,7 +56,12 @@ class PhoenixWebSocketProtocol(WampWebSocketProtocol):
         gateway = self.factory.gateway
         transport: Any = self.transport
         drop_handshake_state(self)
-        info = {"type": "websocket", "protocol": "phoenix", "peer": str(self.peer)}
+        info = {
+            "type": "websocket",
+            "protocol": "phoenix",
+            "peer": str(self.peer),
+            "address": str(getattr(transport.getPeer(), "host", "unknown")),
+        }
         session = PhoenixSession(
             gateway,
             transport,
@@ -130,7 +135,11 @@ def mount_phoenix(root: Resource, service: HubsdService) -> PhoenixGateway | Non
     if not settings.enabled:
         return None
     gateway = PhoenixGateway(
-        service.router, service.router_settings.realms[0], service.rooms, settings
+        service.router,
+        service.router_settings.realms[0],
+        service.rooms,
+        settings,
+        sign_in=getattr(service, "accounts", None),
     )
     socket = Resource()
     socket.putChild(

@@ -37,7 +37,7 @@ from zope.interface import implementer
 from hubsd.files.errors import FileDamaged
 from hubsd.files.vault import FileVault, OpenFile, Refused
 from hubsd.storage.errors import StorageUnavailable
-from hubsd.web.http import HttpError, write_error
+from hubsd.web.http import HttpError, read_only, write_error
 from hubsd.web.ranges import Unsatisfiable, etag_matches, parse_ranges
 
 log = Logger()
@@ -70,14 +70,7 @@ class FilesResource(Resource):
         return NOT_DONE_YET
 
     def render(self, request: Request) -> Any:
-        if request.method not in (b"GET", b"HEAD"):
-            error = HttpError(
-                405,
-                "method_not_allowed",
-                "files are read-only here",
-                headers={"Allow": "GET, HEAD"},
-            )
-            write_error(request, error)
+        if read_only(request, "files are read-only here"):
             return NOT_DONE_YET
         return super().render(request)
 

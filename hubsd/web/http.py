@@ -56,6 +56,15 @@ def write_error(request: Request, error: HttpError) -> None:
     write_json(request, error.status, error.body())
 
 
+def read_only(request: Request, what: str) -> bool:
+    """For a resource that is read with GET and HEAD only: answer any other
+    method with a JSON 405 (C{what} says why) and return True."""
+    if request.method in (b"GET", b"HEAD"):
+        return False
+    write_error(request, HttpError(405, "method_not_allowed", what, headers={"Allow": "GET, HEAD"}))
+    return True
+
+
 def read_json(request: Request, max_bytes: int) -> Any:
     """The request body as JSON; 413 above C{max_bytes}, 415/400 when it is not JSON."""
     kind = (request.getHeader("content-type") or "").split(";")[0].strip().lower()

@@ -4,7 +4,8 @@
 Held in memory for ``[media] thumbnail_ttl`` (the resolver's L{TtlCache});
 the key is a hash of the JPEG, so a thumbnail never changes under its URL
 and may be cached by browsers and CDNs until it expires here. An unknown,
-expired or malformed key is a 404 JSON error.
+expired or malformed key is a 404 JSON error, another method than GET or
+HEAD a JSON 405.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from hubsd.media.cache import TtlCache
-from hubsd.web.http import HttpError, write_error
+from hubsd.web.http import HttpError, read_only, write_error
 
 _NAME = re.compile(r"^([0-9a-f]{32})\.jpg$")
 
@@ -26,6 +27,12 @@ class ThumbnailResource(Resource):
     def __init__(self, thumbnails: TtlCache[str, bytes]) -> None:
         super().__init__()
         self._thumbnails = thumbnails
+
+    def render(self, request: Request) -> bytes | int:
+        if read_only(request, "thumbnails are read-only"):
+            return NOT_DONE_YET
+        result: bytes | int = super().render(request)
+        return result
 
     def render_GET(self, request: Request) -> bytes | int:
         path = request.postpath or []

@@ -3,14 +3,14 @@ The resolver inside a running daemon (in this process): ``service.media`` is
 built from ``[media]``, and the thumbnails it makes are served over real
 HTTP at ``/thumbnails/<key>.jpg``.
 
-The resolve request itself reaches the daemon at ``POST /api/v1/media``,
-which the file store's resource owns; L{resolve} below is the one place that
-makes the request, so that it becomes a real POST once that resource is in.
+The resolve requests are real JSON ``POST /api/v1/media`` requests (treq)
+to the daemon, whose per-address limit answers 429 over HTTP.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +32,57 @@ async def daemon(tmp_path: Path) -> Any:
     text = ini.read_text().replace(
         "[hubsd]\n", f"[hubsd]\npublic_origin = http://127.0.0.1:{port}\n"
     )
-    ini.write_text(text + "[media]\nallow_networks = 127.0.0.1/32\nthumbnail_size = 128\n")
+    ini.write_text(
+        text + "[media]\nallow_networks = 127.0.0.1/32\nthumbnail_size = 128\n"
+        # A small burst and a slow refill, so that the limit test reaches it.
+        "rate = 0.01\nrate_burst = 3\n"
+    )
     service = await start_daemon(ini)
     service.test_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     yield service
     await service.stopService()
 
 
+async def post_media(service: HubsdService, body: Any) -> tuple[int, Any, Any]:
+    """POST C{body} as JSON to the daemon's /api/v1/media: (status, JSON body, headers)."""
+    response = await treq.post(
+        service.test_url + "/api/v1/media",  # type: ignore[attr-defined]
+        json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    return response.code, json.loads(await response.content()), response.headers
+
+
 async def resolve(service: HubsdService, url: str) -> dict[str, Any]:
-    return await service.media.resolve(media_body(url), address="127.0.0.1")
+    """Resolve C{url} through the daemon over HTTP; its 200 answer."""
+    status, answer, headers = await post_media(service, media_body(url))
+    assert status == 200, answer
+    assert headers.getRawHeaders("content-type")[0].startswith("application/json")
+    return dict(answer)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_page_and_an_image_are_resolved_over_http_until_the_limit(daemon, origin) -> None:
+    page = await resolve(daemon, origin.url("/page.html"))
+    assert page["origin"] == origin.url("/page.html")
+    meta = page["meta"]
+    assert meta["expected_content_type"] == "text/html"
+    assert meta["title"] == "A page with a picture"
+    assert meta["description"] == "Described & shared."
+    assert meta["thumbnail"].startswith(daemon.test_url + "/thumbnails/")
+    image = await resolve(daemon, origin.url("/image.png"))
+    assert image["meta"]["expected_content_type"] == "image/png"
+    assert (image["meta"]["width"], image["meta"]["height"]) == (800, 600)
+    # The page, its picture (for the page's thumbnail), and the image itself.
+    assert origin.requests == ["/page.html", "/image.png", "/image.png"]
+    # Bad input is a JSON 400, and counts against the limit too.
+    status, body, _ = await post_media(daemon, {"media": {"url": "ftp://x/"}})
+    assert status == 400 and body["error"]["code"], body
+    # The burst of 3 is spent: the next request from this address is a 429.
+    status, body, headers = await post_media(daemon, media_body(origin.url("/image.png")))
+    assert status == 429, body
+    assert body["error"]["code"] == "rate_limited"
+    assert int(headers.getRawHeaders("retry-after")[0]) >= 1
 
 
 @pytest_twisted.ensureDeferred
@@ -67,6 +109,11 @@ async def test_unknown_or_malformed_thumbnails_are_a_json_404(daemon) -> None:
         assert response.code == 404, path
         body = await response.json()
         assert body["error"]["code"] == "not_found"
+    # Other methods: a JSON 405 naming the ones it takes.
+    response = await treq.post(daemon.test_url + "/thumbnails/" + "0" * 32 + ".jpg", b"")
+    assert response.code == 405
+    assert response.headers.getRawHeaders("allow") == ["GET, HEAD"]
+    assert (await response.json())["error"]["code"] == "method_not_allowed"
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,7 @@ def test_the_document_is_openapi_3_1_and_names_every_mounted_api_path() -> None:
         "/api/v1/media",
         "/api/v1/media/{file_id}/promote",
         "/files/{name}",
+        "/thumbnails/{name}",
     } <= set(spec["paths"])
 
 
@@ -116,5 +117,5 @@ async def test_the_daemon_answers_as_docs_openapi_yaml_says(daemon: Any, tmp_pat
     )
     report = (out + err).decode("utf-8", "replace")
     assert code == 0, report
-    assert "15 selected / 15 total" in report, report
-    assert "Tested: 15" in report, report
+    assert "16 selected / 16 total" in report, report
+    assert "Tested: 16" in report, report
