@@ -484,6 +484,18 @@ FILES = _backend_section(
         "Bytes of files one account may own (uploads made with its token); 0 is no limit.",
     ),
     Option(
+        "upload_rate",
+        Number(above=0),
+        "0.5",
+        "Uploads per second one client address may start (POST /api/v1/media).",
+    ),
+    Option(
+        "upload_burst",
+        Integer(1, 10_000),
+        "10",
+        "Uploads one client address may start at once before upload_rate applies.",
+    ),
+    Option(
         "allowed_types",
         List(choices=tuple(EXTENSIONS)),
         ", ".join(EXTENSIONS),

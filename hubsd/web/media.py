@@ -24,6 +24,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from hubsd.files.vault import FileVault, Refused
+from hubsd.web.addresslimit import AddressLimiter
 from hubsd.web.api import ApiTree
 from hubsd.web.api.resource import Api, ApiNode, ApiResource, NotFoundResource
 from hubsd.web.http import HttpError, client_address, read_json, serve_json
@@ -35,7 +36,16 @@ MAX_JSON_BYTES = 64 * 1024
 
 
 def upload_receiver(service: Any) -> Any:
-    """The site's C{upload_receiver}: a receiver for upload bodies, None for the rest."""
+    """The site's C{upload_receiver}: a receiver for upload bodies, None for the rest.
+
+    Uploads are limited per client address (C{[files] upload_rate} and
+    C{upload_burst}): a limited upload is refused with 429 before any of its
+    body is stored.
+    """
+    files = service.config.section("files")
+    limiter = AddressLimiter(
+        "upload", files["upload_rate"], files["upload_burst"], service.reactor.seconds
+    )
 
     def receiver(
         request: Request, method: bytes, path: bytes, length: int | None
@@ -49,6 +59,7 @@ def upload_receiver(service: Any) -> Any:
         error = None
         owner = None
         try:
+            limiter.check(client_address(request))
             owner = account_of(service, request)
         except HttpError as e:
             error = e

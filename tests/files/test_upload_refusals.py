@@ -187,3 +187,17 @@ async def test_other_methods_get_a_json_405(tmp_path: Path) -> None:
             answer = await web.request(method, path)
             assert code(answer) == (405, "method_not_allowed"), (method, path)
             assert allow in (answer.header("allow") or ""), answer.header("allow")
+
+
+@pytest_twisted.ensureDeferred
+async def test_uploads_are_limited_per_address_and_a_limited_one_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path, files="upload_rate = 0.001\nupload_burst = 2") as web:
+        assert (await web.upload(png(2000))).status == 200
+        assert (await web.upload(png(2000))).status == 200
+        limited = await web.upload(png(2000))
+        assert code(limited) == (429, "rate_limited")
+        assert limited.headers.getRawHeaders("retry-after") == ["1000"]
+        await until(lambda: web.incoming() == [])
+        assert len(web.blob_paths()) == 2
