@@ -6,6 +6,8 @@ server answers can be read off one function:
 
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
+- ``/`` and ``/assets/``: the web client (hubsd.web.clientfiles); room
+  pages ``/<sid>/<slug>`` answer `clientfiles.client_page`
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
 each add one ``mount_*`` call below.
@@ -27,12 +29,14 @@ def build_site(service: HubsdService) -> Site:
     from autobahn.twisted.resource import WebSocketResource
 
     from hubsd.wamp.websocket import WampWebSocketFactory
+    from hubsd.web.clientfiles import mount_client
     from hubsd.web.health import HealthResource
 
     root = Resource()
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
+    mount_client(root)
     site = Site(root)
     site.displayTracebacks = False
     return site
