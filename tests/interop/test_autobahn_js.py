@@ -10,23 +10,17 @@ come from ``npm ci --prefix tests/interop`` (``.ci/run`` does it).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.interop.daemon import running_hubsd
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 SERIALIZERS = ["json", "msgpack", "cbor"]
 
 CONFIG = """\
@@ -64,12 +58,6 @@ level = warn
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _node() -> str:
     """The node binary, failing (not skipping) when the interop set-up is missing."""
     node = shutil.which("node")
@@ -86,44 +74,8 @@ def _node() -> str:
 def ws_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A hubsd daemon with the interop config; its WAMP websocket URL."""
     _node()
-    tmp = tmp_path_factory.mktemp("interop")
-    port = _free_port()
-    config = tmp / "hubsd.ini"
-    config.write_text(CONFIG.format(state=tmp / "state", port=port))
-    log = tmp / "hubsd.log"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hubsd", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"hubsd exited {proc.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except (OSError, urllib.error.URLError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"hubsd not ready after 30s:\n{log.read_text()}")
-            time.sleep(0.05)
+    with running_hubsd(tmp_path_factory.mktemp("interop"), CONFIG) as port:
         yield f"ws://127.0.0.1:{port}/ws"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def scenario(name: str, url: str, serializer: str) -> dict[str, Any]:

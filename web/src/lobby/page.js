@@ -20,6 +20,7 @@ export function showLobby(root, transport, enter) {
     h("option", { value: "invite" }, "Only people with an invite"),
   );
   const listed = h("input", { id: "room-public", type: "checkbox", checked: true });
+  const seats = h("input", { id: "room-size", type: "number", min: 1, max: 999, value: 24, required: true });
 
   function fail(err) {
     error.textContent = err instanceof RoomError ? err.message : String(err);
@@ -77,7 +78,10 @@ export function showLobby(root, transport, enter) {
       const who = profile();
       await ensureConnected(transport);
       const made = await transport.create({
-        name: roomName.value.trim(), entry_mode: entryMode.value, public: listed.checked,
+        name: roomName.value.trim(),
+        entry_mode: entryMode.value,
+        public: listed.checked,
+        room_size: Number(seats.value),
       });
       creatorTokens.set(made.hub_sid, made.creator_token);
       const room = await transport.describe(made.hub_sid);
@@ -97,6 +101,7 @@ export function showLobby(root, transport, enter) {
         h(
           "form", { id: "create-form", onsubmit: create },
           roomName, entryMode,
+          h("label", { class: "seats" }, "Seats ", seats),
           h("label", { class: "check" }, listed, " Listed in the lobby"),
           h("button", { type: "submit", id: "create-room" }, "Create and enter"),
         ),

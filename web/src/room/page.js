@@ -98,6 +98,26 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
 
   const scene = buildScene(session, visit);
 
+  // Owner tools, shown to those the server gave the right to.
+  const closeButton = h("button", {
+    id: "close-room", type: "button", class: "danger", hidden: !session.permissions.close_hub,
+    onclick: () => {
+      if (window.confirm("Close this room for everyone?")) session.request(() => transport.closeRoom(sid));
+    },
+  }, "Close room");
+  const inviteButton = h("button", {
+    id: "invite", type: "button", hidden: !(session.permissions.update_hub && session.room?.entry_mode === "invite"),
+    onclick: () => session.request(async () => {
+      const { invite } = await transport.invite(sid);
+      const link = `${window.location.origin}${window.location.pathname}?invite=${encodeURIComponent(invite)}`;
+      notice(`Invite link: ${link}`, "info");
+    }),
+  }, "Invite link");
+  session.addEventListener("presence", () => {
+    closeButton.hidden = !session.permissions.close_hub;
+    inviteButton.hidden = !(session.permissions.update_hub && session.room?.entry_mode === "invite");
+  });
+
   function placeBox() {
     const camera = scene.querySelector("#me").object3D;
     const ahead = new window.THREE.Vector3(0, 0, -1.5).applyQuaternion(camera.quaternion).add(camera.position);
@@ -150,6 +170,8 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("span", { class: "muted", id: "voice-state" }, voice.available ? "" : voice.reason),
         h("span", { class: "grow" }),
         h("button", { id: "place-box", type: "button", onclick: placeBox, title: "Place a box in front of you" }, "Place a box"),
+        closeButton,
+        inviteButton,
         h("button", { id: "leave", type: "button", onclick: () => session.leave() }, "Leave")),
       status,
       h("aside", { class: "side" },
@@ -204,7 +226,7 @@ function buildScene(session, visit) {
     id: "me",
     camera: "",
     "look-controls": "pointerLockEnabled: false",
-    "wasd-controls": "acceleration: 35",
+    "wasd-controls": "acceleration: 20",
     position: `${x} 1.6 ${z}`,
     networked: `template: ${AVATAR_TEMPLATE}; attachTemplateToLocal: false`,
     "avatar-look": `name: ${visit.profile.displayName.replace(/[;:]/g, " ")}; color: ${colorFor(session.sessionId)}`,

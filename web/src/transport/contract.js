@@ -22,7 +22,7 @@
 //   leave(sid)   updatePresence(sid, fields)   permsToken(sid)
 //   moderate(action, sid, sessionId, extra?)   action: kick | mute | block |
 //                                              unblock | promote | demote
-//   unmute(sid)
+//   unmute(sid)   invite(sid) -> {invite}   closeRoom(sid)
 //   sendNaf(sid, {dataType, data}, guaranteed) -> Promise (rejects only when
 //       guaranteed: the server acknowledged a refusal)
 //   sendChat(sid, type, body) -> Promise

@@ -168,6 +168,14 @@ export class WampTransport {
     return this.call(action, { hub_sid: sid, session_id: sessionId, ...extra });
   }
 
+  invite(sid) {
+    return this.call("invite", { hub_sid: sid });
+  }
+
+  closeRoom(sid) {
+    return this.call("close", { hub_sid: sid });
+  }
+
   unmute(sid) {
     return this.call("unmute", { hub_sid: sid });
   }
