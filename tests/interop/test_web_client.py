@@ -90,7 +90,9 @@ def scenario(name: str, base: str, out: Path) -> dict[str, Any]:
 def bundle_gzip_bytes() -> int:
     assets = REPO / "hubsd" / "web" / "client" / "assets"
     return sum(
-        len(gzip.compress(p.read_bytes(), 9)) for p in assets.iterdir() if p.suffix in (".js", ".css")
+        len(gzip.compress(p.read_bytes(), 9))
+        for p in assets.iterdir()
+        if p.suffix in (".js", ".css")
     )
 
 
@@ -141,9 +143,7 @@ def test_refused_spawn_moderation_buttons_and_a_kick(base_url: str, out_dir: Pat
     assert r["aliceSeesBobAfterKick"] is None
 
 
-def test_refusals_and_a_dropped_connection_are_shown_in_words(
-    base_url: str, out_dir: Path
-) -> None:
+def test_refusals_and_a_dropped_connection_are_shown_in_words(base_url: str, out_dir: Path) -> None:
     r = scenario("web_errors", base_url, out_dir)
     assert r["full"] == "The room is full. Room full: all 1 seats are taken."
     assert r["inviteOnly"].startswith("You may not enter this room.")
@@ -167,9 +167,7 @@ def test_every_documented_room_error_has_words() -> None:
     """Each error URI of docs/wamp-api.md has its own sentence in the client."""
     text = (REPO / "docs" / "wamp-api.md").read_text()
     errors = text[text.index("## Errors") :]
-    uris = sorted(
-        {line.split("`")[1] for line in errors.splitlines() if line.startswith("| `")}
-    )
+    uris = sorted({line.split("`")[1] for line in errors.splitlines() if line.startswith("| `")})
     assert "hubsd.error.room_full" in uris and len(uris) >= 12
     probe = (
         f"import {{ describe }} from {json.dumps(ERRORS_JS.as_uri())};\n"
