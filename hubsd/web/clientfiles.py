@@ -8,15 +8,17 @@ The web client's built files (hubsd/web/client/, made by web/build.mjs).
   when the browser accepts it (compressed once, on first use).
 
 Nothing is fetched from elsewhere at run time. Room pages (``/<sid>/<slug>``)
-serve the same page: `client_page` is what the room-page resource answers.
+serve the same page: `room_page` is the room-page resource's ``render``.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from typing import Any
 
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
@@ -44,6 +46,15 @@ def client_dir() -> Traversable:
 def client_page() -> bytes:
     """The client's HTML page, as built (the same bytes for ``/`` and every room page)."""
     return client_dir().joinpath("index.html").read_bytes()
+
+
+def room_page(room: Mapping[str, Any]) -> bytes:
+    """
+    The page of one room (``/<sid>/<slug>``, C{room} its description): the
+    client's page, which reads the room from its own URL. This is the
+    ``render`` callable the room-page resource takes.
+    """
+    return client_page()
 
 
 @cache

@@ -13,7 +13,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from twisted.web.test.requesthelper import DummyRequest
 
-from hubsd.web.clientfiles import client_page, mount_client
+from hubsd.web.clientfiles import client_page, mount_client, room_page
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CLIENT = REPO / "hubsd" / "web" / "client"
@@ -66,6 +66,10 @@ def test_root_serves_the_page_and_says_revalidate() -> None:
     assert b"".join(request.written) == client_page()
     assert header(request, "cache-control") == "no-cache"
     assert header(request, "content-type") == "text/html; charset=utf-8"
+
+
+def test_a_room_page_is_the_client_page() -> None:
+    assert room_page({"hub_sid": "abc1234", "name": "A room"}) == client_page()
 
 
 def test_head_of_the_page_has_its_length_and_no_body() -> None:

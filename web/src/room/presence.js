@@ -20,13 +20,15 @@ export class PresenceMap {
   apply({ joins = {}, leaves = {} }) {
     for (const [id, entry] of Object.entries(leaves)) {
       const gone = new Set((entry.metas || []).map((m) => m.phx_ref));
-      const kept = (this.metas.get(id) || []).filter((m) => !gone.has(m.phx_ref));
-      if (kept.length) this.metas.set(id, kept);
-      else this.metas.delete(id);
+      if (this.metas.has(id)) this.metas.set(id, this.metas.get(id).filter((m) => !gone.has(m.phx_ref)));
     }
     for (const [id, entry] of Object.entries(joins)) {
       const metas = this.metas.get(id) || [];
       this.metas.set(id, metas.concat(entry.metas || []));
+    }
+    // Emptied only now, so that an update keeps the member's place in the order.
+    for (const id of Object.keys(leaves)) {
+      if (this.metas.has(id) && !this.metas.get(id).length) this.metas.delete(id);
     }
   }
 
