@@ -8,13 +8,14 @@ The web client's built files (hubsd/web/client/, made by web/build.mjs).
   when the browser accepts it (compressed once, on first use).
 
 Nothing is fetched from elsewhere at run time. Room pages (``/<sid>/<slug>``)
-serve the same page: `room_page` is the room-page resource's ``render``.
+serve the same page: `room_page_for` makes the room-page resource's ``render``.
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Mapping
+import html
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -43,18 +44,27 @@ def client_dir() -> Traversable:
 
 
 @cache
-def client_page() -> bytes:
-    """The client's HTML page, as built (the same bytes for ``/`` and every room page)."""
-    return client_dir().joinpath("index.html").read_bytes()
+def client_page(realm: str = "hubsd") -> bytes:
+    """
+    The client's HTML page (the same bytes for ``/`` and every room page),
+    telling the client the WAMP realm of the room API (the first of
+    ``[wamp] realms``) in a ``<meta name="hubsd-realm">``.
+    """
+    page = client_dir().joinpath("index.html").read_bytes()
+    meta = '<meta name="hubsd-realm" content="%s">' % html.escape(realm, quote=True)
+    return page.replace(b"<head>", b"<head>\n" + meta.encode("utf-8"), 1)
 
 
-def room_page(room: Mapping[str, Any]) -> bytes:
+def room_page_for(realm: str) -> Callable[[Mapping[str, Any]], bytes]:
     """
-    The page of one room (``/<sid>/<slug>``, C{room} its description): the
-    client's page, which reads the room from its own URL. This is the
-    ``render`` callable the room-page resource takes.
+    The ``render`` callable of the room-page resource (``/<sid>/<slug>``):
+    every room gets the client's page, which reads the room from its URL.
     """
-    return client_page()
+
+    def room_page(room: Mapping[str, Any]) -> bytes:
+        return client_page(realm)
+
+    return room_page
 
 
 @cache
@@ -101,18 +111,17 @@ class ClientPage(Resource):
 
     isLeaf = True
 
+    def __init__(self, realm: str) -> None:
+        super().__init__()
+        self._realm = realm
+
     def render_GET(self, request: Request) -> bytes | int:
         if request.postpath not in ([], [b""]):
             write_error(request, HttpError(404, "not_found", "no such page"))
             return NOT_DONE_YET
-        return serve_page(request)
+        return _send(request, client_page(self._realm), CONTENT_TYPES[".html"], NO_CACHE)
 
     render_HEAD = render_GET
-
-
-def serve_page(request: Request) -> bytes:
-    """Answer C{request} with the client's page (for ``/`` and room pages)."""
-    return _send(request, client_page(), CONTENT_TYPES[".html"], NO_CACHE)
 
 
 class ClientAssets(Resource):
@@ -136,7 +145,7 @@ class ClientAssets(Resource):
     render_HEAD = render_GET
 
 
-def mount_client(root: Resource) -> None:
-    """Serve the client at ``/`` and its assets at ``/assets/`` of C{root}."""
-    root.putChild(b"", ClientPage())
+def mount_client(root: Resource, realm: str) -> None:
+    """Serve the client (for room API realm C{realm}) at ``/`` and its assets at ``/assets/``."""
+    root.putChild(b"", ClientPage(realm))
     root.putChild(b"assets", ClientAssets())

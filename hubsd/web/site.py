@@ -7,7 +7,7 @@ server answers can be read off one function:
 - ``/ws``: WAMP over websocket (hubsd.wamp.websocket)
 - ``/health``: the daemon's state (hubsd.web.health)
 - ``/`` and ``/assets/``: the web client (hubsd.web.clientfiles); room
-  pages ``/<sid>/<slug>`` answer `clientfiles.client_page`
+  pages ``/<sid>/<slug>`` answer `clientfiles.room_page_for`
 
 Later features (the Phoenix socket, the HTTP API, files, the web client)
 each add one ``mount_*`` call below.
@@ -36,7 +36,7 @@ def build_site(service: HubsdService) -> Site:
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
-    mount_client(root)
+    mount_client(root, service.router_settings.realms[0])
     site = Site(root)
     site.displayTracebacks = False
     return site

@@ -13,7 +13,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from twisted.web.test.requesthelper import DummyRequest
 
-from hubsd.web.clientfiles import client_page, mount_client, room_page
+from hubsd.web.clientfiles import client_page, mount_client, room_page_for
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CLIENT = REPO / "hubsd" / "web" / "client"
@@ -23,7 +23,7 @@ WEB = REPO / "web"
 def get(path: str, method: bytes = b"GET", headers: dict[str, str] | None = None) -> DummyRequest:
     """Render C{path} through the tree mount_client builds; the finished request."""
     root = Resource()
-    mount_client(root)
+    mount_client(root, "hubsd")
     parts = path.lstrip("/").split("/")
     request = DummyRequest([p.encode() for p in parts])
     request.method = method
@@ -69,7 +69,13 @@ def test_root_serves_the_page_and_says_revalidate() -> None:
 
 
 def test_a_room_page_is_the_client_page() -> None:
-    assert room_page({"hub_sid": "abc1234", "name": "A room"}) == client_page()
+    page = room_page_for("hubsd")({"hub_sid": "abc1234", "name": "A room"})
+    assert page == client_page("hubsd")
+
+
+def test_the_page_names_the_room_realm_escaped() -> None:
+    assert b'<meta name="hubsd-realm" content="hubsd">' in client_page()
+    assert b'<meta name="hubsd-realm" content="a&quot;&lt;b">' in client_page('a"<b')
 
 
 def test_head_of_the_page_has_its_length_and_no_body() -> None:

@@ -9,7 +9,13 @@ export function wampUrl(location = window.location) {
   return `${scheme}//${location.host}/ws`;
 }
 
+/** The room API's WAMP realm, as the server wrote it into the page. */
+export function wampRealm(doc = document) {
+  const meta = doc.querySelector('meta[name="hubsd-realm"]');
+  return (meta && meta.getAttribute("content")) || "hubsd";
+}
+
 /** A new, unconnected room transport for this page's server. */
 export function makeTransport() {
-  return new WampTransport({ url: wampUrl(), realm: "hubsd" });
+  return new WampTransport({ url: wampUrl(), realm: wampRealm() });
 }
