@@ -141,6 +141,8 @@ def test_refused_spawn_moderation_buttons_and_a_kick(base_url: str, out_dir: Pat
     assert r["bobOverlay"] == "You were removed from the room by Alice."
     assert r["alicePeopleAfterKick"] == ["Alice (you)"]
     assert r["aliceSeesBobAfterKick"] is None
+    # Coming back in the same tab is coming back as the kicked member.
+    assert r["bobRejoin"].startswith("You may not enter this room.")
 
 
 def test_refusals_and_a_dropped_connection_are_shown_in_words(base_url: str, out_dir: Path) -> None:
@@ -158,6 +160,9 @@ def test_refusals_and_a_dropped_connection_are_shown_in_words(base_url: str, out
     assert r["daveIdAfter"] == r["daveId"]
     assert r["aliceChat"] == ["Dave back again"]
     assert r["alicePeople"] == ["Alice (you)", "Dave"]
+    # Leaving the page and coming back from the lobby in the same tab keeps the seat.
+    assert r["daveIdAfterReturn"] == r["daveId"]
+    assert r["alicePeopleAfterReturn"] == ["Alice (you)", "Dave"]
 
 
 ERRORS_JS = REPO / "web" / "src" / "transport" / "errors.js"

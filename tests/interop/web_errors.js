@@ -81,6 +81,11 @@ b.main(async (browser, base, out, r) => {
    await alice.page.waitForSelector('#chat-messages li:has-text("back again")', { timeout: 10000 });
    r.aliceChat = await alice.page.locator('#chat-messages li').allInnerTexts();
    r.alicePeople = await alice.page.locator('#people li .who').allInnerTexts();
+   // Dave leaves the page and comes back from the lobby in the same tab:
+   // the same member again, his seat kept.
+   r.daveReturnClicked = await b.joinFromLobby(dave, base, room);
+   r.daveIdAfterReturn = await b.sessionId(dave);
+   r.alicePeopleAfterReturn = await alice.page.locator('#people li .who').allInnerTexts();
    r.problems = [...alice.problems, ...bob.problems, ...carol.problems, ...dave.problems];
    return r;
 });

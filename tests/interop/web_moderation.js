@@ -53,6 +53,12 @@ b.main(async (browser, base, out, r) => {
       .some((el) => el.components.networked && el.components.networked.data.owner === id), bobId, { timeout: 15000 });
    r.aliceSeesBobAfterKick = await b.avatarOf(alice, bobId);
 
+   // Back in the lobby in the same tab, Bob is the same member: still kicked.
+   await bob.page.goto(base + '/');
+   await bob.page.fill('#display-name', 'Bob');
+   await bob.page.locator(`.room-item[data-sid="${sid}"] button.join`).click();
+   await bob.page.locator('#enter-error').waitFor({ timeout: 15000 });
+   r.bobRejoin = await bob.page.locator('#enter-error').innerText();
    r.problems = [...alice.problems, ...bob.problems];
    return r;
 });

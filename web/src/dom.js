@@ -40,3 +40,19 @@ export const creatorTokens = {
 export function roomPath(room) {
   return `/${encodeURIComponent(room.hub_sid)}/${encodeURIComponent(room.slug || "room")}`;
 }
+
+/**
+ * The session token of this tab's visit to each room (sessionStorage: one
+ * identity per tab, so two windows are two people). Coming back to a room
+ * in the same tab, after a reload or from the lobby, is coming back as the
+ * same member: within the reconnect grace the seat is kept, and a kick
+ * still applies.
+ */
+export const visitTokens = {
+  get(sid) {
+    return sessionStorage.getItem(`hubsd.session.${sid}`) || undefined;
+  },
+  set(sid, token) {
+    sessionStorage.setItem(`hubsd.session.${sid}`, token);
+  },
+};

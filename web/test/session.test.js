@@ -129,3 +129,16 @@ test("a kick ends the visit and names who did it", async () => {
   assert.deepEqual(left, ["You were removed from the room by Mo."]);
   assert.deepEqual(t.calls.at(-1), ["close"]);
 });
+
+test("an earlier visit's token that the server refuses gives a new member", async () => {
+  const t = new FakeTransport({
+    connect: [new RoomError("wamp.error.authentication_failed", "expired"), undefined],
+    join: [JOINED],
+    enter: [SNAPSHOT],
+  });
+  const s = new RoomSession(t, "sid1", { profile: { displayName: "Me" } });
+  await s.start("old-token");
+  const connects = t.calls.filter((c) => c[0] === "connect").map((c) => c[1]);
+  assert.deepEqual(connects, [{ token: "old-token" }, {}]);
+  assert.equal(s.state, "in-room");
+});

@@ -1,7 +1,7 @@
 // The room page: the 3D scene, the people in the room, chat, and what the
 // connection is doing. Everything the server refuses is shown in words.
 /* global NAF */
-import { h } from "../dom.js";
+import { h, visitTokens } from "../dom.js";
 import { RoomError } from "../transport/errors.js";
 import { AVATAR_TEMPLATE, BOX_TEMPLATE, registerSchemas, registerTemplates } from "./components.js";
 import { noMedia } from "./media.js";
@@ -23,7 +23,9 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   const media = options.media || noMedia;
   const session = new RoomSession(transport, sid, visit);
   await session.clockFromServer();
-  await session.start();
+  await session.start(visitTokens.get(sid));
+  visitTokens.set(sid, session.token);
+  session.addEventListener("snapshot", () => visitTokens.set(sid, session.token));
 
   const status = h("div", { id: "status", class: "status", role: "status", hidden: true });
   const notices = h("div", { id: "notices", class: "notices", "aria-live": "polite" });

@@ -66,10 +66,23 @@ export class RoomSession extends EventTarget {
     this.emit("notice", { text, kind });
   }
 
-  /** Connect (if needed), join and enter; resolves with the snapshot, rejects with a RoomError. */
-  async start() {
+  /**
+   * Connect (as the member of `token`, an earlier visit's session token, if
+   * given and still valid), join and enter; resolves with the snapshot,
+   * rejects with a RoomError.
+   */
+  async start(token) {
     this.status("connecting", "Connecting…");
-    if (!this.transport.connected) await this.transport.connect({});
+    if (token) {
+      try {
+        await this.transport.connect({ token });
+      } catch (err) {
+        if (err.code !== "wamp.error.authentication_failed") throw err;
+        await this.transport.connect({}); // expired or from another server: a new member
+      }
+    } else if (!this.transport.connected) {
+      await this.transport.connect({});
+    }
     return this.enterRoom(false);
   }
 
