@@ -125,7 +125,22 @@ async function walk(p, key, metres = 1) {
       await p.page.keyboard.up(key);
       if (moved) return { start, end: await where(), attempts: attempt };
    }
-   throw new Error(`${p.name} did not move with ${key}`);
+   const state = await p.page.evaluate(async () => ({
+      active: `${document.activeElement.tagName}#${document.activeElement.id}`,
+      focus: document.hasFocus(),
+      visible: document.visibilityState,
+      at: document.querySelector('#me').object3D.position.toArray(),
+      keys: [...document.querySelector('#me').components['walk-keys'].held],
+      playing: [document.querySelector('#me').isPlaying, document.querySelector('a-scene').isPlaying],
+      lost: document.querySelector('a-scene').renderer.getContext().isContextLost(),
+      frames: await new Promise((resolve) => {
+         let n = 0;
+         const step = () => { n += 1; requestAnimationFrame(step); };
+         requestAnimationFrame(step);
+         setTimeout(() => resolve(n), 1000);
+      }),
+   }));
+   throw new Error(`${p.name} did not move with ${key}: ${JSON.stringify(state)}`);
 }
 
 // Put this page's camera at (x, 1.6, z), turned `yaw` radians (0 looks at -z).
@@ -139,20 +154,22 @@ function stand(p, x, z, yaw) {
    }, [x, z, yaw]);
 }
 
-// Wait until this page shows `owner`'s avatar within 5 cm of (x, z).
-function waitForAvatarAt(p, owner, x, z, timeout = 15000) {
+// Wait until this page shows `owner`'s avatar where `where` says: below a
+// value on one axis ({axis: 'x', below: 1.2}) or within 5 cm of {x, z}.
+function waitForAvatarWhere(p, owner, where, timeout = 15000) {
    return p.page.waitForFunction(
-      ([id, x, z]) => {
+      ([id, w]) => {
          for (const el of document.querySelectorAll('[networked]')) {
             const n = el.components.networked;
             if (el.id !== 'me' && n && n.data.owner === id) {
                const at = el.object3D.position;
-               return Math.abs(at.x - x) < 0.05 && Math.abs(at.z - z) < 0.05;
+               if (w.axis) return at[w.axis] < w.below;
+               return Math.abs(at.x - w.x) < 0.05 && Math.abs(at.z - w.z) < 0.05;
             }
          }
          return false;
       },
-      [owner, x, z],
+      [owner, where],
       { timeout },
    );
 }
@@ -193,5 +210,5 @@ function main(body) {
 
 module.exports = {
    avatarOf, createRoom, framesPerSecond, joinFromLobby, launch, main, person, sessionId,
-   stand, waitForAvatar, waitForAvatarAt, walk,
+   stand, waitForAvatar, waitForAvatarWhere, walk,
 };

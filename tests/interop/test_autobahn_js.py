@@ -9,25 +9,20 @@ come from ``npm ci --prefix tests/interop`` (``.ci/run`` does it).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.interop.daemon import running_hubsd
+from tests.interop.harness import BASE_CONFIG, node_with, run_scenario, running_hubsd
 
 HERE = Path(__file__).resolve().parent
 SERIALIZERS = ["json", "msgpack", "cbor"]
 
-CONFIG = """\
-[hubsd]
-state_dir = {state}
-[listen]
-web = tcp:{port}:interface=127.0.0.1
+CONFIG = (
+    BASE_CONFIG
+    + """\
 [wamp]
 realms = hubsd
 anonymous_role = anonymous
@@ -51,23 +46,12 @@ publish = *
 subscribe = *
 call = *
 register = *
-[storage]
-backend = memory
-[log]
-level = warn
 """
+)
 
 
 def _node() -> str:
-    """The node binary, failing (not skipping) when the interop set-up is missing."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: the autobahn-js interop tests need Node.js >= 20")
-    if not (HERE / "node_modules" / "autobahn").is_dir():
-        pytest.fail(
-            "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` first"
-        )
-    return node
+    return node_with("autobahn", "the autobahn-js interop tests")
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +64,7 @@ def ws_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def scenario(name: str, url: str, serializer: str) -> dict[str, Any]:
     """Run tests/interop/NAME.js and return the JSON object it printed."""
-    done = subprocess.run(
-        [_node(), str(HERE / f"{name}.js"), url, serializer],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"{name}.js printed no result (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert done.returncode == 0, f"{name}.js failed: {result}\n{done.stderr[-3000:]}"
-    return result
+    return run_scenario(_node(), name, [url, serializer], timeout=60)
 
 
 def event(topic: str, arg: str, publisher: str | None = None) -> dict[str, Any]:

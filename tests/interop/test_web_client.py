@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,29 +25,14 @@ from typing import Any
 
 import pytest
 
-from tests.interop.daemon import REPO, running_hubsd
+from tests.interop.harness import BASE_CONFIG, REPO, node_with, run_scenario, running_hubsd
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("HUBSD_CHROMIUM", "/usr/bin/chromium")
 
-CONFIG = """\
-[hubsd]
-state_dir = {state}
-[listen]
-web = tcp:{port}:interface=127.0.0.1
-[storage]
-backend = memory
-[log]
-level = warn
-"""
-
 
 def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: the web client tests need Node.js >= 20")
-    if not (HERE / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("tests/interop/node_modules is missing: run `npm ci --prefix tests/interop`")
+    node = node_with("playwright-core", "the web client tests")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (Debian's package)")
     return node
@@ -58,7 +42,7 @@ def _node() -> str:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A hubsd daemon serving the built client; its http://127.0.0.1:PORT."""
     _node()
-    with running_hubsd(tmp_path_factory.mktemp("web"), CONFIG) as port:
+    with running_hubsd(tmp_path_factory.mktemp("web"), BASE_CONFIG) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -72,17 +56,7 @@ def out_dir(tmp_path: Path) -> Path:
 
 def scenario(name: str, base: str, out: Path) -> dict[str, Any]:
     """Run tests/interop/NAME.js against C{base}; the JSON object it printed."""
-    done = subprocess.run(
-        [_node(), str(HERE / f"{name}.js"), base, str(out)],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"{name}.js printed no result (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert done.returncode == 0, f"{name}.js failed: {json.dumps(result, indent=1)}"
+    result = run_scenario(_node(), name, [base, str(out)], timeout=300)
     assert result.pop("problems") == []
     return result
 

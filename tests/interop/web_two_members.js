@@ -24,17 +24,7 @@ b.main(async (browser, base, out, r) => {
    // Alice walks forward (-z): Bob's view of her follows.
    const before = r.bobSeesAlice;
    r.aliceWalk = await b.walk(alice, 'KeyW');
-   await bob.page.waitForFunction(
-      ([id, z]) => {
-         for (const el of document.querySelectorAll('[networked]')) {
-            const n = el.components.networked;
-            if (el.id !== 'me' && n && n.data.owner === id) return el.object3D.position.z < z - 0.3;
-         }
-         return false;
-      },
-      [aliceId, before.z],
-      { timeout: 15000 },
-   );
+   await b.waitForAvatarWhere(bob, aliceId, { axis: 'z', below: before.z - 0.3 });
    r.aliceMoved = { before, after: await b.avatarOf(bob, aliceId) };
    r.aliceOwn = await alice.page.evaluate(() => {
       const { x, y, z } = document.querySelector('#me').object3D.position;
@@ -43,17 +33,7 @@ b.main(async (browser, base, out, r) => {
    // Bob strafes left (-x): Alice sees it.
    const bobBefore = await b.avatarOf(alice, bobId);
    r.bobWalk = await b.walk(bob, 'KeyA');
-   await alice.page.waitForFunction(
-      ([id, x]) => {
-         for (const el of document.querySelectorAll('[networked]')) {
-            const n = el.components.networked;
-            if (el.id !== 'me' && n && n.data.owner === id) return el.object3D.position.x < x - 0.3;
-         }
-         return false;
-      },
-      [bobId, bobBefore.x],
-      { timeout: 15000 },
-   );
+   await b.waitForAvatarWhere(alice, bobId, { axis: 'x', below: bobBefore.x - 0.3 });
    r.bobMoved = { before: bobBefore, after: await b.avatarOf(alice, bobId) };
 
    // Chat both ways.
@@ -78,8 +58,8 @@ b.main(async (browser, base, out, r) => {
    await b.stand(carol, 0, 4.2, 0);
    await b.stand(alice, -0.75, 1.6, Math.PI + 0.35);
    await b.stand(bob, 0.75, 1.6, Math.PI - 0.35);
-   await b.waitForAvatarAt(carol, aliceId, -0.75, 1.6);
-   await b.waitForAvatarAt(carol, bobId, 0.75, 1.6);
+   await b.waitForAvatarWhere(carol, aliceId, { x: -0.75, z: 1.6 });
+   await b.waitForAvatarWhere(carol, bobId, { x: 0.75, z: 1.6 });
    await carol.page.waitForTimeout(500);
    r.screenshot = path.join(out, 'room-two-avatars.png');
    await carol.page.screenshot({ path: r.screenshot });

@@ -48,6 +48,56 @@ AFRAME.registerComponent("name-tag", {
   },
 });
 
+// Walking with W A S D or the arrow keys, at a steady speed, on the ground
+// plane, in the direction the camera looks. A-Frame's wasd-controls stops
+// dead when a frame takes longer than 0.2 s (a slow or software-rendered
+// page never moves); here a long frame only counts as 0.25 s.
+const WALK_KEYS = {
+  KeyW: [0, -1], ArrowUp: [0, -1], KeyS: [0, 1], ArrowDown: [0, 1],
+  KeyA: [-1, 0], ArrowLeft: [-1, 0], KeyD: [1, 0], ArrowRight: [1, 0],
+};
+
+AFRAME.registerComponent("walk-keys", {
+  schema: { speed: { default: 2.5 } },
+  init() {
+    this.held = new Set();
+    this.step = new THREE.Vector3();
+    this.down = (e) => {
+      // Typing in chat is not walking.
+      if (WALK_KEYS[e.code] && document.activeElement === document.body && !e.metaKey) this.held.add(e.code);
+    };
+    this.up = (e) => this.held.delete(e.code);
+    this.clear = () => this.held.clear();
+  },
+  play() {
+    window.addEventListener("keydown", this.down);
+    window.addEventListener("keyup", this.up);
+    window.addEventListener("blur", this.clear);
+  },
+  pause() {
+    window.removeEventListener("keydown", this.down);
+    window.removeEventListener("keyup", this.up);
+    window.removeEventListener("blur", this.clear);
+    this.held.clear();
+  },
+  tick(time, delta) {
+    if (!this.held.size) return;
+    let x = 0;
+    let z = 0;
+    for (const code of this.held) {
+      x += WALK_KEYS[code][0];
+      z += WALK_KEYS[code][1];
+    }
+    const length = Math.hypot(x, z);
+    if (!length) return;
+    const metres = (this.data.speed * Math.min(delta, 250)) / 1000;
+    const look = this.el.components["look-controls"];
+    const yaw = look ? look.yawObject.rotation.y : this.el.object3D.rotation.y;
+    this.step.set((x / length) * metres, 0, (z / length) * metres).applyAxisAngle(THREE.Object3D.DEFAULT_UP, yaw);
+    this.el.object3D.position.add(this.step);
+  },
+});
+
 // What an avatar looks like, networked with it: the member's name and colour.
 AFRAME.registerComponent("avatar-look", {
   schema: { name: { default: "" }, color: { default: "#7aa2ff" } },
