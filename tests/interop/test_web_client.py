@@ -161,3 +161,14 @@ def test_every_documented_room_error_has_words() -> None:
     fallback = {u for u, w in words.items() if u in w}
     assert fallback == set(), f"no words for {sorted(fallback)} in web/src/transport/errors.js"
     assert len(set(words.values())) == len(uris)
+
+
+def test_an_invite_link_lets_a_friend_into_an_invite_only_room(
+    base_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_invite", base_url, out_dir)
+    assert r["link"].startswith(f"{base_url}/")
+    assert "?invite=" in r["link"]
+    assert r["withoutInvite"].startswith("You may not enter this room.")
+    assert r["doorTitle"] == "Enter Friends only"
+    assert r["bobPeople"] == ["Alice", "Bob (you)"]

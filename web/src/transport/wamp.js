@@ -32,10 +32,23 @@ export class WampTransport {
     this.session = null;
     this.connection = null;
     this.dropListener = () => {};
+    this.pending = null;
   }
 
   connect({ token } = {}) {
+    // Two parts of the page asking at once share one connection attempt.
+    if (this.pending && this.pending.token === token) return this.pending.promise;
     if (this.connection) this.close();
+    const promise = this.open(token);
+    this.pending = { token, promise };
+    const settled = () => {
+      if (this.pending && this.pending.promise === promise) this.pending = null;
+    };
+    promise.then(settled, settled);
+    return promise;
+  }
+
+  open(token) {
     return new Promise((resolve, reject) => {
       let opened = false;
       const options = {
