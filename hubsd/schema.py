@@ -373,6 +373,20 @@ METRICS = SectionSpec(
     ),
 )
 
+WEB = SectionSpec(
+    "web",
+    "The browser client (docs/web-client.md).",
+    (
+        Option(
+            "client",
+            Boolean(),
+            "true",
+            "Serve the web client at / and its files at /assets/; false leaves "
+            "those paths unanswered (an API-only server).",
+        ),
+    ),
+)
+
 LOG = SectionSpec(
     "log",
     "Logging (twisted.logger).",
@@ -401,6 +415,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     CLUSTER,
     MANHOLE,
     METRICS,
+    WEB,
     LOG,
 )
 

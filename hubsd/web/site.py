@@ -36,7 +36,8 @@ def build_site(service: HubsdService) -> Site:
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
-    mount_client(root, service.router_settings.realms[0])
+    if service.config.section("web")["client"]:
+        mount_client(root, service.router_settings.realms[0])
     site = Site(root)
     site.displayTracebacks = False
     return site
