@@ -65,7 +65,7 @@ export class HubsdAdapter {
     };
     on("naf", (e) => this.received(e.detail));
     on("presence", () => this.updateOccupants());
-    on("snapshot", (e) => this.applySnapshot(e.detail.entities || []));
+    on("snapshot", (e) => this.applySnapshot(e.detail.entities || [], true));
     this.listeners.success(session.sessionId);
     this.updateOccupants();
     this.applySnapshot((session.snapshot && session.snapshot.entities) || []);
@@ -77,8 +77,19 @@ export class HubsdAdapter {
     this.listeners.message(from, msg.dataType, msg.data, "hubsd");
   }
 
-  applySnapshot(entities) {
+  /**
+   * Hand the enter snapshot to NAF. `again`: a snapshot after a reconnect
+   * (at the first one, NAF announces our new entities itself).
+   */
+  applySnapshot(entities, again = false) {
     const me = this.session.sessionId;
+    const known = new Set(entities.map((sync) => sync.networkId));
+    // Ours that the server no longer has (the seat was lost after a long
+    // drop, so the server let them go): announce them again as new.
+    for (const [id, el] of again ? Object.entries(NAF.entities.entities) : []) {
+      const networked = el && el.components && el.components.networked;
+      if (networked && networked.data.owner === me && !known.has(id)) networked.syncAll(undefined, true);
+    }
     for (const sync of entities) {
       if (sync.owner === me) {
         // Ours from before a reload or a lost seat: if this page does not

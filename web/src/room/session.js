@@ -155,7 +155,9 @@ export class RoomSession extends EventTarget {
     if (me && me.roles) this.roles = me.roles;
   }
 
-  async refreshRights() {
+  // Our roles changed (promoted, demoted): the buttons follow. The new
+  // permissions arrive with our next presence meta.
+  refreshRights() {
     this.syncSelf();
     this.emit("presence");
   }
