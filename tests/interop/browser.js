@@ -33,6 +33,8 @@ async function person(browser, base, name, viewport = { width: 1100, height: 680
    const page = await context.newPage();
    const problems = [];
    page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+   // HUBSD_WEB_DEBUG=1: the page's console on stderr, for a failing scenario.
+   if (process.env.HUBSD_WEB_DEBUG) page.on('console', (m) => console.error(`${name} console ${m.type()}: ${m.text()}`));
    page.on('request', (r) => {
       const url = r.url();
       if (!url.startsWith(base) && !url.startsWith('ws://127.0.0.1') && !url.startsWith('data:')) {

@@ -172,3 +172,25 @@ def test_an_invite_link_lets_a_friend_into_an_invite_only_room(
     assert r["withoutInvite"].startswith("You may not enter this room.")
     assert r["doorTitle"] == "Enter Friends only"
     assert r["bobPeople"] == ["Alice", "Bob (you)"]
+
+
+@pytest.fixture(scope="module")
+def short_grace_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon that keeps a dropped member's seat for 2 s only."""
+    _node()
+    config = BASE_CONFIG + "[rooms]\nreconnect_grace = 2s\n"
+    with running_hubsd(tmp_path_factory.mktemp("web-grace"), config) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_a_drop_longer_than_the_grace_comes_back_as_a_new_seat_with_its_avatar(
+    short_grace_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_lost_seat", short_grace_url, out_dir)
+    # The server let the seat go: Alice saw Dave leave, avatar and all.
+    assert r["alicePeopleWhileDown"] == ["Alice (you)"]
+    assert "Reconnecting in" in r["daveStatusWhileDown"]
+    # Back, as the same identity in a new seat, his avatar announced again.
+    assert r["daveIdAgain"] == r["daveId"]
+    assert r["aliceSeesDave"]["name"] == "Dave"
+    assert r["alicePeopleAfter"] == ["Alice (you)", "Dave"]

@@ -28,12 +28,19 @@ function setup(snapshotEntities, localEntities = {}) {
   });
   session.snapshot = { entities: snapshotEntities };
   session.sendNaf = (envelope, guaranteed) => { sent.push([envelope, guaranteed]); return Promise.resolve(); };
-  const got = { messages: [], occupants: [], opened: [] };
+  const got = { messages: [], occupants: [], opened: [], closed: [] };
+  let previous = {};
   useSession(session, {}, () => {});
   const adapter = new HubsdAdapter();
   adapter.setServerConnectListeners((id) => { got.clientId = id; }, () => {});
-  adapter.setRoomOccupantListener((o) => { got.occupants.push(o); for (const id in o) adapter.startStreamConnection(id); });
-  adapter.setDataChannelListeners((id) => got.opened.push(id), () => {}, (...m) => got.messages.push(m));
+  // What NAF's NetworkConnection.occupantsReceived does with the list.
+  adapter.setRoomOccupantListener((o) => {
+    got.occupants.push(o);
+    for (const id in previous) if (!o[id]) adapter.closeStreamConnection(id);
+    for (const id in o) if (adapter.getConnectStatus(id) !== "IS_CONNECTED") adapter.startStreamConnection(id);
+    previous = o;
+  });
+  adapter.setDataChannelListeners((id) => got.opened.push(id), (id) => got.closed.push(id), (...m) => got.messages.push(m));
   adapter.connect();
   return { adapter, session, sent, resent, got };
 }
@@ -69,4 +76,15 @@ test("relayed messages are handed on with their sender; our own echo is not", ()
   session.dispatchEvent(new CustomEvent("naf", { detail: { dataType: "um", data: { d: [] }, from_session_id: "ann" } }));
   session.dispatchEvent(new CustomEvent("naf", { detail: { dataType: "um", data: { d: [] }, from_session_id: "me" } }));
   assert.deepEqual(got.messages, [["ann", "um", { d: [] }, "hubsd"]]);
+});
+
+test("a member who leaves and comes back gets a new data channel (NAF then takes its first syncs)", () => {
+  const { session, got } = setup([]);
+  const ref = (n) => ({ metas: [{ presence: "room", phx_ref: n }] });
+  session.presence.apply({ joins: {}, leaves: { ann: ref("2") } });
+  session.dispatchEvent(new CustomEvent("presence"));
+  session.presence.apply({ joins: { ann: ref("9") }, leaves: {} });
+  session.dispatchEvent(new CustomEvent("presence"));
+  assert.deepEqual(got.opened, ["ann", "ann"]);
+  assert.deepEqual(got.closed, ["ann"]);
 });

@@ -25,7 +25,10 @@ export function useSession(session, voice, onRefused) {
 
 export class HubsdAdapter {
   constructor() {
-    this.occupants = {};
+    // The members NAF has a "data channel" to: NAF asks getConnectStatus
+    // whether a listed occupant is new, and opens one (startStreamConnection)
+    // only then; a member who left and came back must be new again.
+    this.open = new Set();
     this.listeners = {};
     this.unbind = [];
   }
@@ -108,8 +111,7 @@ export class HubsdAdapter {
     for (const [id, meta] of this.session.presence.members()) {
       if (id !== this.session.sessionId && meta && meta.presence === "room") next[id] = true;
     }
-    this.occupants = next;
-    this.listeners.occupants({ ...next });
+    this.listeners.occupants(next);
   }
 
   shouldStartConnectionTo() {
@@ -117,15 +119,17 @@ export class HubsdAdapter {
   }
 
   startStreamConnection(clientId) {
+    this.open.add(clientId);
     this.listeners.open(clientId);
   }
 
   closeStreamConnection(clientId) {
+    this.open.delete(clientId);
     this.listeners.closed(clientId);
   }
 
   getConnectStatus(clientId) {
-    return this.occupants[clientId] ? NAF.adapters.IS_CONNECTED : NAF.adapters.NOT_CONNECTED;
+    return this.open.has(clientId) ? NAF.adapters.IS_CONNECTED : NAF.adapters.NOT_CONNECTED;
   }
 
   getMediaStream(clientId, type = "audio") {
