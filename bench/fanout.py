@@ -41,6 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from phoenixload import PhoenixMember, sent_of_any  # noqa: E402
 from servers import (  # noqa: E402
     ROUTERS,
     TREE,
@@ -72,7 +73,9 @@ RELIABLE_BELOW = 300  # bytes: chat events are ~150, um events ~600
 #: Topics of the bare router loads (outside ``hubsd.``, which the room core gates).
 BARE_PREFIX = "bench.room."
 #: Targets whose members join rooms through the room API.
-ROOM_TARGETS = ("hubsd-rooms",)
+ROOM_TARGETS = ("hubsd-rooms", "hubsd-phoenix", "hubsd-mixed")
+#: Targets with members on the Phoenix socket: all of them, or every second one.
+PHOENIX_TARGETS = {"hubsd-phoenix": 1, "hubsd-mixed": 2}
 ALL_MEMBER_PERMISSIONS = {
     name: True
     for name in (
@@ -190,7 +193,7 @@ async def load(
         if in_rooms:
             if reliable_hz:
                 raise RuntimeError("the overload mode has no room-rules variant")
-            stats.sent_of = sent_of_room_event
+            stats.sent_of = sent_of_any if router.name in PHOENIX_TARGETS else sent_of_room_event
             res.entities_per_member = entities
             crowd = await connect_rooms(router, codec, rooms, members, entities, stats, rnd)
         else:
@@ -244,18 +247,38 @@ async def connect_rooms(
     """
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(50)
+    every = PHOENIX_TARGETS.get(router.name, 0)
 
-    async def open_member() -> Member:
+    async def open_member(n: int) -> Member:
+        """Member C{n} of a room: on Phoenix for every C{every}-th from the last."""
         async with gate:
-            m = Member(
-                codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, stay_decoding=True
-            )
+            m: Member
+            if every and (members - 1 - n) % every == 0:
+                m = PhoenixMember(codec, "127.0.0.1", router.port, stats)
+            else:
+                m = Member(codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, True)
             await loop.create_connection(lambda: m, "127.0.0.1", router.port)
             await asyncio.wait_for(m.ready, timeout)
             return m
 
     async def seat(m: Member, hub_sid: str, n: int, token: str | None) -> None:
         async with gate:
+            if isinstance(m, PhoenixMember):
+                # The join seats and enters; pushes keep their order, so the
+                # first syncs are in place before the first update.
+                await asyncio.wait_for(m.join_hub(hub_sid, n, token), timeout)
+                for k in range(entities):
+                    template = "#remote-avatar" if k == 0 else "#x-avatar"
+                    nid = f"{m.session_id}-{k}"
+                    sync = avatar_sync(rnd, m.session_id, nid, template, True, None)
+                    m.push(m.channel, "naf", room_first_sync(sync), m.join_ref)
+                # A request answered after the pushes before it were handled
+                # (frames are handled in order): the entities now exist.
+                await asyncio.wait_for(
+                    m.request(m.channel, "refresh_perms_token", {}, m.join_ref), timeout
+                )
+                m.entity = f"{m.session_id}-0"
+                return
             await asyncio.wait_for(enter_room(m, hub_sid, n, token), timeout)
             for k in range(entities):
                 template = "#remote-avatar" if k == 0 else "#x-avatar"
@@ -264,10 +287,17 @@ async def connect_rooms(
             m.entity = f"{m.session_id}-0"
 
     async def room(r: int) -> list[Member]:
-        crowd = list(await asyncio.gather(*(open_member() for _ in range(members))))
+        crowd = list(await asyncio.gather(*(open_member(n) for n in range(members))))
+        creator: Member = crowd[0]
+        if isinstance(creator, PhoenixMember):
+            # Rooms are created over WAMP (hubsd.room.create); the creator
+            # token then seats the first Phoenix member as the creator.
+            creator = Member(codec, "127.0.0.1", router.port, router.path, "hubsd", [], stats, True)
+            await loop.create_connection(lambda: creator, "127.0.0.1", router.port)
+            await asyncio.wait_for(creator.ready, timeout)
         try:
             async with gate:
-                info, _ = await crowd[0].call(
+                info, _ = await creator.call(
                     "hubsd.room.create",
                     name=f"bench room {r}",
                     # seats for late joiners too (each leaves, but a seat
@@ -275,6 +305,8 @@ async def connect_rooms(
                     room_size=members + 30,
                     member_permissions=ALL_MEMBER_PERMISSIONS,
                 )
+            if creator is not crowd[0]:
+                creator.close()
             await seat(crowd[0], info["hub_sid"], 0, info["creator_token"])
             await asyncio.gather(
                 *(seat(m, info["hub_sid"], n, None) for n, m in enumerate(crowd) if n)
@@ -388,7 +420,10 @@ async def _measure(
             # A member in a room updates its own avatar through the room rules.
             sync = avatar_sync(rnd, m.session_id, m.entity, "#remote-avatar", False, 0.0)
             env = room_update(sync)
-            naf.append(PublishTemplate(codec, m.topic, env, m.mask, True, set_sync_sent))
+            if isinstance(m, PhoenixMember):
+                naf.append(m.template(env, set_sync_sent))
+            else:
+                naf.append(PublishTemplate(codec, m.topic, env, m.mask, True, set_sync_sent))
             continue
         body = naf_update(rnd, 0.0)
         naf.append(PublishTemplate(codec, f"{BARE_PREFIX}{room}.naf", body, m.mask))
@@ -538,10 +573,12 @@ class Bench:
             droppable = a.droppable if a.droppable is not None else BARE_PREFIX + ".naf"
             extra = f"droppable_topics = {droppable}" if droppable else ""
             return Hubsd(storage=a.hubsd_storage, extra_wamp=extra).start()
-        if self.target == "hubsd-rooms":
+        if self.target in ROOM_TARGETS:
             droppable = a.droppable if a.droppable is not None else "hubsd.room..naf"
             extra = f"droppable_topics = {droppable}" if droppable else ""
-            return HubsdRooms(
+            rooms_router = ROUTERS[self.target]
+            assert issubclass(rooms_router, HubsdRooms)
+            return rooms_router(
                 storage=a.hubsd_storage, extra_wamp=extra, rate_messages=a.rate_messages
             ).start()
         return ROUTERS[self.target]().start()
@@ -794,6 +831,7 @@ async def main(args: argparse.Namespace) -> int:
     targets = {
         "both": ["crossbar", "hubsd"],
         "all": ["crossbar", "hubsd", "hubsd-rooms"],
+        "phoenix": ["crossbar", "hubsd-rooms", "hubsd-phoenix", "hubsd-mixed"],
     }.get(args.target) or args.target.split(",")
     for t in targets:
         if t not in ROUTERS:

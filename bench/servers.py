@@ -209,7 +209,20 @@ class HubsdRooms(Hubsd):
         # rate_messages: high enough that 10-15 Hz members are never dropped,
         # yet every publication still passes the limiter.
         rooms = f"[rooms]\nrate_messages = {rate_messages:g}\nmax_room_size = {room_size}\n"
-        super().__init__(core, storage, extra_wamp, rooms)
+        # Bench members do not heartbeat: no idle timeout on the Phoenix socket.
+        super().__init__(core, storage, extra_wamp, rooms + "[phoenix]\nidle_timeout = 0\n")
+
+
+class HubsdPhoenix(HubsdRooms):
+    """The room-rules daemon with every member on the Phoenix socket (bench/phoenixload.py)."""
+
+    name = "hubsd-phoenix"
+
+
+class HubsdMixed(HubsdRooms):
+    """The room-rules daemon with half of each room on Phoenix, half on WAMP."""
+
+    name = "hubsd-mixed"
 
 
 class Crossbar(Router):
@@ -279,5 +292,7 @@ class Crossbar(Router):
 ROUTERS: dict[str, type[Router]] = {
     "hubsd": Hubsd,
     "hubsd-rooms": HubsdRooms,
+    "hubsd-phoenix": HubsdPhoenix,
+    "hubsd-mixed": HubsdMixed,
     "crossbar": Crossbar,
 }

@@ -182,9 +182,13 @@ class PublishTemplate:
         mask: bytes,
         as_kwargs: bool = False,
         place: Any = set_top_sent,
+        phoenix: bool = False,
     ) -> None:
         # place(body, value): body with its send time set to value.
+        # phoenix: a Phoenix ``naf`` push on channel C{topic} (JSON only).
         def message(b: dict[str, Any]) -> list[Any]:
+            if phoenix:
+                return [None, None, topic, "naf", b]
             return [PUBLISH, 1, {}, topic, [], b] if as_kwargs else [PUBLISH, 1, {}, topic, [b]]
 
         if codec.name == "json":
@@ -289,9 +293,17 @@ class Member(asyncio.Protocol):
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                f"Sec-WebSocket-Protocol: {self.codec.subprotocol}\r\n\r\n"
+                f"{self.upgrade_headers()}\r\n"
             ).encode()
         )
+
+    def upgrade_headers(self) -> str:
+        """Extra header lines of the websocket upgrade: the WAMP subprotocol."""
+        return f"Sec-WebSocket-Protocol: {self.codec.subprotocol}\r\n"
+
+    def opened(self) -> None:
+        """The websocket is open: say HELLO."""
+        self.send([HELLO, self.realm, ROLES])
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.alive:
@@ -361,7 +373,7 @@ class Member(asyncio.Protocol):
             return
         rest, self._buf = self._buf[end + 4 :], b""
         self._recv = self._recv_frames
-        self.send([HELLO, self.realm, ROLES])
+        self.opened()
         if rest:
             self._recv_frames(rest)
 

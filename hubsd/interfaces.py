@@ -63,17 +63,62 @@ class IBackend(Interface):
         """
 
 
+class IBlobWriter(Interface):
+    """
+    One blob being written. Writes are applied in order; nothing is visible
+    under the blob's id before L{commit} has fired, and an aborted (or
+    crashed) write leaves nothing under it.
+    """
+
+    pending = Attribute("Bytes handed to write() that are not on their way to storage yet (int).")
+
+    def write(data):
+        """Append C{data} (bytes). Deferred[None], fired when it is written."""
+
+    def flushed():
+        """Deferred[None], fired when every write before it is done (never fails)."""
+
+    def commit():
+        """
+        Make the blob durable and visible under its id (written to a
+        temporary name, synced, renamed). Deferred[None]; fails with
+        L{hubsd.files.errors.FileStoreUnavailable} naming the reason.
+        """
+
+    def abort():
+        """Drop what was written. Deferred[None]; never fails."""
+
+
+class IBlobReader(Interface):
+    """One stored blob, open for reading parts of it."""
+
+    size = Attribute("The blob's length in bytes (int).")
+
+    def read(offset, length):
+        """
+        Deferred[bytes-like]: up to C{length} bytes from C{offset} (fewer
+        only at the end). The result may be a view of the reader's buffer,
+        valid until its next read: use it (or copy it) before reading again.
+        """
+
+    def close():
+        """Release the blob. Deferred[None]."""
+
+
 class IFileStore(IBackend):
     """
-    Encrypted blob storage for uploaded files. Blobs are opaque bytes here:
-    encryption with the per-file key happens above this interface.
+    Blob storage for uploaded files, streamed in and out in parts so that a
+    large file never sits in memory. Blobs are opaque bytes here: encryption
+    with the per-file key (L{hubsd.files.sealing}) happens above this
+    interface. Ids are checked with L{hubsd.files.ids.check_file_id}
+    (L{hubsd.files.errors.BadFileId} otherwise).
     """
 
-    def put(file_id, data):
-        """Store C{data} (bytes) under C{file_id} (str). Deferred[None]."""
+    def create(file_id):
+        """A new L{IBlobWriter} for C{file_id} (returned at once, not a Deferred)."""
 
-    def get(file_id):
-        """Deferred[bytes]; fails with L{hubsd.files.errors.FileMissing}."""
+    def open(file_id):
+        """Deferred[IBlobReader]; fails with L{hubsd.files.errors.FileMissing}."""
 
     def delete(file_id):
         """Remove a blob; deleting a missing blob is not an error. Deferred[None]."""
@@ -237,10 +282,25 @@ class IRoomStore(IBackend):
     def count_pinned(hub_id):
         """Deferred[int]: how many objects the room has pinned; 0 if none (or no room)."""
 
-    def add_file(file_id, content_type, size, owner_account_id=None, expires_at=None):
+    def add_file(
+        file_id,
+        content_type,
+        size,
+        owner_account_id=None,
+        expires_at=None,
+        promotion_token_hash=None,
+    ):
         """
-        Record an uploaded, not yet promoted file. Deferred[FileMeta]; fails
-        with C{Conflict} for a known file_id, C{NotFound} for an unknown owner.
+        Record an uploaded, not yet promoted file. C{promotion_token_hash}:
+        None or the L{hash_token} of its promotion token (never the token).
+        Deferred[FileMeta]; fails with C{Conflict} for a known file_id,
+        C{NotFound} for an unknown owner, C{InvalidValue} naming a bad field.
+        """
+
+    def account_file_usage(account_id):
+        """
+        Deferred[int]: the bytes of every file C{account_id} owns, promoted
+        or not (0 for an account with none, or no such account).
         """
 
     def get_file(file_id):
@@ -260,4 +320,44 @@ class IRoomStore(IBackend):
         Deferred[list[FileMeta]]: unpromoted files whose expires_at is at or
         before C{now} (aware datetime; a file expiring exactly at C{now} is
         included), soonest first.
+        """
+
+    def account_for_email_hash(email_hash):
+        """
+        The account of the address whose L{hubsd.storage.records.hash_email}
+        is C{email_hash}, created if there is none (a first sign-in). Two
+        calls racing for one new address get the same account.
+        Deferred[Account]; fails with C{InvalidValue} unless the hash is 64
+        lower-case hex digits.
+        """
+
+    def add_login_token(token_hash, email_hash, topic, expires_at):
+        """
+        Keep an unused sign-in link (a L{hubsd.storage.logins.LoginToken}):
+        the SHA-256 hex of its token, never the token; the address's hash;
+        its login topic (16 to 128 of A-Z a-z 0-9 _ -); an aware expiry.
+        Deferred[LoginToken]; fails with C{InvalidValue} naming the bad
+        argument, C{Conflict} for a token hash already kept.
+        """
+
+    def take_login_token(token_hash, topic, now):
+        """
+        Use a sign-in link, once: remove the login token with this hash and
+        topic and return it, if it is still valid at C{now} (its expires_at
+        is after C{now}). Of two takes of one token, racing or not, exactly
+        one succeeds. Deferred[LoginToken]; fails with C{NotFound} for an
+        unknown hash, another topic's token, or an expired one (left for
+        L{delete_expired_login_tokens}); C{InvalidValue} for a naive C{now}.
+        """
+
+    def delete_login_token(token_hash):
+        """
+        Forget an unused link (its e-mail could not be sent). Deferred[None];
+        a token that is not kept is not an error.
+        """
+
+    def delete_expired_login_tokens(now):
+        """
+        Remove the login tokens whose expires_at is at or before C{now}
+        (aware). Deferred[int]: how many were removed.
         """

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hubsd.config import Config, ConfigCheck, SectionSpec
+from hubsd.files.sniff import EXTENSIONS
 from hubsd.options import (
     Boolean,
     ByteSize,
@@ -285,6 +286,172 @@ ROOMS = SectionSpec(
 )
 
 
+def _check_accounts(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    if values["smtp_host"] and not values["sender"]:
+        problems.append(("sender", "a sender address is required when smtp_host is set"))
+    if values["sender"] and values["sender"].count("@") != 1:
+        problems.append(("sender", "must be an e-mail address such as hubs@example.org"))
+    if bool(values["smtp_username"]) != bool(values["smtp_password_file"]):
+        problems.append(("smtp_password_file", "smtp_username and smtp_password_file go together"))
+    if not values["verify_path"].startswith("/"):
+        problems.append(("verify_path", "must be a path starting with /"))
+    return problems
+
+
+ACCOUNTS = SectionSpec(
+    "accounts",
+    "Accounts and sign-in by e-mailed link. Off while smtp_host is empty.",
+    (
+        Option(
+            "smtp_host",
+            Text(),
+            "",
+            "SMTP server that sends the sign-in e-mails; empty disables sign-in by e-mail.",
+        ),
+        Option("smtp_port", Integer(1, 65535), "587", "Port of the SMTP server."),
+        Option(
+            "smtp_security",
+            Choice(("starttls", "tls", "none")),
+            "starttls",
+            "starttls (required, refused if the server does not offer it), tls "
+            "(implicit TLS, usually port 465) or none (loopback relays only).",
+        ),
+        Option(
+            "smtp_ca_file",
+            FilePath(),
+            "",
+            "PEM file of the certificate authorities trusted for the SMTP server; empty "
+            "trusts the system's.",
+        ),
+        Option("smtp_username", Text(), "", "User name for SMTP AUTH; empty sends without AUTH."),
+        Option(
+            "smtp_password_file",
+            FilePath(),
+            "",
+            "File holding the SMTP password (chmod 600); $CREDENTIALS_DIRECTORY/NAME is a "
+            "systemd credential. The password is never logged.",
+        ),
+        Option(
+            "smtp_timeout",
+            Duration(minimum=1),
+            "30s",
+            "Give up on an SMTP server that has not taken a message by then.",
+        ),
+        Option("sender", Text(), "", "From address of the sign-in e-mails."),
+        Option(
+            "verify_path",
+            Text(),
+            "/api/v1/accounts/verify",
+            "Path on [hubsd] public_origin that the e-mailed link opens (hubsd's own page, "
+            "or a web client's /verify page).",
+        ),
+        Option(
+            "link_lifetime",
+            Duration(minimum=1, maximum=86400),
+            "30m",
+            "How long a sign-in link can be used (once).",
+        ),
+        Option(
+            "account_token_lifetime",
+            Duration(minimum=60, maximum=3650 * 86400),
+            "84d",
+            "Lifetime of the account token a sign-in gives.",
+        ),
+        Option(
+            "allow_sign_up",
+            Boolean(),
+            "true",
+            "Whether a first sign-in creates an account; if false, only addresses with an "
+            "account get a link (others get the same answer and no e-mail).",
+        ),
+        Option(
+            "admins",
+            List(),
+            "",
+            "E-mail addresses whose accounts are admins (compared hashed, case-insensitive).",
+        ),
+        Option(
+            "rate_per_address",
+            Number(above=0),
+            "0.2",
+            "Sign-in requests (link requests and link uses) per second from one client address.",
+        ),
+        Option(
+            "burst_per_address",
+            Integer(1, 10_000),
+            "5",
+            "Sign-in requests one client address may make at once before the rate applies.",
+        ),
+        Option(
+            "links_per_email_per_hour",
+            Integer(1, 10_000),
+            "5",
+            "Sign-in links sent to one address per hour (bursts of as many).",
+        ),
+        Option(
+            "links_per_minute",
+            Integer(1, 1_000_000),
+            "60",
+            "Sign-in links this server sends per minute in all (bursts of as many).",
+        ),
+        Option(
+            "max_waiters",
+            Integer(1, 1_000_000),
+            "10000",
+            "Clients waiting at once for a link to be used (Phoenix auth channels, WAMP "
+            "waits); more are refused.",
+        ),
+    ),
+    check=_check_accounts,
+)
+
+
+HTTP = SectionSpec(
+    "http",
+    "The HTTP API under /api/v1 (rooms, meta) and the health checks.",
+    (
+        Option(
+            "max_body_size",
+            ByteSize(minimum=1024, maximum=16 * 1024 * 1024),
+            "64KiB",
+            "Largest JSON request body the API reads; bigger ones get 413.",
+        ),
+        Option(
+            "cors_origins",
+            List(),
+            "",
+            "Browser origins besides [hubsd] public_origin that may call the API "
+            "(CORS), e.g. a web client served from a development server.",
+        ),
+        Option(
+            "create_rate",
+            Number(above=0),
+            "1",
+            "Rooms one client address may create per second (POST /api/v1/hubs).",
+        ),
+        Option(
+            "create_burst",
+            Integer(1, 10_000),
+            "5",
+            "How many rooms one address may create at once before create_rate applies.",
+        ),
+        Option(
+            "page_size",
+            Integer(1, 100),
+            "24",
+            "Rooms per page of the public room list.",
+        ),
+        Option(
+            "ready_timeout",
+            Duration(above=0),
+            "5s",
+            "How long /readyz waits for the storage to answer before saying not ready.",
+        ),
+    ),
+)
+
+
 def _backend_section(kind: str, default: str, doc: str, *extra: Option) -> SectionSpec:
     backend = Option("backend", Text(), default, f"Name of the {kind} backend plugin.")
     return SectionSpec(kind, doc, (backend, *extra), backend_kind=kind)
@@ -298,9 +465,125 @@ FILES = _backend_section(
     "filesystem",
     "Uploaded files, encrypted at rest.",
     Option("max_upload_size", ByteSize(minimum=1), "100MiB", "Largest upload accepted."),
+    Option(
+        "unpromoted_ttl",
+        Duration(minimum=1),
+        "1d",
+        "Uploads neither pinned nor promoted by their owner within this time are deleted.",
+    ),
+    Option(
+        "sweep_interval",
+        Duration(minimum=1),
+        "10m",
+        "How often expired uploads are looked for.",
+    ),
+    Option(
+        "account_quota",
+        ByteSize(minimum=0),
+        "1GiB",
+        "Bytes of files one account may own (uploads made with its token); 0 is no limit.",
+    ),
+    Option(
+        "allowed_types",
+        List(choices=tuple(EXTENSIONS)),
+        ", ".join(EXTENSIONS),
+        "Media types accepted for upload, as sniffed from the bytes: "
+        + ", ".join(EXTENSIONS)
+        + ".",
+    ),
 )
 SFU = _backend_section("sfu", "none", "Selective forwarding unit for voice and video.")
 CLUSTER = _backend_section("cluster", "local", "How several hubsd nodes share rooms.")
+
+
+def _check_media(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    from hubsd.media.addresses import parse_networks
+
+    try:
+        parse_networks(values["allow_networks"])
+    except ValueError as e:
+        return [("allow_networks", str(e))]
+    if values["connect_timeout"] > values["timeout"]:
+        return [("connect_timeout", "must not be more than timeout")]
+    if values["thumbnail_ttl"] < values["cache_ttl"]:
+        # A cached answer must not name a thumbnail that is no longer served.
+        return [("thumbnail_ttl", "must not be less than cache_ttl")]
+    return []
+
+
+MEDIA = SectionSpec(
+    "media",
+    "Resolving pasted URLs (POST /api/v1/media with a JSON body) and server-made thumbnails.",
+    (
+        Option(
+            "allow_networks",
+            List(),
+            "",
+            "Networks fetched from although they are loopback, private or reserved "
+            "(CIDR, e.g. 127.0.0.1/32 for tests or 10.0.0.0/8 for an intranet). "
+            "Empty: only public addresses.",
+        ),
+        Option(
+            "connect_timeout", Duration(above=0), "5s", "Give up connecting to a host after this."
+        ),
+        Option(
+            "timeout",
+            Duration(above=0),
+            "15s",
+            "Give up a whole resolution (lookups, redirects, bodies, thumbnails) after this.",
+        ),
+        Option("max_redirects", Integer(0, 20), "5", "Redirects followed for one URL."),
+        Option("max_url_length", Integer(16, 65536), "2048", "Longest URL accepted."),
+        Option(
+            "max_page_size",
+            ByteSize(minimum=1024, maximum=16 * 1024 * 1024),
+            "512KiB",
+            "Bytes of an HTML page read for its OpenGraph tags (the rest is not read).",
+        ),
+        Option(
+            "max_image_size",
+            ByteSize(minimum=1024, maximum=256 * 1024 * 1024),
+            "16MiB",
+            "Largest image body read for a thumbnail; larger ones are refused.",
+        ),
+        Option(
+            "max_image_pixels",
+            Integer(1, 1_000_000_000),
+            "40000000",
+            "Largest image (width x height) decoded for a thumbnail (decompression bombs).",
+        ),
+        Option("thumbnail_size", Integer(16, 2048), "512", "Thumbnail width and height at most."),
+        Option("image_threads", Integer(1, 64), "2", "Threads that decode images and parse pages."),
+        Option(
+            "max_fetches",
+            Integer(1, 10_000),
+            "16",
+            "Resolutions in progress at once; more are answered 503.",
+        ),
+        Option("cache_ttl", Duration(above=0), "5m", "How long a resolved URL is remembered."),
+        Option("cache_entries", Integer(1, 1_000_000), "1024", "Resolved URLs remembered."),
+        Option(
+            "thumbnail_ttl",
+            Duration(above=0),
+            "1h",
+            "How long a thumbnail is served at /thumbnails/ after it was made.",
+        ),
+        Option(
+            "thumbnail_cache_size",
+            ByteSize(minimum=1024),
+            "64MiB",
+            "Memory for thumbnails; the least recently used go first.",
+        ),
+        Option(
+            "rate",
+            Number(above=0),
+            "1",
+            "URL resolutions per second per client address (a 429 beyond).",
+        ),
+        Option("rate_burst", Number(minimum=1), "10", "Resolutions an address may make at once."),
+    ),
+    check=_check_media,
+)
 
 
 def _check_manhole(values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -373,6 +656,48 @@ METRICS = SectionSpec(
     ),
 )
 
+PHOENIX = SectionSpec(
+    "phoenix",
+    "The Phoenix channel socket the Hubs web client speaks (/socket/websocket).",
+    (
+        Option("enabled", Boolean(), "true", "Serve /socket/websocket."),
+        Option(
+            "max_frame_size",
+            ByteSize(minimum=1024, maximum=64 * 1024 * 1024),
+            "1MiB",
+            "Largest frame a client may send; a bigger one closes the socket (code 1009).",
+        ),
+        Option(
+            "idle_timeout",
+            Duration(minimum=0),
+            "60s",
+            "Close a socket that sent nothing (not even a heartbeat) for this long, with "
+            "code 1001; 0 disables it. The JS client heartbeats every 30 s.",
+        ),
+        Option(
+            "max_channels",
+            Integer(minimum=1, maximum=1024),
+            "16",
+            "Channels one socket may have joined at once; a join beyond is refused.",
+        ),
+        Option(
+            "max_pending_frames",
+            Integer(minimum=1, maximum=65536),
+            "256",
+            "Frames a socket may send while one of its requests waits for storage (a "
+            "join); beyond that the socket is closed (code 1008).",
+        ),
+        Option(
+            "allowed_origins",
+            List(),
+            "",
+            "Origins (scheme://host[:port]) whose pages may open the socket; empty means "
+            "[hubsd] public_origin only, * any. A request without an Origin header (not "
+            "a browser) is always accepted.",
+        ),
+    ),
+)
+
 WEB = SectionSpec(
     "web",
     "The browser client (docs/web-client.md).",
@@ -409,8 +734,12 @@ SCHEMA: tuple[SectionSpec, ...] = (
     WAMP_PRINCIPAL,
     WAMP_ROLE,
     ROOMS,
+    ACCOUNTS,
+    HTTP,
+    PHOENIX,
     STORAGE,
     FILES,
+    MEDIA,
     SFU,
     CLUSTER,
     MANHOLE,

@@ -2,7 +2,7 @@
 The daemon's service tree.
 
 `HubsdService` starts hubsd's parts one after another in dependency order
-(storage, files, cluster bus, router, SFU, listeners, manhole), waiting for
+(storage, files, cluster bus, router, rooms, accounts, SFU, listeners, manhole), waiting for
 each part's start Deferred, because ``MultiService`` ignores them. Readiness
 is explicit: ``ready`` fires when everything is up (and systemd is told
 ``READY=1``); a part that fails to start (a port in use, a database that does
@@ -33,6 +33,9 @@ from hubsd.interfaces import ISFU, IBackend, IClusterBus, IFileStore, IRoomStore
 if TYPE_CHECKING:
     from zope.interface.interface import InterfaceClass
 
+    from hubsd.accounts.signin import SignIn
+    from hubsd.files.vault import FileVault
+    from hubsd.media.resolver import MediaResolver
     from hubsd.rooms.procedures import WampRooms
     from hubsd.wamp.router import Router
     from hubsd.wamp.settings import RouterSettings
@@ -69,6 +72,9 @@ class HubsdService(Service):
     router_settings: RouterSettings
     sfu: ISFU
     rooms: WampRooms
+    accounts: SignIn
+    media: MediaResolver
+    vault: FileVault
 
     def __init__(self, config: Config, reactor: Any) -> None:
         self.config = config
@@ -98,7 +104,10 @@ class HubsdService(Service):
             ("cluster", lambda: self._start_cluster(context)),
             ("router", self._start_router),
             ("rooms", lambda: self._start_rooms(state_dir)),
+            ("accounts", self._start_accounts),
+            ("vault", lambda: self._start_vault(state_dir)),
             ("sfu", lambda: self._start_sfu(context)),
+            ("media", self._start_media),
             ("listeners", self._start_listeners),
             ("manhole", lambda: self._start_manhole(state_dir)),
             ("metrics", self._start_metrics),
@@ -180,6 +189,58 @@ class HubsdService(Service):
         self.router.set_authenticator("ticket", rooms.authenticate_ticket)
         self.rooms = rooms
         return rooms.stop
+
+    async def _start_accounts(self) -> Callable[[], Any]:
+        from hubsd.accounts.procedures import WampAccounts
+        from hubsd.accounts.settings import AccountSettings
+        from hubsd.accounts.signin import SignIn
+
+        try:
+            sign_in = SignIn(
+                self.store,
+                self.rooms.tokens,
+                AccountSettings.fromConfig(self.config),
+                self.reactor,
+            )
+        except ValueError as e:
+            raise StartupError(str(e)) from e
+        wamp = WampAccounts(self.router, self.router_settings.realms[0], sign_in)
+        await wamp.start()
+        sign_in.start()
+        self.accounts = sign_in
+
+        def stop() -> None:
+            wamp.stop()
+            sign_in.stop()
+
+        return stop
+
+    async def _start_vault(self, state_dir: str) -> Callable[[], Any]:
+        from hubsd.files.vault import FileSettings, FileVault
+        from hubsd.rooms.keys import KeyFileError, load_or_create_secret
+
+        try:
+            secret = load_or_create_secret(state_dir, "files.key")
+        except KeyFileError as e:
+            raise StartupError(str(e)) from e
+        self.vault = FileVault(
+            self.files,
+            self.store,
+            secret,
+            FileSettings.fromConfig(self.config),
+            self.reactor,
+            self.config.section("hubsd")["public_origin"],
+        )
+        self.rooms.directory.files = self.vault
+        self.vault.start()
+        return self.vault.stop
+
+    async def _start_media(self) -> Callable[[], Any]:
+        from hubsd.media.resolver import MediaResolver
+
+        self.media = MediaResolver.fromConfig(self.config, self.reactor)
+        self.media.start()
+        return self.media.stop
 
     async def _listen(self, name: str, description: str, factory: Any) -> None:
         try:

@@ -155,3 +155,12 @@ def pg_dsn(pg_server: PgServer) -> Iterator[str]:
     dsn, drop = create_database(pg_server)
     yield dsn
     drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage(request: pytest.FixtureRequest) -> str:
+    """The [storage] section of a daemon's config: SQLite, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return "backend = sqlite"
+    dsn = request.getfixturevalue("pg_dsn")
+    return f"backend = postgres\ndsn = {dsn}"

@@ -32,7 +32,10 @@ def test_daemon_starts_reports_ready_and_stops_cleanly_on_sigterm(daemon_factory
         "metrics",
         "manhole",
         "listeners",
+        "media",
         "sfu",
+        "vault",
+        "accounts",
         "rooms",
         "router",
         "cluster",
@@ -213,8 +216,8 @@ def test_metrics_endpoint_serves_router_counters(daemon_factory) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as r:
         text = r.read().decode()
     assert "hubsd_up 1.0" in text
-    # One session is the room core's own, in-process.
-    assert 'hubsd_wamp_sessions{realm="hubsd"} 1.0' in text
+    # Two sessions are in-process: the room core's and the accounts'.
+    assert 'hubsd_wamp_sessions{realm="hubsd"} 2.0' in text
     assert "hubsd_wamp_events_dropped_total 0.0" in text
     assert "hubsd_rooms_live 0.0" in text
     assert "hubsd_room_naf_dropped_not_owner_total 0.0" in text

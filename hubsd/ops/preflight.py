@@ -87,4 +87,10 @@ def preflight(config: Config) -> list[Problem]:
     for key in needed:
         problem = private_file_problem(manhole[key])
         report("manhole", key, None if problem is None else f"{manhole[key]} {problem}")
+    accounts = config.section("accounts")
+    # The SMTP password is a secret like the console's: owner-only, or refused.
+    secret = accounts["smtp_password_file"]
+    if accounts["smtp_host"] and secret:
+        problem = private_file_problem(secret)
+        report("accounts", "smtp_password_file", None if problem is None else f"{secret} {problem}")
     return problems

@@ -29,6 +29,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from hubsd.files.vault import Refused
 from hubsd.rooms import presence as presence_rules
 from hubsd.rooms.errors import InvalidPayload, NoSuchRoom, NotPermitted
 from hubsd.rooms.permissions import bits_to_map, map_to_bits
@@ -82,6 +83,9 @@ class RoomDirectory:
         #: Counters of rooms that were unloaded, so that totals never go down.
         self._unloaded: dict[str, int] = {}
         self.deliver: Deliver = lambda room, notices: None
+        #: The file vault (L{hubsd.files.vault.FileVault}) that a pin with a
+        #: promotion token promotes in; None until the service starts it.
+        self.files: Any = None
 
     def now(self) -> float:
         return float(self._clock.seconds())
@@ -141,6 +145,10 @@ class RoomDirectory:
         except NotFound:
             raise NoSuchRoom(f"no room {hub_sid!r}") from None
 
+    async def record(self, hub_sid: object) -> Any:
+        """The stored room C{hub_sid}; NoSuchRoom if there is none (or it cannot be a sid)."""
+        return await self._record(hub_sid)
+
     async def describe(self, hub_sid: object) -> dict[str, Any]:
         """The public description of a room (never ids, roles or accounts)."""
         live = self.rooms.get(hub_sid) if isinstance(hub_sid, str) else None
@@ -167,8 +175,9 @@ class RoomDirectory:
             "lobby_count": lobby_count,
         }
 
-    async def list_public(self) -> list[dict[str, Any]]:
-        records = await self._store.list_public_rooms()
+    async def list_public(self, limit: int = 100) -> list[dict[str, Any]]:
+        """At most C{limit} (0 to 1000) public rooms that are not closed, newest first."""
+        records = await self._store.list_public_rooms(limit=limit)
         return [self.public(r, self.rooms.get(r.hub_sid)) for r in records]
 
     async def live(self, hub_sid: object) -> LiveRoom:
@@ -229,6 +238,27 @@ class RoomDirectory:
 
     # -- membership -----------------------------------------------------------
 
+    async def account_roles(self, record: Any, account_id: int | None) -> list[str]:
+        """The roles the store gives C{account_id} in the room (none if anonymous)."""
+        if account_id is None:
+            return []
+        roles = await self._store.roles_for_room(record.hub_id)
+        return [r.role for r in roles if r.account_id == account_id]
+
+    @staticmethod
+    def is_creator_token(record: Any, token: object) -> bool:
+        """Whether C{token} is the room's creator token (compared in constant time)."""
+        return (
+            isinstance(token, str)
+            and bool(record.creator_token_hash)
+            and hmac.compare_digest(hash_token(token), record.creator_token_hash)
+        )
+
+    def embed_token_for(self, hub_sid: str) -> str:
+        """The room's embed token (only owners with embed_hub are given it)."""
+        mac = hmac.new(self._invite_secret, b"embed:" + hub_sid.encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
     def invite_for(self, hub_sid: str) -> str:
         """The room's invite code: only owners are given it (L{invite})."""
         mac = hmac.new(self._invite_secret, b"invite:" + hub_sid.encode(), hashlib.sha256)
@@ -254,15 +284,8 @@ class RoomDirectory:
         member's identity, roles, rights and a fresh perms token.
         """
         room = await self.live(hub_sid)
-        account_roles: list[str] = []
-        if identity.account_id is not None:
-            roles = await self._store.roles_for_room(room.record.hub_id)
-            account_roles = [r.role for r in roles if r.account_id == identity.account_id]
-        creator = (
-            isinstance(creator_token, str)
-            and bool(room.record.creator_token_hash)
-            and (hmac.compare_digest(hash_token(creator_token), room.record.creator_token_hash))
-        )
+        account_roles = await self.account_roles(room.record, identity.account_id)
+        creator = self.is_creator_token(room.record, creator_token)
         invited = isinstance(invite, str) and hmac.compare_digest(
             invite, self.invite_for(room.hub_sid)
         )
@@ -418,21 +441,42 @@ class RoomDirectory:
         room = await self.live(hub_sid)
         values = dict(fields)
         room.check_update(identity.session_id, values)
-        self._check_values(values)
+        await self.apply_update(room, values, identity.session_id)
+
+    async def apply_update(self, room: LiveRoom, values: dict[str, Any], actor: str | None) -> Any:
+        """
+        Store a settings change the room's rules allowed (L{LiveRoom.check_settings})
+        and tell the members; C{actor}: the member who asked, None from outside.
+        Returns the stored record.
+        """
         try:
+            self._check_values(values)
             record = await self._store.update_room(room.record.hub_id, **values)
         except InvalidValue as e:
             raise InvalidPayload(str(e)) from None
-        self.tell(room, room.settings_changed(record, sorted(values), identity.session_id))
+        finally:
+            # An outside caller's room was loaded for this change only.
+            self._unload_if_empty(room)
+        self.tell(room, room.settings_changed(record, sorted(values), actor))
+        return record
 
     async def close(self, identity: Identity, hub_sid: object) -> None:
         room = await self.live(hub_sid)
         room.check_close(identity.session_id)
-        record = await self._store.update_room(room.record.hub_id, entry_mode="deny")
+        await self.apply_close(room)
+
+    async def apply_close(self, room: LiveRoom) -> Any:
+        """Close a room (its rules allowed it): stored first, then everyone leaves.
+        Returns the stored record."""
+        try:
+            record = await self._store.update_room(room.record.hub_id, entry_mode="deny")
+        finally:
+            self._unload_if_empty(room)
         room.record = record
         for sid in list(room.members):
             self._cancel_hold(room.hub_sid, sid)
         self.tell(room, room.close())
+        return record
 
     # -- pins -----------------------------------------------------------------
 
@@ -443,12 +487,29 @@ class RoomDirectory:
         object_id: object,
         gltf: object,
         file_id: object = None,
+        promotion_token: object = None,
     ) -> None:
+        """
+        Pin an object. With C{file_id} and C{promotion_token}, the uploaded
+        file it shows is promoted first (kept for good); a token that does
+        not promote it refuses the pin.
+        """
         room = await self.live(hub_sid)
         room.check_pin(identity.session_id, object_id, gltf)
         if file_id is not None and not (isinstance(file_id, str) and 0 < len(file_id) <= 128):
             raise InvalidPayload("file_id must be a string of 1 to 128 characters")
         assert isinstance(object_id, str) and isinstance(gltf, dict)
+        if promotion_token is not None:
+            if file_id is None:
+                raise InvalidPayload("promotion_token needs a file_id")
+            if self.files is None:
+                raise InvalidPayload("this server stores no files")
+            try:
+                await self.files.promote(file_id, promotion_token, identity.account_id)
+            except Refused:
+                raise InvalidPayload(
+                    "file_id: no such upload, or the promotion token does not match"
+                ) from None
         try:
             pinned = await self._store.pin_object(
                 room.record.hub_id,

@@ -291,10 +291,10 @@ def _write_new(path: str, data: bytes) -> None:
         raise KeyFileError(path, f"cannot be written: {e.strerror}") from None
     finally:
         os.unlink(tmp)
-    _sync_directory(directory)
+    sync_directory(directory)
 
 
-def _sync_directory(path: str) -> None:
+def sync_directory(path: str) -> None:
     """Makes a new directory entry durable (best effort: not every file system
     lets a directory be synced)."""
     try:
@@ -307,3 +307,16 @@ def _sync_directory(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def load_or_create_secret(state_dir: str, name: str) -> bytes:
+    """
+    The 64-byte secret in ``<state_dir>/keys/<name>``, made on first use with
+    the same rules as the keyring's files (private directory and file,
+    written atomically, refused with a :class:`KeyFileError` rather than
+    repaired). For secrets other parts keep, e.g. the file store's
+    ``files.key``.
+    """
+    keys_dir = os.path.join(state_dir, "keys")
+    _private_directory(keys_dir)
+    return _load_or_create(os.path.join(keys_dir, name), _new_secret, _parse_secret)

@@ -162,8 +162,19 @@ class Moderation(Seats):
 
     def check_update(self, actor_id: str, fields: Mapping[str, Any]) -> None:
         """@raise NotPermitted, InvalidPayload: before the store is asked."""
-        actor = self.member(actor_id)
-        require(actor.permissions, "update_hub")
+        self.check_settings(self.member(actor_id).permissions, fields)
+
+    def check_settings(self, permissions: Mapping[str, bool], fields: Mapping[str, Any]) -> None:
+        """
+        May someone with C{permissions} (a member's, or an owner's from outside
+        the room) change C{fields}? Listing the room publicly is a promotion
+        (update_hub_promotion: owners, not moderators), as in Hubs.
+
+        @raise NotPermitted, InvalidPayload: before the store is asked.
+        """
+        require(permissions, "update_hub")
+        if "public" in fields:
+            require(permissions, "update_hub_promotion")
         unknown = set(fields) - set(SETTING_FIELDS)
         if unknown:
             raise InvalidPayload(f"unknown room setting(s): {', '.join(sorted(unknown))}")

@@ -15,7 +15,7 @@ closing and embedding, to moderators).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hubsd.rooms.errors import NotPermitted
@@ -88,6 +88,21 @@ class Roles:
             "moderator": self.moderator,
             "signed_in": self.signed_in,
         }
+
+
+def roles_for(account_id: int | None, account_roles: Iterable[str], creator: bool) -> Roles:
+    """
+    The roles of someone holding C{account_roles} (the store's roles of its
+    account in the room) who showed the room's creator token (C{creator}) or
+    not. A creator is an owner; a seat may add a session moderator on top.
+    """
+    held = set(account_roles)
+    return Roles(
+        owner="owner" in held or "creator" in held or creator,
+        creator="creator" in held or creator,
+        moderator="moderator" in held,
+        signed_in=account_id is not None,
+    )
 
 
 def bits_to_map(member_permissions: int) -> dict[str, bool]:

@@ -114,7 +114,7 @@ class WampRooms:
             "update": lambda c, hub_sid, **fields: d.update(c.identity, hub_sid, fields),
             "close": lambda c, hub_sid: d.close(c.identity, hub_sid),
             "pin": lambda c, hub_sid, object_id, gltf, file_id=None, promotion_token=None: d.pin(
-                c.identity, hub_sid, object_id, gltf, file_id
+                c.identity, hub_sid, object_id, gltf, file_id, promotion_token
             ),
             "unpin": lambda c, hub_sid, object_id: d.unpin(c.identity, hub_sid, object_id),
         }

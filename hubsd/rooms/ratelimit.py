@@ -11,6 +11,8 @@ slotted attributes and allocates no container per call.
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from collections.abc import Callable
 
 Clock = Callable[[], float]
@@ -185,3 +187,35 @@ class MemberLimiter:
             self._attempts - self._over_attempts >= factor * self.msgs_per_s
             or self._attempted_bytes - self._over_bytes >= factor * self.bytes_per_s
         )
+
+
+class KeyedLimiter:
+    """
+    One L{TokenBucket} per key (a client address, an e-mail hash), created
+    full on first use: C{rate} per second, bursts of C{burst}. The table is
+    bounded: past C{max_keys} the least recently used key is forgotten, so a
+    flood of keys costs at most C{max_keys} buckets.
+    """
+
+    def __init__(self, rate: float, burst: float, clock: Clock, max_keys: int = 65536) -> None:
+        self.rate = _positive("rate", rate)
+        self.burst = _positive("burst", burst)
+        self._clock = clock
+        self._max = max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def wait(self, key: str) -> int:
+        """
+        Take one request for C{key}: 0 if it may go ahead, else the whole
+        seconds (at least 1) until it could.
+        """
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
+            if len(self._buckets) > self._max:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        if bucket.take():
+            return 0
+        return max(1, math.ceil((1 - bucket.tokens) / self.rate))

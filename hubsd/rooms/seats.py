@@ -37,7 +37,7 @@ from hubsd.rooms.errors import (
     RoomFull,
 )
 from hubsd.rooms.notice import Notice
-from hubsd.rooms.permissions import Roles, permissions_for
+from hubsd.rooms.permissions import Roles, permissions_for, roles_for
 from hubsd.rooms.presence import Presence, is_empty
 from hubsd.rooms.ratelimit import MemberLimiter
 from hubsd.rooms.settings import RoomSettings
@@ -143,15 +143,6 @@ class Seats:
 
     # -- join, enter, leave -----------------------------------------------------
 
-    def _roles(self, account_id: int | None, account_roles: Iterable[str], creator: bool) -> Roles:
-        held = set(account_roles)
-        return Roles(
-            owner="owner" in held or "creator" in held or creator,
-            creator="creator" in held or creator,
-            moderator="moderator" in held,
-            signed_in=account_id is not None,
-        )
-
     def _banned(self, session_id: str, account_id: int | None) -> bool:
         now = self.clock()
         for key in (session_id, f"account:{account_id}" if account_id is not None else None):
@@ -190,7 +181,7 @@ class Seats:
             held.connection = connection
             held.held_until = None
             return JoinResult(held, resumed=True)
-        roles = self._roles(account_id, account_roles, creator)
+        roles = roles_for(account_id, account_roles, creator)
         if session_id in self.session_moderators:
             roles = Roles(roles.owner, roles.creator, True, roles.signed_in)
         owner = roles.owner or roles.creator

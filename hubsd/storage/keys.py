@@ -35,6 +35,8 @@ KINDS = {
     "role": "role",
     "object_id": "pinned object",
     "file_id": "file",
+    "token_hash": "login token",
+    "topic": "login token",
 }
 _INTEGER_KEYS = frozenset({"hub_id", "account_id", "created_by", "owner_account_id"})
 #: Keys that may be None: "nobody" (no pinner, no owner), not a lookup.

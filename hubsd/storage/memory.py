@@ -21,6 +21,8 @@ from zope.interface import implementer
 from hubsd.interfaces import IRoomStore
 from hubsd.storage.errors import Conflict, NotFound, StorageError
 from hubsd.storage.keys import keyed
+from hubsd.storage.logins import LoginToken
+from hubsd.storage.memory_logins import MemoryLoginQueries
 from hubsd.storage.records import (
     Account,
     FileMeta,
@@ -50,7 +52,7 @@ def _deferred(call: Callable[[], Any]) -> Deferred[Any]:
 
 
 @implementer(IRoomStore)
-class MemoryRoomStore:
+class MemoryRoomStore(MemoryLoginQueries):
     """
     Rooms, accounts, roles, pins and file metadata in dicts.
 
@@ -64,6 +66,7 @@ class MemoryRoomStore:
         self._roles: set[RoomRole] = set()
         self._pins: dict[tuple[int, str], PinnedObject] = {}
         self._files: dict[str, FileMeta] = {}
+        self._logins: dict[str, LoginToken] = {}
 
     @classmethod
     def fromConfig(cls, options: Mapping[str, Any], context: Any) -> MemoryRoomStore:
@@ -303,14 +306,23 @@ class MemoryRoomStore:
         size: int,
         owner_account_id: int | None = None,
         expires_at: datetime | None = None,
+        promotion_token_hash: str | None = None,
     ) -> Deferred[FileMeta]:
         def add() -> FileMeta:
-            check_file(file_id, content_type, size, expires_at)
+            check_file(file_id, content_type, size, expires_at, promotion_token_hash)
             if file_id in self._files:
                 raise Conflict(f"file {file_id!r} exists")
             if owner_account_id is not None:
                 self._account(owner_account_id)
-            meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)
+            meta = FileMeta(
+                file_id,
+                owner_account_id,
+                content_type,
+                size,
+                False,
+                expires_at,
+                promotion_token_hash,
+            )
             self._files[file_id] = meta
             return meta
 
@@ -321,6 +333,12 @@ class MemoryRoomStore:
             return self._files[file_id]
         except KeyError:
             raise NotFound("file", file_id) from None
+
+    @keyed("account_id")
+    def account_file_usage(self, account_id: int) -> Deferred[int]:
+        return succeed(
+            sum(f.size for f in self._files.values() if f.owner_account_id == account_id)
+        )
 
     @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:

@@ -35,6 +35,7 @@ from hubsd.storage.migrate import (
 )
 from hubsd.storage.postgres_connection import ReconnectingPool, describe_dsn, one_line, within
 from hubsd.storage.postgres_content import PostgresContentQueries
+from hubsd.storage.postgres_logins import PostgresLoginQueries
 from hubsd.storage.records import utcnow
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ _CONNECTION_ERRORS = (
 
 
 @implementer(IRoomStore)
-class PostgresRoomStore(PostgresContentQueries):
+class PostgresRoomStore(PostgresLoginQueries, PostgresContentQueries):
     """
     An L{IRoomStore} in a PostgreSQL database.
 

@@ -19,14 +19,16 @@ from hubsd.storage.keys import keyed
 from hubsd.storage.postgres_rooms import PostgresRoomQueries
 from hubsd.storage.records import FileMeta, PinnedObject, check_file, check_moment, check_pin
 
-FILE_COLUMNS = "file_id, owner_account_id, content_type, size, promoted, expires_at"
+FILE_COLUMNS = (
+    "file_id, owner_account_id, content_type, size, promoted, expires_at, promotion_token_hash"
+)
 PIN_COLUMNS = "hub_id, object_id, gltf, created_by, updated_at, file_id"
 
 
 def _file(row: tuple[Any, ...]) -> FileMeta:
-    file_id, owner, content_type, size, promoted, expires = row
+    file_id, owner, content_type, size, promoted, expires, promotion = row
     expires_utc = None if expires is None else expires.astimezone(UTC)
-    return FileMeta(file_id, owner, content_type, size, promoted, expires_utc)
+    return FileMeta(file_id, owner, content_type, size, promoted, expires_utc, promotion)
 
 
 def _pin(row: tuple[Any, ...]) -> PinnedObject:
@@ -110,18 +112,26 @@ class PostgresContentQueries(PostgresRoomQueries):
         size: int,
         owner_account_id: int | None = None,
         expires_at: datetime | None = None,
+        promotion_token_hash: str | None = None,
     ) -> Deferred[FileMeta]:
         try:
-            check_file(file_id, content_type, size, expires_at)
+            check_file(file_id, content_type, size, expires_at, promotion_token_hash)
         except StorageError:
             return fail()
 
         async def insert() -> FileMeta:
             try:
                 rows = await self._query(
-                    f"INSERT INTO files ({FILE_COLUMNS}) VALUES (%s, %s, %s, %s, false, %s) "
+                    f"INSERT INTO files ({FILE_COLUMNS}) VALUES (%s, %s, %s, %s, false, %s, %s) "
                     f"RETURNING {FILE_COLUMNS}",
-                    (file_id, owner_account_id, content_type, size, expires_at),
+                    (
+                        file_id,
+                        owner_account_id,
+                        content_type,
+                        size,
+                        expires_at,
+                        promotion_token_hash,
+                    ),
                 )
             except psycopg2.errors.UniqueViolation as e:
                 raise Conflict(f"file {file_id!r} exists") from e
@@ -130,6 +140,17 @@ class PostgresContentQueries(PostgresRoomQueries):
             return _file(rows[0])
 
         return self._call(insert())
+
+    @keyed("account_id")
+    def account_file_usage(self, account_id: int) -> Deferred[int]:
+        async def total() -> int:
+            rows = await self._query(
+                "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_account_id = %s",
+                (account_id,),
+            )
+            return int(rows[0][0])
+
+        return self._call(total())
 
     @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:

@@ -142,6 +142,9 @@ class FileMeta:
     size: int
     promoted: bool
     expires_at: datetime | None
+    #: SHA-256 hex (L{hash_token}) of the token that lets a pin promote the
+    #: file, or None: only its owner can then promote it.
+    promotion_token_hash: str | None = None
 
 
 def utcnow() -> datetime:
@@ -339,12 +342,23 @@ def check_moment(what: str, moment: object) -> None:
         raise InvalidValue(f"{what} must be a timezone-aware datetime: {moment!r}")
 
 
-def check_file(file_id: str, content_type: str, size: int, expires_at: datetime | None) -> None:
+def check_file(
+    file_id: str,
+    content_type: str,
+    size: int,
+    expires_at: datetime | None,
+    promotion_token_hash: str | None = None,
+) -> None:
     """
     @raise InvalidValue: for a file id that is not 1 to 128 characters, an
         empty content type, text with NUL or lone surrogates, a size outside
-        0 to 2**63 - 1, an expiry that is not None or an aware datetime.
+        0 to 2**63 - 1, an expiry that is not None or an aware datetime, a
+        promotion token hash that is not None or 64 lower-case hex digits.
     """
+    if promotion_token_hash is not None and not (
+        isinstance(promotion_token_hash, str) and _SHA256_HEX.fullmatch(promotion_token_hash)
+    ):
+        raise InvalidValue("promotion_token_hash must be None or 64 lower-case hex digits")
     if not isinstance(file_id, str) or not 1 <= len(file_id) <= MAX_FILE_ID_LENGTH:
         raise InvalidValue(f"file_id must be 1 to {MAX_FILE_ID_LENGTH} characters")
     check_text("file_id", file_id)

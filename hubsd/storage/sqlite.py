@@ -29,6 +29,7 @@ from hubsd.storage.errors import Conflict, StorageError, StorageUnavailable
 from hubsd.storage.migrate import DEFAULT_MIGRATIONS, Migration, load_migrations
 from hubsd.storage.records import utcnow
 from hubsd.storage.sqlite_content import SQLiteContentQueries
+from hubsd.storage.sqlite_logins import SQLiteLoginQueries
 from hubsd.storage.sqlite_rows import (
     SCHEMA_MIGRATIONS_TABLE,
     apply_migrations,
@@ -36,7 +37,7 @@ from hubsd.storage.sqlite_rows import (
 
 
 @implementer(IRoomStore)
-class SQLiteRoomStore(SQLiteContentQueries):
+class SQLiteRoomStore(SQLiteLoginQueries, SQLiteContentQueries):
     """
     An L{IRoomStore} in one SQLite file (WAL mode, foreign keys on).
 

@@ -110,23 +110,27 @@ class SQLiteContentQueries(SQLiteRoomQueries):
         size: int,
         owner_account_id: int | None = None,
         expires_at: datetime | None = None,
+        promotion_token_hash: str | None = None,
     ) -> Deferred[FileMeta]:
         try:
-            check_file(file_id, content_type, size, expires_at)
+            check_file(file_id, content_type, size, expires_at, promotion_token_hash)
         except StorageError:
             return fail()
-        meta = FileMeta(file_id, owner_account_id, content_type, size, False, expires_at)
+        meta = FileMeta(
+            file_id, owner_account_id, content_type, size, False, expires_at, promotion_token_hash
+        )
 
         def insert(conn: sqlite3.Connection) -> FileMeta:
             try:
                 conn.execute(
-                    f"INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?)",
+                    f"INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?)",
                     (
                         file_id,
                         owner_account_id,
                         content_type,
                         size,
                         None if expires_at is None else to_db(expires_at),
+                        promotion_token_hash,
                     ),
                 )
             except sqlite3.IntegrityError as e:
@@ -142,6 +146,17 @@ class SQLiteContentQueries(SQLiteRoomQueries):
         if row is None:
             raise NotFound("file", file_id)
         return file_record(row)
+
+    @keyed("account_id")
+    def account_file_usage(self, account_id: int) -> Deferred[int]:
+        def total(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_account_id = ?",
+                (account_id,),
+            ).fetchone()
+            return int(row[0])
+
+        return self._run(total)
 
     @keyed("file_id")
     def get_file(self, file_id: str) -> Deferred[FileMeta]:

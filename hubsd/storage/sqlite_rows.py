@@ -25,7 +25,9 @@ ROOM_COLUMNS = (
     "hub_id, hub_sid, name, slug, scene_id, entry_mode, member_permissions, room_size, "
     "created_at, updated_at, description, scene_url, public, creator_token_hash"
 )
-FILE_COLUMNS = "file_id, owner_account_id, content_type, size, promoted, expires_at"
+FILE_COLUMNS = (
+    "file_id, owner_account_id, content_type, size, promoted, expires_at, promotion_token_hash"
+)
 PIN_COLUMNS = "hub_id, object_id, gltf, created_by, updated_at, file_id"
 SCHEMA_MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -74,6 +76,7 @@ def file_record(row: sqlite3.Row) -> FileMeta:
         row["size"],
         bool(row["promoted"]),
         None if expires is None else from_db(expires),
+        row["promotion_token_hash"],
     )
 
 

@@ -120,6 +120,21 @@ class Outgoing:
         #: Longest frame the peer accepts, framing header included.
         self.max_frame = sys.maxsize
 
+    @classmethod
+    def for_router(
+        cls, transport: ITransport, router: Any, on_overflow: Callable[[str], None]
+    ) -> Outgoing:
+        """The queue of one of C{router}'s sessions: its limits, stats and batcher."""
+        s = router.settings
+        return cls(
+            transport,
+            s.outgoing_soft_limit,
+            s.outgoing_hard_limit,
+            router.stats,
+            on_overflow,
+            router.batcher,
+        )
+
     def write(self, frame: bytes, key: Any = None) -> None:
         """Send C{frame}; C{key} marks it droppable under that key."""
         if self.closed:

@@ -168,14 +168,7 @@ class WireSession(RouterSession):
         # A slow peer's buffers are full: a polite close would queue too.
         self._abort = abort or close
         settings = router.settings
-        self.out = Outgoing(
-            transport,
-            settings.outgoing_soft_limit,
-            settings.outgoing_hard_limit,
-            router.stats,
-            self._overflow,
-            router.batcher,
-        )
+        self.out = Outgoing.for_router(transport, router, self._overflow)
         self.state = "hello"
         self._challenge: Challenge | None = None
         self._realm_name = ""

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from twisted.web.resource import Resource
 from twisted.web.server import Request
 
+from hubsd.web.probes import ProbeResource
 
-class HealthResource(Resource):
+
+class HealthResource(ProbeResource):
     """Reports the daemon's state as JSON: ``{"status": "ready"}``."""
-
-    isLeaf = True
 
     def __init__(self, state: Callable[[], str]) -> None:
         super().__init__()

@@ -31,6 +31,10 @@ class HttpError(Exception):
         self.message = message
         self.headers = headers or {}
 
+    def body(self) -> dict[str, Any]:
+        """The JSON answer: ``{"error": {"code", "message"}}``."""
+        return {"error": {"code": self.code, "message": self.message}}
+
 
 def write_json(request: Request, status: int, body: Any) -> None:
     """Finish C{request} with C{body} as JSON (unless the client has gone)."""
@@ -49,7 +53,7 @@ def write_json(request: Request, status: int, body: Any) -> None:
 def write_error(request: Request, error: HttpError) -> None:
     for name, value in error.headers.items():
         request.setHeader(name.encode("ascii"), value.encode("latin-1"))
-    write_json(request, error.status, {"error": {"code": error.code, "message": error.message}})
+    write_json(request, error.status, error.body())
 
 
 def read_json(request: Request, max_bytes: int) -> Any:

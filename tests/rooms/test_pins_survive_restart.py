@@ -16,14 +16,6 @@ GLTF = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "sqlite":
-        return "backend = sqlite"
-    dsn = request.getfixturevalue("pg_dsn")
-    return f"backend = postgres\ndsn = {dsn}"
-
-
 @pytest_twisted.ensureDeferred
 async def test_pinned_object_survives_a_restart(tmp_path: Path, storage: str) -> None:
     port = free_port()

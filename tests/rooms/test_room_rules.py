@@ -257,6 +257,18 @@ def test_update_checks_fields_and_permission() -> None:
     room.check_update("boss", {"name": "New"})
 
 
+def test_listing_a_room_publicly_is_the_owners_not_a_moderators() -> None:
+    room = make_room()
+    seat(room, "boss", 1, owner=True)
+    room.join("mod", 7, ["moderator"], 2)
+    room.check_update("mod", {"name": "by the moderator"})
+    with pytest.raises(NotPermitted, match="update_hub_promotion"):
+        room.check_update("mod", {"public": True})
+    with pytest.raises(NotPermitted, match="update_hub_promotion"):
+        room.check_update("mod", {"name": "x", "public": False})
+    room.check_update("boss", {"public": True})
+
+
 def test_reconnect_within_grace_resumes_without_presence_changes() -> None:
     clock = Clock()
     room = make_room(clock)

@@ -32,16 +32,26 @@ ROOM_TOPICS = (
 )
 
 
-def write_config(state_dir: Path, port: int, storage: str = "", rooms: str = "") -> Path:
-    """A config for a daemon on C{port} keeping its state in C{state_dir}."""
+def write_config(
+    state_dir: Path,
+    port: int,
+    storage: str = "",
+    rooms: str = "",
+    extra: str = "",
+    hubsd: str = "",
+    files: str = "",
+) -> Path:
+    """A config for a daemon on C{port} keeping its state in C{state_dir};
+    C{hubsd}: more keys of [hubsd], C{extra}: more sections, C{files}: the
+    [files] section (the memory backend by default)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     ini = state_dir / "hubsd.ini"
     ini.write_text(
-        f"[hubsd]\nstate_dir = {state_dir}\n"
+        f"[hubsd]\nstate_dir = {state_dir}\n{hubsd}\n"
         f"[listen]\nweb = tcp:{port}:interface=127.0.0.1\n"
         f"[storage]\n{storage or 'backend = sqlite'}\n"
-        "[files]\nbackend = memory\n"
-        f"[rooms]\n{rooms}\n"
+        f"[files]\n{files or 'backend = memory'}\n"
+        f"[rooms]\n{rooms}\n{extra}"
     )
     return ini
 

@@ -89,3 +89,38 @@ async def test_a_file_expires_at_exactly_its_expiry_time(store: Any) -> None:
     elsewhere = now.astimezone(timezone(timedelta(hours=-7)))
     assert [f.file_id for f in await store.list_expired_files(elsewhere)] == ["due-now"]
     assert [f.file_id for f in await store.list_expired_files(now - timedelta.resolution)] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_promotion_token_hashes_are_kept_and_checked(store: Any) -> None:
+    digest = "ab" * 32
+    meta = await store.add_file(FILE_ID, "image/png", 10, promotion_token_hash=digest)
+    assert meta.promotion_token_hash == digest
+    assert (await store.get_file(FILE_ID)).promotion_token_hash == digest
+    assert (await store.promote_file(FILE_ID)).promotion_token_hash == digest
+    assert (await store.add_file(OTHER_FILE_ID, "image/png", 1)).promotion_token_hash is None
+    for bad in ("AB" * 32, "ab" * 31, "token", 7):
+        error = await failure_of(
+            store.add_file("f" + FILE_ID[1:], "image/png", 1, promotion_token_hash=bad),
+            InvalidValue,
+        )
+        assert "promotion_token_hash" in str(error)
+    await failure_of(store.get_file("f" + FILE_ID[1:]), NotFound)
+
+
+@pytest_twisted.ensureDeferred
+async def test_account_usage_sums_the_files_an_account_owns(store: Any) -> None:
+    ann = await store.create_account("ann@example.org")
+    bob = await store.create_account("bob@example.org")
+    assert await store.account_file_usage(ann.account_id) == 0
+    await store.add_file(FILE_ID, "image/png", 1000, ann.account_id)
+    await store.add_file(OTHER_FILE_ID, "image/png", 234, ann.account_id)
+    await store.add_file("f" + FILE_ID[1:], "image/png", 99, bob.account_id)
+    await store.add_file("e" + FILE_ID[1:], "image/png", 5)
+    await store.promote_file(OTHER_FILE_ID)
+    assert await store.account_file_usage(ann.account_id) == 1234
+    assert await store.account_file_usage(bob.account_id) == 99
+    await store.delete_file(FILE_ID)
+    assert await store.account_file_usage(ann.account_id) == 234
+    assert await store.account_file_usage(999_999) == 0
+    await failure_of(store.account_file_usage("ann"), NotFound)
