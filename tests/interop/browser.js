@@ -17,11 +17,11 @@ const ARGS = [
    '--disable-quic',
 ];
 
-async function launch(extra = []) {
+async function launch() {
    return chromium.launch({
       executablePath: process.env.HUBSD_CHROMIUM || '/usr/bin/chromium',
       headless: true,
-      args: [...ARGS, ...extra],
+      args: ARGS,
    });
 }
 
@@ -192,14 +192,14 @@ async function framesPerSecond(p, ms = 3000) {
 
 // Run `body(browser, base, outdir, partial)`, print its result as one JSON
 // line, exit non-zero on failure (printing the error and what `partial` holds).
-function main(body, options = {}) {
+function main(body) {
    const base = process.argv[2];
    const out = process.argv[3];
    if (!base || !out) throw new Error('usage: node SCRIPT http://127.0.0.1:PORT OUTDIR');
    let browser;
    const partial = {};
    (async () => {
-      browser = await launch(options.args);
+      browser = await launch();
       const result = await body(browser, base, out, partial);
       console.log(JSON.stringify(result));
       await browser.close();
