@@ -726,6 +726,20 @@ PHOENIX = SectionSpec(
     ),
 )
 
+WEB = SectionSpec(
+    "web",
+    "The browser client (docs/web-client.md).",
+    (
+        Option(
+            "client",
+            Boolean(),
+            "true",
+            "Serve the web client at / and its files at /assets/; false leaves "
+            "those paths unanswered (an API-only server).",
+        ),
+    ),
+)
+
 LOG = SectionSpec(
     "log",
     "Logging (twisted.logger).",
@@ -758,6 +772,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
     CLUSTER,
     MANHOLE,
     METRICS,
+    WEB,
     LOG,
 )
 

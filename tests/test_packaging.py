@@ -96,6 +96,15 @@ def test_a_regular_install_puts_the_plugins_where_twisted_finds_them(tmp_path) -
     )
     assert (target / "twisted" / "plugins" / "hubsd_tap.py").exists()
     assert not (target / "twisted" / "plugins" / "__init__.py").exists()
+    # The built web client travels in the wheel: the daemon serves it at /.
+    # (A subset, not equality: setuptools' build/ directory of a working tree
+    # keeps files of earlier builds; the page names only the current ones.)
+    shipped = REPO / "hubsd" / "web" / "client"
+    installed = target / "hubsd" / "web" / "client"
+    assert {p.name for p in (shipped / "assets").iterdir()} <= {
+        p.name for p in (installed / "assets").iterdir()
+    }
+    assert (installed / "index.html").read_bytes() == (shipped / "index.html").read_bytes()
     probe = (
         "import hubsd, twisted.plugins\n"
         "from twisted.plugin import getPlugins\n"

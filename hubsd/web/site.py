@@ -17,6 +17,8 @@ server answers can be read off one function:
   multipart bodies stream through the site's request factory
   (hubsd.web.upload)
 - ``/files``: uploaded files, with their token (hubsd.web.files)
+- ``/`` and ``/assets/``: the web client (hubsd.web.clientfiles); the room
+  pages answer its page (``clientfiles.room_page_for``)
 
 The access log leaves out query strings (they carry tokens), and no request
 body may be larger than the largest a path accepts.
@@ -43,6 +45,7 @@ def build_site(service: HubsdService) -> Site:
     from hubsd.web.api import mount_api
     from hubsd.web.api.settings import HttpSettings
     from hubsd.web.bodylimit import bounded_request
+    from hubsd.web.clientfiles import mount_client, room_page_for
     from hubsd.web.files import FilesResource
     from hubsd.web.health import HealthResource
     from hubsd.web.media import mount_media, upload_receiver
@@ -51,7 +54,10 @@ def build_site(service: HubsdService) -> Site:
     from hubsd.web.thumbnails import ThumbnailResource
     from hubsd.web.upload import UploadRequest
 
-    root = SiteRoot(service.rooms.directory, placeholder_page, service.reactor)
+    realm = service.router_settings.realms[0]
+    web_client = service.config.section("web")["client"]
+    page = room_page_for(realm) if web_client else placeholder_page
+    root = SiteRoot(service.rooms.directory, page, service.reactor)
     ws_factory = WampWebSocketFactory(service.router, service.router_settings, service.reactor)
     root.putChild(b"ws", WebSocketResource(ws_factory))
     root.putChild(b"health", HealthResource(lambda: service.state))
@@ -64,6 +70,8 @@ def build_site(service: HubsdService) -> Site:
     root.putChild(b"thumbnails", ThumbnailResource(service.media.thumbnails))
     mount_phoenix(root, service)
     root.putChild(b"files", FilesResource(service.vault, service.reactor))
+    if web_client:
+        mount_client(root, realm)
     site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     # No path takes more than an upload (plus its multipart framing).

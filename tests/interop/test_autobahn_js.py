@@ -9,31 +9,20 @@ come from ``npm ci --prefix tests/interop`` (``.ci/run`` does it).
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.interop.harness import BASE_CONFIG, node_with, run_scenario, running_hubsd
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 SERIALIZERS = ["json", "msgpack", "cbor"]
 
-CONFIG = """\
-[hubsd]
-state_dir = {state}
-[listen]
-web = tcp:{port}:interface=127.0.0.1
+CONFIG = (
+    BASE_CONFIG
+    + """\
 [wamp]
 realms = hubsd
 anonymous_role = anonymous
@@ -57,89 +46,25 @@ publish = *
 subscribe = *
 call = *
 register = *
-[storage]
-backend = memory
-[log]
-level = warn
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+)
 
 
 def _node() -> str:
-    """The node binary, failing (not skipping) when the interop set-up is missing."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: the autobahn-js interop tests need Node.js >= 20")
-    if not (HERE / "node_modules" / "autobahn").is_dir():
-        pytest.fail(
-            "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` first"
-        )
-    return node
+    return node_with("autobahn", "the autobahn-js interop tests")
 
 
 @pytest.fixture(scope="module")
 def ws_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A hubsd daemon with the interop config; its WAMP websocket URL."""
     _node()
-    tmp = tmp_path_factory.mktemp("interop")
-    port = _free_port()
-    config = tmp / "hubsd.ini"
-    config.write_text(CONFIG.format(state=tmp / "state", port=port))
-    log = tmp / "hubsd.log"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hubsd", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"hubsd exited {proc.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except (OSError, urllib.error.URLError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"hubsd not ready after 30s:\n{log.read_text()}")
-            time.sleep(0.05)
+    with running_hubsd(tmp_path_factory.mktemp("interop"), CONFIG) as port:
         yield f"ws://127.0.0.1:{port}/ws"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def scenario(name: str, url: str, serializer: str) -> dict[str, Any]:
     """Run tests/interop/NAME.js and return the JSON object it printed."""
-    done = subprocess.run(
-        [_node(), str(HERE / f"{name}.js"), url, serializer],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"{name}.js printed no result (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert done.returncode == 0, f"{name}.js failed: {result}\n{done.stderr[-3000:]}"
-    return result
+    return run_scenario(_node(), name, [url, serializer], timeout=60)
 
 
 def event(topic: str, arg: str, publisher: str | None = None) -> dict[str, Any]:

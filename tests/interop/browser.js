@@ -1,0 +1,216 @@
+// Real Chromium (Debian's /usr/bin/chromium) driven by playwright-core, for
+// the web client scenarios of test_web_client.py. Headless, fake media
+// devices, no network beyond the loopback server under test.
+'use strict';
+
+const { chromium } = require('playwright-core');
+
+const ARGS = [
+   '--no-sandbox',
+   '--use-fake-ui-for-media-stream',
+   '--use-fake-device-for-media-stream',
+   '--allow-loopback-in-peer-connection',
+   '--disable-background-networking',
+   '--disable-component-update',
+   '--disable-sync',
+   '--no-first-run',
+   '--disable-quic',
+];
+
+async function launch() {
+   return chromium.launch({
+      executablePath: process.env.HUBSD_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ARGS,
+   });
+}
+
+// One person: a browser context of its own (own storage), one page. Page
+// errors and requests to any other origin are collected: the client must
+// fetch nothing from elsewhere.
+async function person(browser, base, name, viewport = { width: 1100, height: 680 }) {
+   const context = await browser.newContext({ viewport });
+   const page = await context.newPage();
+   const problems = [];
+   page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+   // HUBSD_WEB_DEBUG=1: the page's console on stderr, for a failing scenario.
+   if (process.env.HUBSD_WEB_DEBUG) page.on('console', (m) => console.error(`${name} console ${m.type()}: ${m.text()}`));
+   page.on('request', (r) => {
+      const url = r.url();
+      if (!url.startsWith(base) && !url.startsWith('ws://127.0.0.1') && !url.startsWith('data:')) {
+         problems.push(`${name}: fetched ${url}`);
+      }
+   });
+   return { name, context, page, problems };
+}
+
+// Lobby -> create a room -> in it. Resolves with the room's sid.
+async function createRoom(p, base, room, options = {}) {
+   await p.page.goto(base + '/');
+   await p.page.fill('#display-name', p.name);
+   await p.page.fill('#room-name', room);
+   if (options.entryMode) await p.page.selectOption('#entry-mode', options.entryMode);
+   if (options.seats) await p.page.fill('#room-size', String(options.seats));
+   await p.page.click('#create-room');
+   await p.page.waitForSelector('#chat-input', { timeout: 30000 });
+   return p.page.evaluate(() => decodeURIComponent(location.pathname.split('/')[1]));
+}
+
+// Lobby -> the listed room `sid` -> click Join. Resolves with the time of the click.
+async function joinFromLobby(p, base, sid) {
+   await p.page.goto(base + '/');
+   await p.page.fill('#display-name', p.name);
+   const button = p.page.locator(`.room-item[data-sid="${sid}"] button.join`);
+   await button.waitFor({ timeout: 15000 });
+   const clicked = Date.now();
+   await button.click();
+   await p.page.waitForSelector('#chat-input', { timeout: 30000 });
+   return clicked;
+}
+
+// The session id this page has in the room.
+function sessionId(p) {
+   return p.page.evaluate(() => {
+      const me = document.querySelector('#me');
+      return me && me.components.networked ? me.components.networked.data.owner : null;
+   });
+}
+
+// The position of the avatar of `owner` as this page shows it, or null.
+function avatarOf(p, owner) {
+   return p.page.evaluate((owner) => {
+      for (const el of document.querySelectorAll('[networked]')) {
+         const n = el.components.networked;
+         if (el.id !== 'me' && n && n.data.owner === owner && n.data.template === '#hubsd-avatar') {
+            const { x, y, z } = el.object3D.position;
+            const tag = el.querySelector('.tag');
+            return { x, y, z, name: tag ? tag.getAttribute('name-tag').value : null };
+         }
+      }
+      return null;
+   }, owner);
+}
+
+async function waitForAvatar(p, owner, timeout = 20000) {
+   await p.page.waitForFunction(
+      (owner) => [...document.querySelectorAll('[networked]')].some((el) => {
+         const n = el.components.networked;
+         return el.id !== 'me' && n && n.data.owner === owner && n.data.template === '#hubsd-avatar';
+      }),
+      owner,
+      { timeout, polling: 'raf' },
+   );
+}
+
+// Walk with `key` (W A S D) until this page's camera has moved `metres`.
+// The page comes to the front first (a page in the background gets no
+// animation frames); focus changes may clear A-Frame's held keys, so a walk
+// that did not get anywhere presses the key again (a few times at most).
+async function walk(p, key, metres = 1) {
+   await p.page.bringToFront();
+   const where = () => p.page.evaluate(() => {
+      const { x, z } = document.querySelector('#me').object3D.position;
+      return { x, z };
+   });
+   const start = await where();
+   for (let attempt = 1; attempt <= 5; attempt += 1) {
+      await p.page.locator('a-scene canvas').click({ position: { x: 300, y: 300 } });
+      await p.page.keyboard.down(key);
+      const moved = await p.page.waitForFunction(
+         ([x, z, metres]) => {
+            const at = document.querySelector('#me').object3D.position;
+            return Math.hypot(at.x - x, at.z - z) >= metres;
+         },
+         [start.x, start.z, metres],
+         { timeout: 5000 },
+      ).then(() => true, () => false);
+      await p.page.keyboard.up(key);
+      if (moved) return { start, end: await where(), attempts: attempt };
+   }
+   const state = await p.page.evaluate(async () => ({
+      active: `${document.activeElement.tagName}#${document.activeElement.id}`,
+      focus: document.hasFocus(),
+      visible: document.visibilityState,
+      at: document.querySelector('#me').object3D.position.toArray(),
+      keys: [...document.querySelector('#me').components['walk-keys'].held],
+      playing: [document.querySelector('#me').isPlaying, document.querySelector('a-scene').isPlaying],
+      lost: document.querySelector('a-scene').renderer.getContext().isContextLost(),
+      frames: await new Promise((resolve) => {
+         let n = 0;
+         const step = () => { n += 1; requestAnimationFrame(step); };
+         requestAnimationFrame(step);
+         setTimeout(() => resolve(n), 1000);
+      }),
+   }));
+   throw new Error(`${p.name} did not move with ${key}: ${JSON.stringify(state)}`);
+}
+
+// Put this page's camera at (x, 1.6, z), turned `yaw` radians (0 looks at -z).
+function stand(p, x, z, yaw) {
+   return p.page.evaluate(([x, z, yaw]) => {
+      const me = document.querySelector('#me');
+      me.object3D.position.set(x, 1.6, z);
+      const look = me.components['look-controls'];
+      look.yawObject.rotation.y = yaw;
+      look.pitchObject.rotation.x = 0;
+   }, [x, z, yaw]);
+}
+
+// Wait until this page shows `owner`'s avatar where `where` says: below a
+// value on one axis ({axis: 'x', below: 1.2}) or within 5 cm of {x, z}.
+function waitForAvatarWhere(p, owner, where, timeout = 15000) {
+   return p.page.waitForFunction(
+      ([id, w]) => {
+         for (const el of document.querySelectorAll('[networked]')) {
+            const n = el.components.networked;
+            if (el.id !== 'me' && n && n.data.owner === id) {
+               const at = el.object3D.position;
+               if (w.axis) return at[w.axis] < w.below;
+               return Math.abs(at.x - w.x) < 0.05 && Math.abs(at.z - w.z) < 0.05;
+            }
+         }
+         return false;
+      },
+      [owner, where],
+      { timeout },
+   );
+}
+
+async function framesPerSecond(p, ms = 3000) {
+   await p.page.bringToFront();
+   return p.page.evaluate((ms) => new Promise((resolve) => {
+      let frames = 0;
+      const start = performance.now();
+      const step = (now) => {
+         frames += 1;
+         if (now - start < ms) requestAnimationFrame(step);
+         else resolve((frames * 1000) / (now - start));
+      };
+      requestAnimationFrame(step);
+   }), ms);
+}
+
+// Run `body(browser, base, outdir, partial)`, print its result as one JSON
+// line, exit non-zero on failure (printing the error and what `partial` holds).
+function main(body) {
+   const base = process.argv[2];
+   const out = process.argv[3];
+   if (!base || !out) throw new Error('usage: node SCRIPT http://127.0.0.1:PORT OUTDIR');
+   let browser;
+   const partial = {};
+   (async () => {
+      browser = await launch();
+      const result = await body(browser, base, out, partial);
+      console.log(JSON.stringify(result));
+      await browser.close();
+   })().catch(async (err) => {
+      console.log(JSON.stringify({ error: String(err && err.stack ? err.stack : err), partial }));
+      if (browser) await browser.close().catch(() => {});
+      process.exit(1);
+   });
+}
+
+module.exports = {
+   avatarOf, createRoom, framesPerSecond, joinFromLobby, launch, main, person, sessionId,
+   stand, waitForAvatar, waitForAvatarWhere, walk,
+};

@@ -1,0 +1,198 @@
+"""
+The web client in real Chromium against the real daemon.
+
+Each test runs one Node scenario (tests/interop/web_*.js) that drives
+Debian's /usr/bin/chromium through playwright-core (headless, fake media
+devices, no background networking) with one browser context per person, and
+compares what the people saw with what the room promises. The page may fetch
+nothing but the server under test (each scenario reports any other request).
+
+Figures (join click to the other's avatar, frame rate, bundle size) are
+printed and written to ``web-client-figures.json`` with the screenshot, in
+``$HUBSD_WEB_OUT`` if set (``HUBSD_WEB_OUT=docs`` refreshes the committed
+picture), else in the test's temporary directory. They are not asserted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.interop.harness import BASE_CONFIG, REPO, node_with, run_scenario, running_hubsd
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("HUBSD_CHROMIUM", "/usr/bin/chromium")
+
+
+def _node() -> str:
+    node = node_with("playwright-core", "the web client tests")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (Debian's package)")
+    return node
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A hubsd daemon serving the built client; its http://127.0.0.1:PORT."""
+    _node()
+    with running_hubsd(tmp_path_factory.mktemp("web"), BASE_CONFIG) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    chosen = os.environ.get("HUBSD_WEB_OUT")
+    path = Path(chosen) if chosen else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def scenario(name: str, base: str, out: Path) -> dict[str, Any]:
+    """Run tests/interop/NAME.js against C{base}; the JSON object it printed."""
+    result = run_scenario(_node(), name, [base, str(out)], timeout=300)
+    assert result.pop("problems") == []
+    return result
+
+
+def bundle_gzip_bytes() -> int:
+    assets = REPO / "hubsd" / "web" / "client" / "assets"
+    return sum(
+        len(gzip.compress(p.read_bytes(), 9))
+        for p in assets.iterdir()
+        if p.suffix in (".js", ".css")
+    )
+
+
+def test_two_members_see_each_other_move_and_chat_both_ways(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_two_members", base_url, out_dir)
+    # Each sees the other's avatar, with the other's name on its tag.
+    assert r["bobSeesAlice"]["name"] == "Alice"
+    assert r["aliceSeesBob"]["name"] == "Bob"
+    # Alice walked forward (-z) a metre or more; Bob saw her go.
+    moved = r["aliceMoved"]
+    assert moved["after"]["z"] < moved["before"]["z"] - 0.3
+    assert r["aliceWalk"]["end"]["z"] < r["aliceWalk"]["start"]["z"] - 0.9
+    # Bob strafed left (-x); Alice saw it.
+    assert r["bobMoved"]["after"]["x"] < r["bobMoved"]["before"]["x"] - 0.3
+    assert r["aliceChat"] == r["bobChat"] == ["Alice hello Bob", "Bob hi Alice"]
+    assert r["alicePeople"] == ["Alice (you)", "Bob"]
+    assert r["bobPeople"] == ["Alice", "Bob (you)"]
+    assert r["carolPeople"] == ["Alice", "Bob", "Carol (you)"]
+    shot = Path(r["screenshot"])
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures = {
+        "join_click_to_other_avatar_ms": r["joinToAvatarMs"],
+        "frames_per_second_headless": round(r["fps"], 1),
+        "bundle_gzip_bytes": bundle_gzip_bytes(),
+    }
+    (out_dir / "web-client-figures.json").write_text(json.dumps(figures, indent=1) + "\n")
+    print("web client figures:", figures)
+
+
+def test_refused_spawn_moderation_buttons_and_a_kick(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_moderation", base_url, out_dir)
+    assert r["bobRefusal"] == (
+        "You are not allowed to place objects in this room "
+        "(it needs the spawn_and_move_media permission)."
+    )
+    # The refused box is gone from Bob's page; the owner's box reaches him.
+    assert r["bobBoxesAfterRefusal"] == []
+    assert len(r["bobSeesBoxesOf"]) == 1
+    assert r["bobSeesBoxesOf"] == r["aliceBoxesSeenByAlice"]
+    assert r["aliceErrors"] == []
+    # Buttons follow the rights the server gave.
+    assert r["aliceButtonsForBob"] == ["Mute", "Kick", "Block"]
+    assert r["bobButtonsForAlice"] == ["Block"]
+    assert (r["aliceCanClose"], r["bobCanClose"]) == (True, False)
+    # Kicked: Bob is told who removed him, and he is gone from Alice's room.
+    assert r["bobOverlay"] == "You were removed from the room by Alice."
+    assert r["alicePeopleAfterKick"] == ["Alice (you)"]
+    assert r["aliceSeesBobAfterKick"] is None
+    # Coming back in the same tab is coming back as the kicked member.
+    assert r["bobRejoin"].startswith("You may not enter this room.")
+
+
+def test_refusals_and_a_dropped_connection_are_shown_in_words(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_errors", base_url, out_dir)
+    assert r["full"] == "The room is full. Room full: all 1 seats are taken."
+    assert r["inviteOnly"].startswith("You may not enter this room.")
+    assert r["inviteButton"] is True
+    assert r["closedForOwner"] == "The room was closed."
+    assert r["closed"].startswith("This room is closed.")
+    assert r["unreachable"] == "The server cannot be reached."
+    assert r["reconnecting"].startswith("The connection to the server was lost. Reconnecting in")
+    assert r["reconnected"] == "Reconnected."
+    # Back as the same member, over a second websocket; the room goes on.
+    assert r["socketsOpened"] == 2
+    assert r["daveIdAfter"] == r["daveId"]
+    assert r["aliceChat"] == ["Dave back again"]
+    assert r["alicePeople"] == ["Alice (you)", "Dave"]
+    # Leaving the page and coming back from the lobby in the same tab keeps the seat.
+    assert r["daveIdAfterReturn"] == r["daveId"]
+    assert r["alicePeopleAfterReturn"] == ["Alice (you)", "Dave"]
+
+
+ERRORS_JS = REPO / "web" / "src" / "transport" / "errors.js"
+
+
+def test_every_documented_room_error_has_words() -> None:
+    """Each room API error URI (docs/wamp-api.md, Errors) has its own sentence in the client."""
+    text = (REPO / "docs" / "wamp-api.md").read_text()
+    start = text.index("\n## Errors\n")
+    end = text.find("\n## ", start + 1)
+    errors = text[start : end if end > 0 else len(text)]
+    uris = sorted({line.split("`")[1] for line in errors.splitlines() if line.startswith("| `")})
+    assert "hubsd.error.room_full" in uris and len(uris) >= 12
+    probe = (
+        f"import {{ describe }} from {json.dumps(ERRORS_JS.as_uri())};\n"
+        f"const uris = {json.dumps(uris)};\n"
+        "console.log(JSON.stringify(Object.fromEntries(uris.map((u) => [u, describe(u, '')]))));\n"
+    )
+    done = subprocess.run(
+        [_node(), "--input-type=module", "-e", probe], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    words = json.loads(done.stdout)
+    fallback = {u for u, w in words.items() if u in w}
+    assert fallback == set(), f"no words for {sorted(fallback)} in web/src/transport/errors.js"
+    assert len(set(words.values())) == len(uris)
+
+
+def test_an_invite_link_lets_a_friend_into_an_invite_only_room(
+    base_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_invite", base_url, out_dir)
+    assert r["link"].startswith(f"{base_url}/")
+    assert "?invite=" in r["link"]
+    assert r["withoutInvite"].startswith("You may not enter this room.")
+    assert r["doorTitle"] == "Enter Friends only"
+    assert r["bobPeople"] == ["Alice", "Bob (you)"]
+
+
+@pytest.fixture(scope="module")
+def short_grace_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon that keeps a dropped member's seat for 2 s only."""
+    _node()
+    config = BASE_CONFIG + "[rooms]\nreconnect_grace = 2s\n"
+    with running_hubsd(tmp_path_factory.mktemp("web-grace"), config) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_a_drop_longer_than_the_grace_comes_back_as_a_new_seat_with_its_avatar(
+    short_grace_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_lost_seat", short_grace_url, out_dir)
+    # The server let the seat go: Alice saw Dave leave, avatar and all.
+    assert r["alicePeopleWhileDown"] == ["Alice (you)"]
+    assert "Reconnecting in" in r["daveStatusWhileDown"]
+    # Back, as the same identity in a new seat, his avatar announced again.
+    assert r["daveIdAgain"] == r["daveId"]
+    assert r["aliceSeesDave"]["name"] == "Dave"
+    assert r["alicePeopleAfter"] == ["Alice (you)", "Dave"]

@@ -1,0 +1,32 @@
+// The seam between the client and a hubsd transport.
+//
+// The room page and the lobby talk to the server only through an object with
+// the methods below (a "room transport"). transport/wamp.js implements it
+// over the WAMP room API (docs/wamp-api.md) with autobahn-js; a transport over
+// the Phoenix gateway implements the same methods with the hub channel's
+// messages and plugs in through `makeTransport` in transport/index.js.
+// Every method that can fail rejects with a RoomError (transport/errors.js).
+//
+//   connect({token?})            open a connection; `token`: a session token
+//                                 (reconnect as the same member) or none
+//   connected                    true while a connection is open
+//   onDisconnect(fn(code, msg))  the open connection ended without close()
+//   close()                      end the connection on purpose
+//   listPublic() -> [Room]        create(fields) -> {hub_sid, slug, creator_token}
+//   describe(sid) -> Room
+//   join(sid, {invite?, creatorToken?}, handlers) -> join reply
+//       handlers: {presence, naf, chat, refresh, closed, pins, kicked,
+//                  muted, roles, blocked}, each fn(payload); the transport
+//       delivers the room's events to them from before join resolves
+//   enter(sid, {profile, context, presence}) -> {presence, entities, pinned}
+//   leave(sid)   updatePresence(sid, fields)   permsToken(sid)
+//   moderate(action, sid, sessionId, extra?)   action: kick | mute | block |
+//                                              unblock | promote | demote
+//   unmute(sid)   invite(sid) -> {invite}   closeRoom(sid)
+//   sendNaf(sid, {dataType, data}, guaranteed) -> Promise (rejects only when
+//       guaranteed: the server acknowledged a refusal)
+//   sendChat(sid, type, body) -> Promise
+
+export const ROOM_EVENTS = [
+  "presence", "naf", "chat", "refresh", "closed", "pins", "kicked", "muted", "roles", "blocked",
+];
