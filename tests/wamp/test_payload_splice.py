@@ -62,7 +62,14 @@ def test_values_without_raw_bytes_are_not_spliced() -> None:
 @given(
     st.dictionaries(
         st.text(min_size=1, max_size=8).filter(lambda k: k != "from_session_id"),
-        st.one_of(st.integers(-(2**31), 2**31), st.text(max_size=20), st.booleans(), st.none()),
+        # A JSON string starting with NUL is binary in WAMP (base64 after the
+        # NUL), so such strings do not come back as the same text.
+        st.one_of(
+            st.integers(-(2**31), 2**31),
+            st.text(max_size=20).filter(lambda s: not s.startswith("\x00")),
+            st.booleans(),
+            st.none(),
+        ),
         min_size=1,
         max_size=14,
     ),
