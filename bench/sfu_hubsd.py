@@ -38,7 +38,8 @@ class HubsdSfuProcess(Hubsd):
             # Hundreds of handshakes in a row: give each one time.
             "ice_timeout = 120s\n"
         )
-        super().__init__(core, "memory", "", f"[rooms]\nmax_room_size = {max(publishers + 5, 30)}\n")
+        rooms = f"[rooms]\nmax_room_size = {max(publishers + 5, 30)}\n"
+        super().__init__(core, "memory", "", rooms)
         # The base config has its own [sfu] section (backend only): this one replaces it.
         ini = self.dir / "hubsd.ini"
         text = ini.read_text()

@@ -19,7 +19,6 @@ from typing import Any
 from hubsd.sfu import aiortc_hooks, gcpolicy, pipe
 from hubsd.sfu.media import MediaError, MediaPlane
 
-
 #: Seconds between full garbage collections, when handles came or went (L{gcpolicy}).
 FULL_COLLECTION_INTERVAL = 30.0
 #: Operations after which a full collection may find garbage.
