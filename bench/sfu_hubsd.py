@@ -32,14 +32,20 @@ class HubsdSfuProcess(Hubsd):
     name = "hubsd-sfu"
 
     def __init__(self, core: int, address: str, publishers: int, workers: int = 1) -> None:
-        extra = (
-            f"[rooms]\nmax_room_size = {max(publishers + 5, 30)}\n"
+        sfu = (
             f"[sfu]\nbackend = aiortc\nbind_addresses = {address}\nworkers = {workers}\n"
             f"max_publishers = {publishers + 1}\nmax_handles = {publishers + 5}\n"
             # Hundreds of handshakes in a row: give each one time.
             "ice_timeout = 120s\n"
         )
-        super().__init__(core, "memory", "", extra)
+        rooms = f"[rooms]\nmax_room_size = {max(publishers + 5, 30)}\n"
+        super().__init__(core, "memory", "", rooms)
+        # The base config has its own [sfu] section (backend only): this one replaces it.
+        ini = self.dir / "hubsd.ini"
+        text = ini.read_text()
+        if "[sfu]\nbackend = aiortc\n" not in text:
+            raise RuntimeError("bench/servers.py's hubsd config has no [sfu] section to replace")
+        ini.write_text(text.replace("[sfu]\nbackend = aiortc\n", sfu, 1))
 
     def command(self) -> list[str]:
         # A tree tried with HUBSD_TREE has its own virtualenv: its Twisted

@@ -16,13 +16,20 @@ import os
 import sys
 from typing import Any
 
-from hubsd.sfu import aiortc_hooks, pipe
+from hubsd.sfu import aiortc_hooks, gcpolicy, pipe
 from hubsd.sfu.media import MediaError, MediaPlane
+
+#: Seconds between full garbage collections, when handles came or went (L{gcpolicy}).
+FULL_COLLECTION_INTERVAL = 30.0
+#: Operations after which a full collection may find garbage.
+_CHURN = frozenset({"publish", "subscribe", "close"})
 
 
 class Worker:
     def __init__(self, settings: dict[str, Any], out: asyncio.WriteTransport) -> None:
         self.out = out
+        self.gc_meter = gcpolicy.PauseMeter()
+        self.collector = gcpolicy.FullCollector(FULL_COLLECTION_INTERVAL)
         self.plane = MediaPlane(
             self.emit,
             ice_timeout=float(settings.get("ice_timeout", 15.0)),
@@ -34,6 +41,8 @@ class Worker:
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     def emit(self, message: dict[str, Any]) -> None:
+        if message.get("event") == "closed":
+            self.collector.changed()
         if not self.out.is_closing():
             self.out.write(pipe.encode(message))
 
@@ -42,6 +51,8 @@ class Worker:
         op = message.get("op")
         args = message.get("args") or {}
         handle = args.get("handle") if isinstance(args, dict) else None
+        if op in _CHURN:
+            self.collector.changed()
         lock = None
         if isinstance(handle, str):
             lock, users = self._locks.setdefault(handle, (asyncio.Lock(), [0]))
@@ -85,7 +96,7 @@ class Worker:
         if op == "block":
             return p.block(args.get("handle"), bool(args.get("blocked")))
         if op == "stats":
-            return p.stats()
+            return {**p.stats(), **self.gc_meter.stats()}
         if op == "ping":
             return os.getpid()
         raise MediaError("bad_request", f"unknown operation {op!r}")
@@ -120,6 +131,13 @@ async def main(settings: dict[str, Any]) -> None:
     aiortc_hooks.set_consent_interval(float(settings.get("consent_interval", 5.0)))
     out, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(1, "wb", buffering=0))
     worker = Worker(settings, out)
+    gcpolicy.install(worker.gc_meter)
+
+    def collect_later() -> None:
+        worker.collector.tick()
+        loop.call_later(FULL_COLLECTION_INTERVAL, collect_later)
+
+    loop.call_later(FULL_COLLECTION_INTERVAL, collect_later)
     await loop.connect_read_pipe(lambda: _Input(worker), os.fdopen(0, "rb", buffering=0))
     worker.emit({"event": "ready", "pid": os.getpid()})
     await worker.done
