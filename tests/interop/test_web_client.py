@@ -179,9 +179,15 @@ def test_an_invite_link_lets_a_friend_into_an_invite_only_room(
 @pytest.fixture(scope="module")
 def short_grace_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A daemon that keeps a dropped member's seat for 2 s only."""
+    yield from _daemon_with(tmp_path_factory, "web-grace", "[rooms]\nreconnect_grace = 2s\n")
+
+
+def _daemon_with(
+    tmp_path_factory: pytest.TempPathFactory, name: str, extra_config: str
+) -> Iterator[str]:
+    """A hubsd daemon with C{extra_config} after the base one; its base URL."""
     _node()
-    config = BASE_CONFIG + "[rooms]\nreconnect_grace = 2s\n"
-    with running_hubsd(tmp_path_factory.mktemp("web-grace"), config) as port:
+    with running_hubsd(tmp_path_factory.mktemp(name), BASE_CONFIG + extra_config) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -224,10 +230,7 @@ def test_a_browser_without_a_microphone_listens_and_says_why(
 @pytest.fixture(scope="module")
 def no_sfu_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A daemon with C{[sfu] backend = none}."""
-    _node()
-    config = BASE_CONFIG + "[sfu]\nbackend = none\n"
-    with running_hubsd(tmp_path_factory.mktemp("web-nosfu"), config) as port:
-        yield f"http://127.0.0.1:{port}"
+    yield from _daemon_with(tmp_path_factory, "web-nosfu", "[sfu]\nbackend = none\n")
 
 
 def test_a_server_without_an_sfu_says_there_is_no_voice(no_sfu_url: str, out_dir: Path) -> None:
