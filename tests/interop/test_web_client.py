@@ -179,9 +179,15 @@ def test_an_invite_link_lets_a_friend_into_an_invite_only_room(
 @pytest.fixture(scope="module")
 def short_grace_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A daemon that keeps a dropped member's seat for 2 s only."""
+    yield from _daemon_with(tmp_path_factory, "web-grace", "[rooms]\nreconnect_grace = 2s\n")
+
+
+def _daemon_with(
+    tmp_path_factory: pytest.TempPathFactory, name: str, extra_config: str
+) -> Iterator[str]:
+    """A hubsd daemon with C{extra_config} after the base one; its base URL."""
     _node()
-    config = BASE_CONFIG + "[rooms]\nreconnect_grace = 2s\n"
-    with running_hubsd(tmp_path_factory.mktemp("web-grace"), config) as port:
+    with running_hubsd(tmp_path_factory.mktemp(name), BASE_CONFIG + extra_config) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -196,3 +202,39 @@ def test_a_drop_longer_than_the_grace_comes_back_as_a_new_seat_with_its_avatar(
     assert r["daveIdAgain"] == r["daveId"]
     assert r["aliceSeesDave"]["name"] == "Dave"
     assert r["alicePeopleAfter"] == ["Alice (you)", "Dave"]
+
+
+def test_two_members_hear_each_other_through_the_sfu_and_mute(
+    base_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_voice", base_url, out_dir)
+    for heard in (r["aliceHears"], r["bobHears"]):
+        assert len(heard) == 1
+        assert heard[0]["bytesReceived"] > 0 and heard[0]["audioLevel"] > 0
+    assert r["aliceSeesBobSpeaking"] and r["bobSeesAliceSpeaking"]
+    assert (r["muteButton"], r["muteButtonAfter"]) == ("Mute", "Unmute")
+    assert r["bobHearsAliceMuted"] is True
+    # Bob gone: Alice keeps her publisher only.
+    assert r["alicePeersAfterBobLeft"] == 1
+
+
+def test_a_browser_without_a_microphone_listens_and_says_why(
+    base_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_voice_nomic", base_url, out_dir)
+    assert r["bobVoiceState"].startswith("No microphone (NotFoundError): you can listen")
+    assert r["bobMuteHidden"] is True
+    assert r["bobHearsAlice"] is True
+
+
+@pytest.fixture(scope="module")
+def no_sfu_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon with C{[sfu] backend = none}."""
+    yield from _daemon_with(tmp_path_factory, "web-nosfu", "[sfu]\nbackend = none\n")
+
+
+def test_a_server_without_an_sfu_says_there_is_no_voice(no_sfu_url: str, out_dir: Path) -> None:
+    r = scenario("web_voice_none", no_sfu_url, out_dir)
+    assert r["voiceState"] == "Voice is not available on this server."
+    assert r["muteHidden"] is True
+    assert r["peers"] == 0

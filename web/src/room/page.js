@@ -2,12 +2,11 @@
 // connection is doing. Everything the server refuses is shown in words.
 /* global NAF */
 import { h, visitTokens } from "../dom.js";
-import { RoomError } from "../transport/errors.js";
 import { AVATAR_TEMPLATE, BOX_TEMPLATE, registerSchemas, registerTemplates } from "./components.js";
 import { noMedia } from "./media.js";
 import { HubsdAdapter, useSession } from "./naf-adapter.js";
 import { RoomSession } from "./session.js";
-import { noVoice } from "./voice.js";
+import { SfuVoice } from "./voice.js";
 
 let registered = false;
 
@@ -19,7 +18,7 @@ function colorFor(id) {
 
 /** Join room `sid` and show it in `root`; resolves when the page is up or rejects with a RoomError. */
 export async function showRoom(root, transport, sid, visit, options = {}) {
-  const voice = options.voice || noVoice;
+  const voice = options.voice || new SfuVoice();
   const media = options.media || noMedia;
   const session = new RoomSession(transport, sid, visit);
   await session.clockFromServer();
@@ -37,6 +36,20 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   const overlay = h("div", { id: "overlay", class: "overlay", hidden: true },
     h("div", { class: "card" }, overlayText, h("a", { href: "/", class: "button" }, "Back to the lobby")));
   const blocked = new Set();
+  const speaking = new Set();
+  const voiceState = h("span", { class: "muted", id: "voice-state" });
+  const muteButton = h("button", {
+    id: "mute", type: "button", hidden: true, "aria-pressed": "false",
+    onclick: () => voice.setMuted(!voice.muted),
+  }, "Mute");
+
+  function showVoice() {
+    voiceState.textContent = voice.available ? voice.reason : voice.reason || "No voice in this room.";
+    muteButton.hidden = !(voice.available && voice.publishing);
+    muteButton.textContent = voice.muted ? "Unmute" : "Mute";
+    muteButton.setAttribute("aria-pressed", String(voice.muted));
+    muteButton.title = voice.muted ? "Your microphone is off" : "Your microphone is on";
+  }
 
   function notice(text, kind = "error") {
     const item = h("div", { class: `notice ${kind}` }, text);
@@ -75,8 +88,9 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         }, isBlocked ? "Unblock" : "Block"));
       }
       const badges = [roles.owner ? "owner" : roles.moderator ? "moderator" : null].filter(Boolean);
-      return h("li", { "data-session-id": id },
+      return h("li", { "data-session-id": id, class: speaking.has(id) ? "speaking" : "" },
         h("span", { class: "swatch", style: `background:${colorFor(id)}` }),
+        h("span", { class: "speaker", title: "speaking", "aria-label": "speaking" }),
         h("span", { class: "who" }, meta.profile?.displayName || "someone", id === me ? " (you)" : ""),
         ...badges.map((b) => h("span", { class: "badge" }, b)),
         h("span", { class: "actions" }, ...buttons));
@@ -147,7 +161,14 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   session.addEventListener("presence", renderPeople);
   session.addEventListener("chat", (e) => addChat(e.detail));
   session.addEventListener("notice", (e) => notice(e.detail.text, e.detail.kind));
-  session.addEventListener("muted", () => voice.setMuted(true));
+  session.addEventListener("muted", () => voice.setMuted(true, true));
+  voice.onState(showVoice);
+  voice.onSpeaking((id, on) => {
+    if (on) speaking.add(id);
+    else speaking.delete(id);
+    const item = people.querySelector(`li[data-session-id="${CSS.escape(id)}"]`);
+    if (item) item.classList.toggle("speaking", on);
+  });
   session.addEventListener("status", (e) => {
     const { state, text } = e.detail;
     status.textContent = text;
@@ -169,8 +190,9 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
       scene,
       h("header", { class: "bar" },
         h("h1", {}, title),
-        h("span", { class: "muted", id: "voice-state" }, voice.available ? "" : voice.reason),
+        voiceState,
         h("span", { class: "grow" }),
+        muteButton,
         h("button", { id: "place-box", type: "button", onclick: placeBox, title: "Place a box in front of you" }, "Place a box"),
         closeButton,
         inviteButton,
@@ -196,7 +218,15 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   if (scene.hasLoaded) connect();
   else scene.addEventListener("loaded", connect, { once: true });
   renderPeople();
-  if (voice.available) voice.start(session).catch((err) => notice(new RoomError("voice", String(err)).message));
+  showVoice();
+  // For tests and debugging: the page's voice (its peer connections).
+  window.hubsdDebug = { ...(window.hubsdDebug || {}), voice };
+  if (voice.available) {
+    voice.start(session).catch((err) => {
+      voice.failed(err);
+      notice(voice.reason);
+    });
+  }
   return session;
 }
 

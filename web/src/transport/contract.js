@@ -26,6 +26,8 @@
 //   sendNaf(sid, {dataType, data}, guaranteed) -> Promise (rejects only when
 //       guaranteed: the server acknowledged a refusal)
 //   sendChat(sid, type, body) -> Promise
+//   sfu(name, kwargs) -> result  an SFU procedure, hubsd.sfu.<name> (docs/sfu.md)
+//   sfuEvents(sid, fn(payload)) -> unsubscribe()   the room's SFU events
 
 export const ROOM_EVENTS = [
   "presence", "naf", "chat", "refresh", "closed", "pins", "kicked", "muted", "roles", "blocked",

@@ -127,6 +127,30 @@ export class WampTransport {
     }
   }
 
+  /** Call an SFU procedure (docs/sfu.md): hubsd.sfu.<name>. */
+  async sfu(name, kwargs = {}) {
+    if (!this.session) throw new RoomError("connection_lost");
+    try {
+      return value(await this.session.call(`hubsd.sfu.${name}`, [], kwargs));
+    } catch (err) {
+      throw roomError(err);
+    }
+  }
+
+  /** Subscribe to hubsd.sfu.<sid>.events; resolves with a function that unsubscribes. */
+  async sfuEvents(sid, handler) {
+    if (!this.session) throw new RoomError("connection_lost");
+    const session = this.session;
+    try {
+      const subscription = await session.subscribe(`hubsd.sfu.${sid}.events`, (args, kwargs) => handler(kwargs || {}));
+      return () => {
+        if (session.isOpen) session.unsubscribe(subscription).catch(() => {});
+      };
+    } catch (err) {
+      throw roomError(err);
+    }
+  }
+
   listPublic() {
     return this.call("list_public");
   }
