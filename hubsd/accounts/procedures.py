@@ -24,6 +24,7 @@ from hubsd.accounts.records import Credentials
 from hubsd.accounts.signin import SignIn
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
+from hubsd.wamp.local import register_procedures
 
 PREFIX = "hubsd.account."
 
@@ -65,12 +66,7 @@ class WampAccounts:
             "wait": self._wait,
             "whoami": self._whoami,
         }
-        for name, fn in table.items():
-            uri = PREFIX + name
-            self.procedures[uri] = fn
-            await self.session.register(
-                uri, self._endpoint(uri, fn), details_arg="_details", disclose_caller=True
-            )
+        await register_procedures(self.session, PREFIX, table, self._endpoint, self.procedures)
         self.router.add_gate(PREFIX, self.gate)
         self.router.add_session_observer(None, self.on_session_leave)
 

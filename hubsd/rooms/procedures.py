@@ -33,6 +33,7 @@ from hubsd.rooms.room import LiveRoom, Notice
 from hubsd.wamp import errors
 from hubsd.wamp.auth import Authenticated
 from hubsd.wamp.errors import WampError
+from hubsd.wamp.local import register_procedures
 
 log = Logger()
 
@@ -118,12 +119,7 @@ class WampRooms:
             ),
             "unpin": lambda c, hub_sid, object_id: d.unpin(c.identity, hub_sid, object_id),
         }
-        for name, fn in table.items():
-            uri = ROOM_TOPIC + name
-            self.procedures[uri] = fn
-            await self.session.register(
-                uri, self._endpoint(uri, fn), details_arg="_details", disclose_caller=True
-            )
+        await register_procedures(self.session, ROOM_TOPIC, table, self._endpoint, self.procedures)
         self.router.add_gate(PREFIX, self.gate)
         self.router.add_publish_hook(ROOM_TOPIC + "*", self.on_publish)
         self.router.add_session_observer(self.on_session_join, self.on_session_leave)

@@ -24,6 +24,7 @@ from hubsd.sfu.signalling import Signalling
 from hubsd.sfu.state import SfuSettings
 from hubsd.wamp import errors
 from hubsd.wamp.errors import WampError
+from hubsd.wamp.local import register_procedures
 
 PREFIX = "hubsd.sfu."
 
@@ -63,12 +64,7 @@ class WampSfu:
             "close": lambda i, c, handle_id: s.close(i, c, handle_id),
             "leave": lambda i, c, hub_sid: s.leave(i, c, hub_sid),
         }
-        for name, fn in table.items():
-            uri = PREFIX + name
-            self.procedures[uri] = fn
-            await self.session.register(
-                uri, self._endpoint(uri, fn), details_arg="_details", disclose_caller=True
-            )
+        await register_procedures(self.session, PREFIX, table, self._endpoint, self.procedures)
         self.router.add_gate(PREFIX, self.gate)
         self.router.add_session_observer(None, self.on_session_leave)
         self.rooms.directory.observers.append(self.signalling.on_room_notices)

@@ -460,6 +460,26 @@ class LocalSession(RouterSession):
             self._safe(sub.handler, sub.topic, event)
 
 
+async def register_procedures(
+    session: LocalSession,
+    prefix: str,
+    table: dict[str, Callable[..., Any]],
+    endpoint: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+    into: dict[str, Callable[..., Any]],
+) -> None:
+    """
+    Register every C{table} entry at C{prefix + name} as C{endpoint(uri, fn)},
+    with the caller disclosed in a C{_details} keyword: the one way the room
+    API's bindings (rooms, accounts, SFU) publish their procedures. Each
+    C{uri -> fn} goes into C{into} before it is registered, so a gate that
+    consults C{into} already knows the procedure when its first call comes.
+    """
+    for name, fn in table.items():
+        uri = prefix + name
+        into[uri] = fn
+        await session.register(uri, endpoint(uri, fn), details_arg="_details", disclose_caller=True)
+
+
 def _args(msg: list[Any], i: int) -> tuple[list[Any], dict[str, Any]]:
     args = msg[i] if len(msg) > i else []
     kwargs = msg[i + 1] if len(msg) > i + 1 else {}
