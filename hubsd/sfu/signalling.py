@@ -310,6 +310,12 @@ class Signalling:
                 if m.connection == connection:
                     self._remove(m, "left")
 
+    def end_all(self) -> None:
+        """Every member's media ends (the binding is stopping)."""
+        for members in list(self.rooms.values()):
+            for m in list(members.values()):
+                self._remove(m, None)
+
     # -- what the media plane and the room core say -------------------------------
 
     def on_media_event(self, handle_id: str, event: str, reason: str | None) -> None:

@@ -73,9 +73,7 @@ class WampSfu:
         observers = self.rooms.directory.observers
         if self.signalling.on_room_notices in observers:
             observers.remove(self.signalling.on_room_notices)
-        for members in list(self.signalling.rooms.values()):
-            for m in list(members.values()):
-                self.signalling._remove(m, None)
+        self.signalling.end_all()
 
     def _endpoint(self, uri: str, fn: Callable[..., Any]) -> Callable[..., Deferred[Any]]:
         signature = inspect.signature(fn)
