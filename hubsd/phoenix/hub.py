@@ -370,7 +370,7 @@ def handle_event(
             return None
         # Beside the socket's other frames, as WAMP calls are: a publish
         # waiting for the media worker must not hold the room's traffic back.
-        session.run(frame, _request(session, frame, sfu_call))
+        return media.beside(session, session.run(frame, _request(session, frame, sfu_call)))
     else:
         call = _room_call(gw, session, channel, frame)
         if call is None:

@@ -14,8 +14,10 @@ Events come back the way room notices do: a successful ``sfu:join``
 subscribes the socket, through the router, to the room's SFU events topic
 (the SFU binding's gate decides, as for a WAMP member); the signalling
 publishes each event to the sessions it concerns only, and L{push} makes it
-the ``sfu:<event>`` push on the member's channel. Replies and the requests'
-scheduling are L{hubsd.phoenix.hub}'s. docs/phoenix-api.md lists the events.
+the ``sfu:<event>`` push on the member's channel. Replies are
+L{hubsd.phoenix.hub}'s; the requests run beside the socket's other frames,
+at most L{MAX_BESIDE} at once (L{beside}). docs/phoenix-api.md lists the
+events.
 """
 
 from __future__ import annotations
@@ -27,12 +29,19 @@ from hubsd.sfu.errors import SfuError
 from hubsd.sfu.wamp import events_room, events_topic
 
 if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+
     from hubsd.phoenix.frames import Frame
     from hubsd.phoenix.gateway import PhoenixGateway
     from hubsd.phoenix.session import Channel, PhoenixSession
 
 #: The prefix of the SFU's client events and pushes on a hub channel.
 EVENT = "sfu:"
+#: SFU requests of one socket that may run beside its other frames. The
+#: next one waits in the socket's line, and the frames after it with it
+#: (up to ``[phoenix] max_pending_frames``), so one socket cannot have the
+#: media worker answer an unbounded number of requests at once.
+MAX_BESIDE = 16
 
 
 def is_media_event(event: str) -> bool:
@@ -65,6 +74,19 @@ def call(
         return result
 
     return run
+
+
+def beside(session: PhoenixSession, d: Deferred[Any]) -> Deferred[Any] | None:
+    """Count C{d}, a running SFU request, against the socket's L{MAX_BESIDE};
+    C{d} itself when the socket's later frames must wait for it, else None."""
+    session.media_requests += 1
+
+    def done(result: Any) -> Any:
+        session.media_requests -= 1
+        return result
+
+    d.addBoth(done)
+    return d if session.media_requests >= MAX_BESIDE else None
 
 
 async def _unavailable() -> Any:

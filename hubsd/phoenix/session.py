@@ -128,6 +128,8 @@ class PhoenixSession(RouterSession):
         self._abort = abort
         self.channels: dict[str, Channel] = {}
         self.closed = False
+        #: SFU requests running beside the frames (L{hubsd.phoenix.media.beside}).
+        self.media_requests = 0
         #: Kicked: the socket closes in a moment (L{kicked}).
         self.kicking = False
         #: The transport is gone (L{connection_lost}).

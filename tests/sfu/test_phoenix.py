@@ -235,3 +235,28 @@ async def test_sfu_pushes_reach_only_the_members_they_concern(daemon: Any, loop:
     for m in (seated_only, elsewhere):
         assert not [f for f in m.client.frames if f[3].startswith("sfu:")]
     await a.close_peers()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_flood_of_sfu_requests_is_answered_and_the_socket_stays(
+    daemon: Any, loop: Any
+) -> None:
+    sid, w, (p,) = await mixed_room(daemon, loop, 1)
+    await p.publish()
+    bad = {"handle_id": p.publisher_handle, "candidate": {"candidate": "candidate:x"}}
+    # More than run beside at once (hubsd.phoenix.media.MAX_BESIDE): the rest
+    # wait in the socket's line, and every one is answered.
+    refs = [p.client.push(p.topic, "sfu:trickle", bad) for _ in range(40)]
+    chat = p.client.push(p.topic, "message", {"type": "chat", "body": "still here"})
+    for ref in refs:
+        reply = await p.client.wait(lambda f, ref=ref: f[1] == ref and f[3] == "phx_reply")
+        assert reply[4]["status"] == "error", reply
+        assert reply[4]["response"]["reason"] == "bad_request"
+    await p.client.wait(lambda f: f[3] == "message" and f[4].get("body") == "still here")
+    assert not [f for f in p.client.frames if f[1] == chat]  # chat is answered only if refused
+    assert p.client.close is None
+    await poll(lambda: p.events_of("connected"))
+    await w.subscribe(p)
+    await poll(lambda: w.heard(p) >= 10, seconds=20)
+    for m in (w, p):
+        await m.close_peers()
