@@ -257,6 +257,9 @@ def _room_call(
         "unblock": lambda: d.block(me, sid, _target(frame), False),
         "kick": lambda: d.kick(me, sid, _target(frame), ""),
         "mute": lambda: d.mute(me, sid, _target(frame)),
+        # A hubsd addition: the SFU enforces a moderator's mute until the
+        # member itself turns its microphone back on (reticulum has no such event).
+        "unmute": lambda: d.unmute(me, sid),
         "add_owner": lambda: d.set_moderator(me, sid, _target(frame), True),
         "remove_owner": lambda: d.set_moderator(me, sid, _target(frame), False),
         "pin": lambda: d.pin(
@@ -332,6 +335,7 @@ def _hub_fields(p: dict[str, Any]) -> dict[str, Any]:
 #: Request events whose reticulum reply is empty: a reply is sent only on error.
 _QUIET = frozenset(
     {*_FLAGS, "events:entered", "events:profile_updated", "block", "unblock", "kick", "mute"}
+    | {"unmute"}
     | {"add_owner", "remove_owner", "unpin", "update_hub", "update_scene", "close_hub"}
 )
 

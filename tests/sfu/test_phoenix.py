@@ -218,6 +218,24 @@ async def test_hub_channel_blocks_and_kicks_act_on_media(daemon: Any, loop: Any)
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_muted_phoenix_member_is_heard_again_once_it_sends_unmute(
+    daemon: Any, loop: Any
+) -> None:
+    sid, w, (p,) = await mixed_room(daemon, loop, 1)
+    await p.publish()
+    await w.subscribe(p)
+    await flowing(w, p)
+    await w.member.call("mute", hub_sid=sid, session_id=p.session_id)
+    await p.client.wait(lambda f: f[3] == "mute")
+    await stays_silent(w, p)
+    ref = p.client.push(p.topic, "unmute", {})  # quiet: a reply only if refused
+    await flowing(w, p)
+    assert not [f for f in p.client.frames if f[1] == ref]
+    for m in (w, p):
+        await m.close_peers()
+
+
+@pytest_twisted.ensureDeferred
 async def test_sfu_pushes_reach_only_the_members_they_concern(daemon: Any, loop: Any) -> None:
     sid, w, (a, b) = await mixed_room(daemon, loop, 2)
     seated_only = await phoenix_member(daemon, loop, sid, "No media")
