@@ -8,6 +8,9 @@ frame once. Pushes go out with a null join_ref, as Phoenix's own
 broadcasts do (the JS client accepts them on whichever join of the topic
 is current).
 
+The SFU's events (a member's own, each published to the members it
+concerns only) become ``sfu:<event>`` pushes (L{hubsd.phoenix.media}).
+
 Events whose shape Phoenix clients read unchanged (``naf``, ``message``,
 ``presence_diff``) reuse the publication's JSON text when it has one: a
 WAMP JSON publisher's kwargs, or a Phoenix publisher's payload, are
@@ -21,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from hubsd.phoenix import frames
+from hubsd.phoenix import frames, media
 from hubsd.phoenix.hubobject import hub_object
 from hubsd.wamp.payload import Payload
 from hubsd.wamp.wire import websocket_frame
@@ -30,6 +33,8 @@ ROOM_TOPIC = "hubsd.room."
 
 #: Room topic kind -> the Phoenix event its notices become (unchanged shape).
 SAME_SHAPE = {"naf": "naf", "chat": "message", "presence": "presence_diff"}
+#: The kind of the SFU's events topic (L{hubsd.phoenix.media}).
+SFU_KIND = "sfu"
 #: The room topics a Phoenix member of a room subscribes to. ``kicked`` is
 #: not among them: a kick closes the socket (L{hubsd.phoenix.session}).
 TOPICS = ("naf", "chat", "presence", "refresh", "closed", "pins", "muted", "roles", "blocked")
@@ -69,6 +74,10 @@ class PhoenixEvents:
                 rest = topic[len(ROOM_TOPIC) :].split(".")
                 if len(rest) == 2:
                     parsed = ("hub:" + rest[0], rest[1])
+            else:
+                channel = media.push_channel(topic)
+                if channel is not None:
+                    parsed = (channel, SFU_KIND)
             if len(self._topics) > 65536:
                 self._topics.clear()
             self._topics[topic] = parsed
@@ -105,6 +114,8 @@ class PhoenixEvents:
         self, sid: str, kind: str, kw: Mapping[str, Any]
     ) -> tuple[str, dict[str, Any]] | None:
         """(event, payload) of the Hubs push for a notice, None for none."""
+        if kind == SFU_KIND:
+            return media.push(kw)
         if kind == "refresh":
             room = kw.get("room")
             if not isinstance(room, Mapping):

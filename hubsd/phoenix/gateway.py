@@ -32,6 +32,7 @@ from hubsd.wamp.auth import Authenticated
 if TYPE_CHECKING:
     from hubsd.phoenix.settings import PhoenixSettings
     from hubsd.rooms.room import LiveRoom, Notice
+    from hubsd.sfu.operations import Operations
 
 log = Logger()
 
@@ -51,6 +52,7 @@ class PhoenixGateway:
         settings: PhoenixSettings,
         sfu: Callable[[], Mapping[str, Any]] | None = None,
         sign_in: Any = None,
+        media: Operations | None = None,
     ) -> None:
         self.router = router
         self.realm = realm
@@ -60,6 +62,8 @@ class PhoenixGateway:
         self.sfu = sfu
         #: L{hubsd.accounts.signin.SignIn}, None when accounts are not running.
         self.sign_in = sign_in
+        #: The SFU's operations (the WAMP binding's), None without the SFU.
+        self.media = media
         #: What a link's page sent along with a verification still running,
         #: by login key: (whose, payload).
         self.auth_payloads: dict[str, tuple[object, Any]] = {}

@@ -5,8 +5,9 @@ Every rule lives in the room core: joins, presence and moderation are
 L{RoomDirectory} calls (as the WAMP procedures make them), and ``naf``,
 ``nafr`` and ``message`` are publications on the room's topics through the
 router, so the room gate and L{hubsd.rooms.relay} apply to them exactly as
-to a WAMP member's. This module only translates shapes and names, and
-answers with Phoenix replies. The list of events and their replies is in
+to a WAMP member's; the ``sfu:*`` events are the SFU's operations
+(L{hubsd.phoenix.media}). This module only translates shapes and names,
+and answers with Phoenix replies. The list of events and their replies is in
 docs/phoenix-api.md.
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from twisted.internet.defer import Deferred
 
+from hubsd.phoenix import media
 from hubsd.phoenix.events import TOPICS
 from hubsd.phoenix.frames import Frame
 from hubsd.phoenix.hubobject import hub_object
@@ -32,6 +34,7 @@ from hubsd.rooms.errors import (
     RoomError,
     RoomFull,
 )
+from hubsd.sfu.errors import SfuError
 from hubsd.wamp.codec import JsonCodec
 from hubsd.wamp.payload import Payload
 
@@ -75,7 +78,10 @@ _UNSUPPORTED = {
     "update_entity_state": "saved entity state is not supported; pin objects instead",
     "delete_entity_state": "saved entity state is not supported; pin objects instead",
     "revoke_invite": "invite codes are derived from the room and cannot be revoked",
-    "get_host": "no SFU host is assigned by this server",
+    "get_host": (
+        "this server has no Janus or dialog endpoint to assign: use the sfu:* events "
+        "on this channel for voice and video"
+    ),
     "block_naf": "block_naf is not supported",
     "unblock_naf": "block_naf is not supported",
 }
@@ -87,7 +93,7 @@ class SignInNeedsRejoin(RoomError):
     uri = "hubsd.error.not_supported"
 
 
-def _error(e: RoomError) -> dict[str, Any]:
+def _error(e: RoomError | SfuError) -> dict[str, Any]:
     return {"reason": e.uri.rsplit(".", 1)[-1], "message": str(e)}
 
 
@@ -251,6 +257,9 @@ def _room_call(
         "unblock": lambda: d.block(me, sid, _target(frame), False),
         "kick": lambda: d.kick(me, sid, _target(frame), ""),
         "mute": lambda: d.mute(me, sid, _target(frame)),
+        # A hubsd addition: the SFU enforces a moderator's mute until the
+        # member itself turns its microphone back on (reticulum has no such event).
+        "unmute": lambda: d.unmute(me, sid),
         "add_owner": lambda: d.set_moderator(me, sid, _target(frame), True),
         "remove_owner": lambda: d.set_moderator(me, sid, _target(frame), False),
         "pin": lambda: d.pin(
@@ -326,6 +335,7 @@ def _hub_fields(p: dict[str, Any]) -> dict[str, Any]:
 #: Request events whose reticulum reply is empty: a reply is sent only on error.
 _QUIET = frozenset(
     {*_FLAGS, "events:entered", "events:profile_updated", "block", "unblock", "kick", "mute"}
+    | {"unmute"}
     | {"add_owner", "remove_owner", "unpin", "update_hub", "update_scene", "close_hub"}
 )
 
@@ -335,7 +345,7 @@ async def _request(
 ) -> None:
     try:
         result = await call()
-    except RoomError as e:
+    except (RoomError, SfuError) as e:
         session.reply(frame, "error", _error(e))
         return
     if frame.event not in _QUIET:
@@ -357,6 +367,14 @@ def handle_event(
         pass
     elif ev in _UNSUPPORTED:
         session.reply(frame, "error", {"reason": "not_supported", "message": _UNSUPPORTED[ev]})
+    elif media.is_media_event(ev):
+        sfu_call = media.call(gw, session, channel, frame)
+        if sfu_call is None:
+            session.reply(frame, "error", {"reason": "unknown_event", "message": ev})
+            return None
+        # Beside the socket's other frames, as WAMP calls are: a publish
+        # waiting for the media worker must not hold the room's traffic back.
+        return media.beside(session, session.run(frame, _request(session, frame, sfu_call)))
     else:
         call = _room_call(gw, session, channel, frame)
         if call is None:

@@ -128,6 +128,10 @@ class PhoenixSession(RouterSession):
         self._abort = abort
         self.channels: dict[str, Channel] = {}
         self.closed = False
+        #: SFU requests running beside the frames (L{hubsd.phoenix.media.beside}).
+        self.media_requests = 0
+        #: Kicked: the socket closes in a moment (L{kicked}).
+        self.kicking = False
         #: The transport is gone (L{connection_lost}).
         self.lost = False
         self._ids = itertools.count(1)
@@ -206,14 +210,24 @@ class PhoenixSession(RouterSession):
     # -- room notices that are not pushes --------------------------------------
 
     def kicked(self) -> None:
-        """Removed from a room by a moderator: the socket closes with 1000."""
-        self.close(CLOSE_KICKED, "kicked")
+        """Removed from a room by a moderator: the socket closes with 1000.
+
+        It closes once the room's observers have seen the kick, so that the
+        SFU's word that the member's media ended for a kick (not because its
+        socket went) reaches the member and its listeners first. Meanwhile
+        the socket takes no frames and its channels are not closed one by
+        one (the client must rejoin them, and be refused, after the close).
+        """
+        if self.closed or self.kicking:
+            return
+        self.kicking = True
+        self.router.reactor.callLater(0, self.close, CLOSE_KICKED, "kicked")
 
     def room_left(self, hub_sid: str) -> None:
         """This connection no longer belongs to room C{hub_sid} (closed, or its
         seat went to another connection): the channel closes, no rejoin."""
         channel = self.channels.get("hub:" + hub_sid)
-        if channel is None or channel.closing or self.closed:
+        if channel is None or channel.closing or self.closed or self.kicking:
             return
         del self.channels[channel.topic]
         self.write(
@@ -224,7 +238,7 @@ class PhoenixSession(RouterSession):
 
     def message_received(self, data: bytes) -> None:
         """One websocket message from the client."""
-        if self.closed:
+        if self.closed or self.kicking:
             return
         self.last_seen = self.router.reactor.seconds()
         frame = frames.decode(data)

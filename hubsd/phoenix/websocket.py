@@ -140,6 +140,7 @@ def mount_phoenix(root: Resource, service: HubsdService) -> PhoenixGateway | Non
         service.rooms,
         settings,
         sign_in=getattr(service, "accounts", None),
+        media=getattr(getattr(service, "sfu_signalling", None), "operations", None),
     )
     socket = Resource()
     socket.putChild(

@@ -1,8 +1,9 @@
 """
 The SFU's signalling and room rules, free of any transport.
 
-L{Signalling} is what the WAMP procedures ``hubsd.sfu.*`` call (and what the
-Phoenix gateway may call later): plain arguments in (who: an
+L{Signalling} is what the WAMP procedures ``hubsd.sfu.*`` and the Phoenix
+hub channel's ``sfu:*`` events call (one table of them for both,
+L{hubsd.sfu.operations}): plain arguments in (who: an
 L{Identity} and the opaque connection it came on), plain dicts out, refusals
 as L{SfuError}. It decides, from the room core's state, who may join a
 room's media (a seated member with a valid perms token), publish (the

@@ -1,25 +1,28 @@
 """
 The SFU's signalling over WAMP: ``hubsd.sfu.*`` procedures and events.
 
-L{WampSfu} binds L{hubsd.sfu.signalling.Signalling} to the room realm with
-the router's public seams, the way L{hubsd.rooms.procedures.WampRooms} binds
+L{WampSfu} binds L{hubsd.sfu.signalling.Signalling} (its operations, as
+L{hubsd.sfu.operations} lists them) to the room realm with the router's
+public seams, the way L{hubsd.rooms.procedures.WampRooms} binds
 the room core: the room core's in-process trusted session registers the
 procedures and publishes events (each to the sessions concerned only, with ``eligible``), a
 gate for ``hubsd.sfu.`` decides who may call and subscribe, and a session
 observer ends a dropped session's media at once. The member's identity is
-the room core's (``WampRooms.identities``). API: docs/sfu.md.
+the room core's (``WampRooms.identities``). The Phoenix gateway offers the
+same operations and gets the same events: its sockets are router sessions
+that subscribe to the events topic (L{hubsd.phoenix.media}). API: docs/sfu.md.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
 
-from hubsd.rooms.errors import InvalidPayload, RoomError
+from hubsd.rooms.errors import RoomError
 from hubsd.sfu.errors import SfuError
+from hubsd.sfu.operations import Operations
 from hubsd.sfu.signalling import Signalling
 from hubsd.sfu.state import SfuSettings
 from hubsd.wamp import errors
@@ -31,6 +34,14 @@ PREFIX = "hubsd.sfu."
 
 def events_topic(hub_sid: str) -> str:
     return f"{PREFIX}{hub_sid}.events"
+
+
+def events_room(uri: str) -> str | None:
+    """The room sid of an events topic (L{events_topic}'s inverse), else None."""
+    if not (uri.startswith(PREFIX) and uri.endswith(".events")):
+        return None
+    hub_sid = uri[len(PREFIX) : -len(".events")]
+    return hub_sid if hub_sid and "." not in hub_sid else None
 
 
 class WampSfu:
@@ -46,24 +57,15 @@ class WampSfu:
             sfu, directory, rooms.tokens, settings, self.emit, directory.set_streaming
         )
         self.signalling.on_member_gone = self._member_gone
+        #: The operations the procedures are; the Phoenix gateway offers them too.
+        self.operations = Operations(self.signalling)
         self.procedures: dict[str, Callable[..., Any]] = {}
 
     async def start(self) -> None:
         # The room core's trusted session registers and publishes for the
         # SFU too: one in-process session per realm.
         self.session = self.rooms.session
-        s = self.signalling
-        table: dict[str, Callable[..., Any]] = {
-            "join": lambda i, c, hub_sid, perms_token: s.join(i, c, hub_sid, perms_token),
-            "publish": lambda i, c, hub_sid, sdp: s.publish(i, c, hub_sid, sdp),
-            "subscribe": lambda i, c, hub_sid, session_id: s.subscribe(i, c, hub_sid, session_id),
-            "answer": lambda i, c, handle_id, sdp: s.answer(i, c, handle_id, sdp),
-            "trickle": lambda i, c, handle_id, candidate=None: s.trickle(
-                i, c, handle_id, candidate
-            ),
-            "close": lambda i, c, handle_id: s.close(i, c, handle_id),
-            "leave": lambda i, c, hub_sid: s.leave(i, c, hub_sid),
-        }
+        table = self.operations.table
         await register_procedures(self.session, PREFIX, table, self._endpoint, self.procedures)
         self.router.add_gate(PREFIX, self.gate)
         self.router.add_session_observer(None, self.on_session_leave)
@@ -76,7 +78,7 @@ class WampSfu:
         self.signalling.end_all()
 
     def _endpoint(self, uri: str, fn: Callable[..., Any]) -> Callable[..., Deferred[Any]]:
-        signature = inspect.signature(fn)
+        name = uri[len(PREFIX) :]
 
         async def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             details = kwargs.pop("_details")
@@ -84,14 +86,9 @@ class WampSfu:
             if identity is None:
                 raise WampError(errors.NOT_AUTHORIZED, "unknown caller")
             try:
-                signature.bind(identity, details.caller, *args, **kwargs)
-            except TypeError as e:
-                raise WampError(InvalidPayload.uri, f"{uri}: {e}") from None
-            try:
-                result = fn(identity, details.caller, *args, **kwargs)
-                if inspect.isawaitable(result):
-                    result = await result
-                return result
+                return await self.operations.call(
+                    name, identity, details.caller, args, kwargs, label=uri
+                )
             except SfuError as e:
                 raise WampError(e.uri, str(e)) from None
             except RoomError as e:
@@ -108,9 +105,9 @@ class WampSfu:
             return uri in self.procedures
         if action != "subscribe" or options.get("match", "exact") != "exact":
             return False
-        if not (uri.startswith(PREFIX) and uri.endswith(".events")):
+        hub_sid = events_room(uri)
+        if hub_sid is None:
             return False
-        hub_sid = uri[len(PREFIX) : -len(".events")]
         room = self.rooms.directory.rooms.get(hub_sid)
         identity = self.rooms.identities.get(details["session"])
         seat = room.members.get(identity.session_id) if room and identity else None

@@ -238,3 +238,30 @@ def test_a_server_without_an_sfu_says_there_is_no_voice(no_sfu_url: str, out_dir
     assert r["voiceState"] == "Voice is not available on this server."
     assert r["muteHidden"] is True
     assert r["peers"] == 0
+
+
+@pytest.fixture(scope="module")
+def phoenix_pages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon whose Phoenix socket takes pages of any origin (the test's pages)."""
+    yield from _daemon_with(tmp_path_factory, "web-phx", "[phoenix]\nallowed_origins = *\n")
+
+
+def test_a_hubs_style_client_has_voice_over_the_phoenix_hub_channel(
+    phoenix_pages_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_phx_voice", phoenix_pages_url, out_dir)
+    for heard in (r["aliceHears"], r["bobHears"]):
+        assert len(heard) == 1
+        assert heard[0]["bytesReceived"] > 0 and heard[0]["audioLevel"] > 0
+    # Each learnt of the other from its channel's pushes, and its handles came up.
+    pushes = {name: [ev for ev, _ in r[name]["pushes"]] for name in ("alice", "bob")}
+    assert "sfu:connected" in pushes["alice"] and "sfu:connected" in pushes["bob"]
+    assert not [ev for ev in pushes["alice"] + pushes["bob"] if "refused" in ev]
+    # Chromium trickled its candidates; every one, and the end, was taken.
+    for name in ("alice", "bob"):
+        assert r[name]["trickles"] and set(r[name]["trickles"]) == {"ok"}, r[name]["trickles"]
+    assert r["getHost"]["status"] == "error"
+    assert r["getHost"]["response"]["reason"] == "not_supported"
+    # Bob left the hub channel: Alice was told his media went, and why.
+    unpublished = [p for ev, p in r["alice"]["pushes"] if ev == "sfu:unpublished"]
+    assert unpublished == [{"session_id": r["bobId"], "reason": "left"}]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from twisted.internet.defer import Deferred, succeed
 
+from hubsd.phoenix import media
 from hubsd.phoenix.events import PhoenixEvents
 from hubsd.phoenix.hubobject import hub_object, janus_room_id
 from hubsd.phoenix.session import PhoenixOutgoing
@@ -76,8 +78,10 @@ def test_scene_null_and_topics_are_never_both_there() -> None:
     assert plain["member_count"] == 2 and plain["lobby_count"] == 1
 
 
-def frame(enc: PhoenixEvents, kind: str, kwargs: dict[str, Any]) -> Any:
-    data = enc.event(f"hubsd.room.abc123.{kind}", 1, 2, {}, Payload.from_values([], kwargs))
+def frame(
+    enc: PhoenixEvents, kind: str, kwargs: dict[str, Any], prefix: str = "hubsd.room."
+) -> Any:
+    data = enc.event(f"{prefix}abc123.{kind}", 1, 2, {}, Payload.from_values([], kwargs))
     if not data:
         return None
     return orjson.loads(data[2:] if data[1] < 126 else data[4:])
@@ -116,3 +120,47 @@ def test_a_json_payload_is_copied_not_encoded() -> None:
     data = enc.event("hubsd.room.abc123.naf", 1, 2, {}, payload)
     # 1.50 would be 1.5 after a decode and encode: the bytes are the client's.
     assert data.endswith(b',{"dataType":"u","data":{"x":1.50}}]')
+
+
+def test_sfu_events_become_sfu_pushes_on_the_rooms_channel() -> None:
+    enc = PhoenixEvents(lambda sid: None)
+    news = {"event": "publisher", "session_id": "s", "kinds": ["audio"]}
+    assert frame(enc, "events", news, "hubsd.sfu.") == [
+        None,
+        None,
+        "hub:abc123",
+        "sfu:publisher",
+        {"session_id": "s", "kinds": ["audio"]},
+    ]
+    closed = {"event": "closed", "handle_id": "h", "reason": "kicked"}
+    assert frame(enc, "events", closed, "hubsd.sfu.")[3:] == [
+        "sfu:closed",
+        {"handle_id": "h", "reason": "kicked"},
+    ]
+    # No event name, another topic of the SFU's, a sid with a dot: nothing.
+    assert frame(enc, "events", {"session_id": "s"}, "hubsd.sfu.") is None
+    assert frame(enc, "other", news, "hubsd.sfu.") is None
+    empty = Payload.from_values([], news)
+    assert enc.event("hubsd.sfu.a.b.events", 1, 2, {}, empty) == b""
+    assert enc.event("hubsd.sfu..events", 1, 2, {}, empty) == b""
+
+
+class Socket:
+    media_requests = 0
+
+
+def test_sfu_requests_past_the_bound_wait_in_the_sockets_line() -> None:
+    socket: Any = Socket()
+    running = [Deferred[None]() for _ in range(media.MAX_BESIDE)]
+    # Those under the bound run beside the socket's frames...
+    assert [media.beside(socket, d) for d in running[:-1]] == [None] * (media.MAX_BESIDE - 1)
+    # ...the one that reaches it holds the later frames back until it ends.
+    assert media.beside(socket, running[-1]) is running[-1]
+    running[0].callback(None)
+    assert socket.media_requests == media.MAX_BESIDE - 1
+    # One that is answered at once never counts.
+    assert media.beside(socket, succeed(None)) is None
+    assert socket.media_requests == media.MAX_BESIDE - 1
+    for d in running[1:]:
+        d.callback(None)
+    assert socket.media_requests == 0

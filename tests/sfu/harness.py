@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from autobahn.wamp.exception import ApplicationError
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from hubsd.service import HubsdService
+from tests.phoenix.pyclient import PhoenixClient
+from tests.phoenix.pyclient import connect as phoenix_connect
 from tests.rooms.wampclient import Member, connect, start_daemon
 from tests.sfu import peers
 from tests.wamp.harness import Inbox, timeout
+
+Refusal = TypeVar("Refusal", bound=Exception)
 
 PERMISSIVE = {"voice_chat": True, "text_chat": True}
 
@@ -105,6 +109,107 @@ class MediaMember:
                 await self.loop.run(peers.close(peer))
 
 
+class PhoenixRefused(Exception):
+    """A Phoenix error reply to an ``sfu:*`` request: C{reason} and C{message}."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__(response)
+        self.response = response
+        self.reason = response.get("reason")
+        self.message = response.get("message")
+
+
+class PhoenixMediaMember(MediaMember):
+    """
+    A member on a Phoenix socket: its hub channel's ``sfu:*`` requests stand
+    for the WAMP procedures (the channel names the room, so no ``hub_sid``),
+    its ``sfu:*`` pushes for the WAMP events; publishing, subscribing and
+    what it heard are L{MediaMember}'s.
+    """
+
+    def __init__(
+        self, client: PhoenixClient, joined: dict[str, Any], loop: peers.Loop, hub_sid: str
+    ) -> None:
+        self.client = client
+        self.joined = joined
+        self.loop = loop
+        self.hub_sid = hub_sid
+        self.topic = f"hub:{hub_sid}"
+        self.publisher = None
+        self.publisher_handle = None
+        self.subscriptions = {}
+
+    @property
+    def session_id(self) -> str:
+        return str(self.joined["session_id"])
+
+    async def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The whole reply to one request on the hub channel."""
+        return await self.client.request(self.topic, event, payload)
+
+    async def sfu(self, procedure: str, **kwargs: Any) -> Any:
+        kwargs.pop("hub_sid", None)
+        reply = await self.request("sfu:" + procedure, kwargs)
+        if reply["status"] != "ok":
+            raise PhoenixRefused(reply["response"])
+        return reply["response"]
+
+    async def join_media(self, token: str | None = None) -> Any:
+        perms = token if token is not None else self.joined["perms_token"]
+        return await self.sfu("join", perms_token=perms)
+
+    def events_of(self, name: str) -> list[dict[str, Any]]:
+        return [f[4] for f in self.client.frames if f[2] == self.topic and f[3] == "sfu:" + name]
+
+
+async def phoenix_member(
+    service: HubsdService, loop: peers.Loop, sid: str, name: str
+) -> PhoenixMediaMember:
+    """A Phoenix socket seated in room C{sid} (not yet joined to its media)."""
+    client = await phoenix_connect(service.test_port)  # type: ignore[attr-defined]
+    joined = await client.join_hub(sid, name)
+    return PhoenixMediaMember(client, joined, loop, sid)
+
+
+async def flowing(m: MediaMember, other: MediaMember, kind: str = "audio", n: int = 10) -> None:
+    start = m.heard(other, kind)
+    await poll(lambda: m.heard(other, kind) >= start + n, seconds=20)
+
+
+async def stays_silent(m: MediaMember, other: MediaMember, kind: str = "audio") -> None:
+    # A packet or two may be on the wire when the rule applies.
+    await sleep(0.3)
+    before = m.heard(other, kind)
+    await sleep(1.0)
+    assert m.heard(other, kind) <= before + 1
+
+
+LEAK_KEYS = ("handles", "peer_connections", "udp_sockets", "tasks", "threads")
+
+
+async def baseline(daemon: Any) -> dict[str, int]:
+    stats = await daemon.sfu.stats()
+    counts = {k: stats[k] for k in LEAK_KEYS}
+    # The daemon's side: handles the signalling and the supervisor know, and
+    # requests waiting for a worker's reply.
+    signalling = daemon.sfu_signalling.signalling
+    counts["daemon_handles"] = len(signalling.handles)
+    counts["placed_handles"] = len(daemon.sfu.supervisor.handles)
+    counts["pending"] = sum(len(w._pending) for w in daemon.sfu.supervisor.workers if w)
+    return counts
+
+
+async def back_to(daemon: Any, before: dict[str, int]) -> None:
+    async def same() -> bool:
+        return await baseline(daemon) == before
+
+    try:
+        await poll(same, seconds=15, every=0.2)
+    except AssertionError:
+        stats = await daemon.sfu.stats()
+        raise AssertionError(f"leaked: {stats} after, {before} before") from None
+
+
 async def room_of(service: HubsdService, n: int) -> tuple[str, list[Member]]:
     port = service.test_port  # type: ignore[attr-defined]
     owner = await connect(port)
@@ -129,12 +234,23 @@ async def media_room(
     return sid, media
 
 
-async def refused(d: Any) -> ApplicationError:
+async def refused(d: Any, error: type[Refusal] = ApplicationError) -> Refusal:  # type: ignore[assignment]
+    """The refusal C{d} fails with: a WAMP error, or (C{PhoenixRefused}) a Phoenix error reply."""
     try:
         await d
-    except ApplicationError as e:
+    except error as e:
         return e
     raise AssertionError("the call was not refused")
 
 
-__all__ = ["MediaMember", "media_room", "poll", "refused", "room_of", "sleep", "start_daemon"]
+__all__ = [
+    "MediaMember",
+    "PhoenixMediaMember",
+    "media_room",
+    "phoenix_member",
+    "poll",
+    "refused",
+    "room_of",
+    "sleep",
+    "start_daemon",
+]

@@ -18,33 +18,7 @@ from twisted.internet.defer import DeferredList, ensureDeferred
 
 from tests.sfu import peers
 from tests.sfu.conftest import own_daemon
-from tests.sfu.harness import media_room, poll, refused
-
-LEAK_KEYS = ("handles", "peer_connections", "udp_sockets", "tasks", "threads")
-
-
-async def baseline(daemon: Any) -> dict[str, int]:
-    stats = await daemon.sfu.stats()
-    counts = {k: stats[k] for k in LEAK_KEYS}
-    # The daemon's side: handles the signalling and the supervisor know, and
-    # requests waiting for a worker's reply.
-    signalling = daemon.sfu_signalling.signalling
-    counts["daemon_handles"] = len(signalling.handles)
-    counts["placed_handles"] = len(daemon.sfu.supervisor.handles)
-    counts["pending"] = sum(len(w._pending) for w in daemon.sfu.supervisor.workers if w)
-    return counts
-
-
-async def back_to(daemon: Any, before: dict[str, int]) -> None:
-    async def same() -> bool:
-        return await baseline(daemon) == before
-
-    try:
-        await poll(same, seconds=15, every=0.2)
-    except AssertionError:
-        stats = await daemon.sfu.stats()
-        raise AssertionError(f"leaked: {stats} after, {before} before") from None
-
+from tests.sfu.harness import back_to, baseline, media_room, poll, refused
 
 PCMU_ONLY = """v=0
 o=- 1 1 IN IP4 127.0.0.1

@@ -11,20 +11,16 @@ from typing import Any
 
 import pytest_twisted
 
-from tests.sfu.harness import MediaMember, media_room, poll, refused, room_of, sleep
-
-
-async def flowing(m: MediaMember, other: MediaMember, kind: str = "audio", n: int = 10) -> None:
-    start = m.heard(other, kind)
-    await poll(lambda: m.heard(other, kind) >= start + n, seconds=20)
-
-
-async def stays_silent(m: MediaMember, other: MediaMember, kind: str = "audio") -> None:
-    # A packet or two may be on the wire when the rule applies.
-    await sleep(0.3)
-    before = m.heard(other, kind)
-    await sleep(1.0)
-    assert m.heard(other, kind) <= before + 1
+from tests.sfu.harness import (
+    MediaMember,
+    flowing,
+    media_room,
+    poll,
+    refused,
+    room_of,
+    sleep,
+    stays_silent,
+)
 
 
 async def pair(daemon: Any, loop: Any, video: bool = False) -> tuple[str, MediaMember, MediaMember]:
