@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -205,8 +205,14 @@ class PhoenixSession(RouterSession):
 
     # -- room notices that are not pushes --------------------------------------
 
-    def kicked(self) -> None:
-        """Removed from a room by a moderator: the socket closes with 1000."""
+    def kicked(self, hub_sid: str, notice: Mapping[str, Any]) -> None:
+        """Removed from room C{hub_sid}: a ``kicked`` push saying by whom
+        (C{notice}, the room core's ``{session_id, by, reason}``), then the
+        socket closes with 1000. Hubs reads only the close; the push is for
+        clients that show who removed them (an unknown event to Hubs)."""
+        channel = self.channels.get("hub:" + hub_sid)
+        if channel is not None and not self.closed:
+            self.push(channel, "kicked", dict(notice))
         self.close(CLOSE_KICKED, "kicked")
 
     def room_left(self, hub_sid: str) -> None:
