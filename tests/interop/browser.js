@@ -56,9 +56,10 @@ async function createRoom(p, base, room, options = {}) {
    return p.page.evaluate(() => decodeURIComponent(location.pathname.split('/')[1]));
 }
 
-// Lobby -> the listed room `sid` -> click Join. Resolves with the time of the click.
-async function joinFromLobby(p, base, sid) {
-   await p.page.goto(base + '/');
+// Lobby -> the listed room `sid` -> click Join. Resolves with the time of the
+// click. `query`: the lobby's query string (e.g. '?transport=phoenix').
+async function joinFromLobby(p, base, sid, query = '') {
+   await p.page.goto(base + '/' + query);
    await p.page.fill('#display-name', p.name);
    const button = p.page.locator(`.room-item[data-sid="${sid}"] button.join`);
    await button.waitFor({ timeout: 15000 });
@@ -66,6 +67,25 @@ async function joinFromLobby(p, base, sid) {
    await button.click();
    await p.page.waitForSelector('#chat-input', { timeout: 30000 });
    return clicked;
+}
+
+// Route this page's websockets whose URL matches `pattern` (the WAMP one by
+// default) through the test, so that it can drop them (`drop`).
+async function droppable(p, pattern = /\/ws$/) {
+   const sockets = [];
+   await p.page.routeWebSocket(pattern, (ws) => {
+      const server = ws.connectToServer();
+      sockets.push({ ws, server });
+   });
+   return sockets;
+}
+
+// Drop the latest of `sockets` as a network would: the server's side goes
+// without a close handshake, the page's side closes abnormally.
+async function drop(sockets) {
+   const open = sockets[sockets.length - 1];
+   await open.server.close({ code: 1006 });
+   await open.ws.close({ code: 4000, reason: 'test: dropped' });
 }
 
 // The session id this page has in the room.
@@ -211,6 +231,6 @@ function main(body) {
 }
 
 module.exports = {
-   avatarOf, createRoom, framesPerSecond, joinFromLobby, launch, main, person, sessionId,
+   avatarOf, createRoom, drop, droppable, framesPerSecond, joinFromLobby, launch, main, person, sessionId,
    stand, waitForAvatar, waitForAvatarWhere, walk,
 };

@@ -31,6 +31,13 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("HUBSD_CHROMIUM", "/usr/bin/chromium")
 
 
+#: The daemon's config for the web client: its public origin is its own
+#: address, as a deployment's is (the Phoenix gateway admits browser pages of
+#: that origin only, and the API's room URLs use it).
+WEB_CONFIG = BASE_CONFIG.replace("[hubsd]\n", "[hubsd]\npublic_origin = http://127.0.0.1:{port}\n", 1)
+assert WEB_CONFIG != BASE_CONFIG
+
+
 def _node() -> str:
     node = node_with("playwright-core", "the web client tests")
     if not Path(CHROMIUM).exists():
@@ -42,7 +49,7 @@ def _node() -> str:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A hubsd daemon serving the built client; its http://127.0.0.1:PORT."""
     _node()
-    with running_hubsd(tmp_path_factory.mktemp("web"), BASE_CONFIG) as port:
+    with running_hubsd(tmp_path_factory.mktemp("web"), WEB_CONFIG) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -187,7 +194,7 @@ def _daemon_with(
 ) -> Iterator[str]:
     """A hubsd daemon with C{extra_config} after the base one; its base URL."""
     _node()
-    with running_hubsd(tmp_path_factory.mktemp(name), BASE_CONFIG + extra_config) as port:
+    with running_hubsd(tmp_path_factory.mktemp(name), WEB_CONFIG + extra_config) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -238,3 +245,33 @@ def test_a_server_without_an_sfu_says_there_is_no_voice(no_sfu_url: str, out_dir
     assert r["voiceState"] == "Voice is not available on this server."
     assert r["muteHidden"] is True
     assert r["peers"] == 0
+
+
+def test_a_wamp_page_and_a_phoenix_page_share_a_room(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_two_transports", base_url, out_dir)
+    # Each page spoke its own transport only.
+    assert r["aliceSockets"] == ["/ws"]
+    assert r["bobSockets"] == ["/socket/websocket"]
+    assert r["bobUrl"].endswith("?transport=phoenix")
+    # They see each other, and each other's moves.
+    assert r["bobSeesAlice"]["name"] == "Alice"
+    assert r["aliceSeesBob"]["name"] == "Bob"
+    assert r["aliceMoved"]["after"]["z"] < r["aliceMoved"]["before"]["z"] - 0.3
+    assert r["bobMoved"]["after"]["x"] < r["bobMoved"]["before"]["x"] - 0.3
+    assert r["aliceChat"][:2] == r["bobChat"][:2] == ["Alice hello Bob", "Bob hi Alice"]
+    assert r["bobChatInputAfterSend"] == ""
+    assert r["alicePeople"] == ["Alice (you)", "Bob"]
+    assert r["bobPeople"] == ["Alice", "Bob (you)"]
+    # No voice over Phoenix, said in words, no peer connection.
+    assert r["bobVoiceState"] == "Voice is not available over this connection."
+    assert (r["bobMuteHidden"], r["bobPeers"]) == (True, 0)
+    # A dropped Phoenix socket: back as the same member over a second socket.
+    assert r["bobReconnected"] == "Reconnected."
+    assert (r["bobIdAfter"], r["bobLinks"]) == (r["bobId"], 2)
+    assert r["alicePeopleAfterDrop"] == ["Alice (you)", "Bob"]
+    # Rights as buttons, then the kick, named, and the refusal at the door.
+    assert r["aliceButtonsForBob"] == ["Mute", "Kick", "Block"]
+    assert r["bobButtonsForAlice"] == ["Block"]
+    assert r["bobOverlay"] == "You were removed from the room by Alice."
+    assert r["alicePeopleAfterKick"] == ["Alice (you)"]
+    assert r["bobRejoin"].startswith("You may not enter this room.")

@@ -22,23 +22,28 @@
 // joins the media again.
 import { RoomError } from "../transport/errors.js";
 
-/** The backend used while the server offers no voice. */
-export const noVoice = {
-  available: false,
-  reason: "Voice is not available on this server yet.",
-  muted: false,
-  publishing: false,
-  start() {
-    return Promise.resolve();
-  },
-  setMuted() {},
-  onSpeaking() {},
-  onState() {},
-  getMediaStream() {
-    return Promise.reject(new Error("no voice on this server"));
-  },
-  stop() {},
-};
+/** A backend for a page that has no voice (`reason` says why); it opens no peer connection. */
+export function noVoice(reason) {
+  return {
+    available: false,
+    reason,
+    muted: false,
+    publishing: false,
+    start() {
+      return Promise.resolve();
+    },
+    setMuted() {},
+    onSpeaking() {},
+    onState() {},
+    peerConnections() {
+      return [];
+    },
+    getMediaStream() {
+      return Promise.reject(new Error(reason));
+    },
+    stop() {},
+  };
+}
 
 // An audio level (0..1, RFC 6464 style as browsers report it) above this is
 // someone speaking; the level has to stay under it for HOLD polls to stop.

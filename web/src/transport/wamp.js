@@ -33,6 +33,8 @@ export class WampTransport {
     this.connection = null;
     this.dropListener = () => {};
     this.pending = null;
+    /** The SFU's signalling is WAMP: voice works over this transport. */
+    this.voice = true;
   }
 
   connect({ token } = {}) {
