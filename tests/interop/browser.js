@@ -210,6 +210,44 @@ async function framesPerSecond(p, ms = 3000) {
    }), ms);
 }
 
+// This page's inbound audio, one entry per voice subscription: {from (the
+// publisher's session id), handle (the SFU handle), bytesReceived, audioLevel}
+// as getStats reports them.
+function inboundAudio(p) {
+   return p.page.evaluate(async () => {
+      const voice = window.hubsdDebug && window.hubsdDebug.voice;
+      if (!voice) return [];
+      const found = [];
+      for (const { sessionId, handleId, pc } of voice.subscriptions()) {
+         (await pc.getStats()).forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+               found.push({ from: sessionId, handle: handleId, bytesReceived: s.bytesReceived || 0, audioLevel: s.audioLevel || 0 });
+            }
+         });
+      }
+      return found;
+   });
+}
+
+// Poll inboundAudio until `test(entries)` holds; the entries then. Throws
+// with the last entries, saying `what` was awaited, after `timeout` ms.
+async function waitForInbound(p, test, what, timeout = 30000) {
+   const until = Date.now() + timeout;
+   let last = [];
+   while (Date.now() < until) {
+      last = await inboundAudio(p);
+      if (test(last)) return last;
+      await p.page.waitForTimeout(250);
+   }
+   throw new Error(`${p.name}: ${what} did not happen: ${JSON.stringify(last)}`);
+}
+
+// This page hears `from` (any publisher if omitted): bytes and a level above 0.
+function waitForHearing(p, from, timeout = 30000) {
+   return waitForInbound(p, (entries) => entries.some((s) => (!from || s.from === from) && s.bytesReceived > 0 && s.audioLevel > 0),
+      `hearing ${from || 'anyone'}`, timeout);
+}
+
 // Run `body(browser, base, outdir, partial)`, print its result as one JSON
 // line, exit non-zero on failure (printing the error and what `partial` holds).
 function main(body) {
@@ -231,6 +269,6 @@ function main(body) {
 }
 
 module.exports = {
-   avatarOf, createRoom, drop, droppable, framesPerSecond, joinFromLobby, launch, main, person, sessionId,
-   stand, waitForAvatar, waitForAvatarWhere, walk,
+   avatarOf, createRoom, drop, droppable, framesPerSecond, inboundAudio, joinFromLobby, launch, main, person,
+   sessionId, stand, waitForAvatar, waitForAvatarWhere, waitForHearing, waitForInbound, walk,
 };

@@ -275,3 +275,34 @@ def test_a_wamp_page_and_a_phoenix_page_share_a_room(base_url: str, out_dir: Pat
     assert r["bobOverlay"] == "You were removed from the room by Alice."
     assert r["alicePeopleAfterKick"] == ["Alice (you)"]
     assert r["bobRejoin"].startswith("You may not enter this room.")
+
+
+def test_a_moderators_mute_silences_a_member_until_they_unmute(
+    base_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_voice_moderated", base_url, out_dir)
+    assert r["aliceHearsBob"][0]["audioLevel"] > 0
+    # Muted by Alice: told who did it, the button offers Unmute, Alice hears nothing.
+    assert r["bobNotice"] == "Alice muted your microphone."
+    assert (r["bobButtonBefore"], r["bobButtonMuted"]) == ("Mute", "Unmute")
+    muted = [s for s in r["aliceHearsBobMuted"] if s["from"] == r["bobId"]]
+    assert muted and muted[0]["audioLevel"] == 0
+    assert any(s["audioLevel"] > 0 for s in r["bobStillHearsAlice"])
+    # Unmuted by himself (the server agreed): heard again.
+    assert r["bobButtonAfter"] == "Mute"
+    assert r["bobErrors"] == []
+    again = [s for s in r["aliceHearsBobAgain"] if s["from"] == r["bobId"]]
+    assert again and again[0]["audioLevel"] > 0 and again[0]["bytesReceived"] > 0
+
+
+def test_voice_comes_back_after_a_reconnect(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_voice_reconnect", base_url, out_dir)
+    assert r["bobStatus"] == "Reconnected."
+    assert (r["bobIdAfter"], r["links"]) == (r["bobId"], 2)
+    # New SFU handles on both sides (the old ones ended with the old
+    # connection), and sound on them.
+    assert r["aliceHandlesAfter"] and not set(r["aliceHandlesAfter"]) & set(r["aliceHandlesBefore"])
+    assert r["bobHandlesAfter"] and not set(r["bobHandlesAfter"]) & set(r["bobHandlesBefore"])
+    # One publisher and one subscription each: nothing left over from before.
+    assert (r["alicePeers"], r["bobPeers"]) == (2, 2)
+    assert r["bobVoiceState"] == ""

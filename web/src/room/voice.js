@@ -38,6 +38,9 @@ export function noVoice(reason) {
     peerConnections() {
       return [];
     },
+    subscriptions() {
+      return [];
+    },
     getMediaStream() {
       return Promise.reject(new Error(reason));
     },
@@ -94,6 +97,11 @@ export class SfuVoice {
   /** The peer connections now open (publisher first), for tests and debugging. */
   peerConnections() {
     return [this.publisher, ...this.subs.values()].filter((x) => x && x.pc).map((x) => x.pc);
+  }
+
+  /** Whom we listen to: [{sessionId, handleId, pc}], for tests and debugging. */
+  subscriptions() {
+    return [...this.subs].filter(([, x]) => x.pc).map(([sessionId, x]) => ({ sessionId, handleId: x.handleId, pc: x.pc }));
   }
 
   onSpeaking(fn) {
