@@ -34,7 +34,9 @@ CHROMIUM = os.environ.get("HUBSD_CHROMIUM", "/usr/bin/chromium")
 #: The daemon's config for the web client: its public origin is its own
 #: address, as a deployment's is (the Phoenix gateway admits browser pages of
 #: that origin only, and the API's room URLs use it).
-WEB_CONFIG = BASE_CONFIG.replace("[hubsd]\n", "[hubsd]\npublic_origin = http://127.0.0.1:{port}\n", 1)
+WEB_CONFIG = BASE_CONFIG.replace(
+    "[hubsd]\n", "[hubsd]\npublic_origin = http://127.0.0.1:{port}\n", 1
+)
 assert WEB_CONFIG != BASE_CONFIG
 
 
