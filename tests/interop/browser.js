@@ -88,6 +88,30 @@ async function drop(sockets) {
    await open.ws.close({ code: 4000, reason: 'test: dropped' });
 }
 
+// `from` says `text` in chat (with the Send button, or Enter when `enter`),
+// and `to` shows it.
+async function say(from, to, text, { enter = false } = {}) {
+   await from.page.fill('#chat-input', text);
+   if (enter) await from.page.press('#chat-input', 'Enter');
+   else await from.page.click('#chat-send');
+   await to.page.waitForSelector(`#chat-messages li:has-text(${JSON.stringify(text)})`, { timeout: 10000 });
+}
+
+// The chat lines and the people this page shows.
+async function chatAndPeople(p) {
+   return {
+      chat: await p.page.locator('#chat-messages li').allInnerTexts(),
+      people: await p.page.locator('#people li .who').allInnerTexts(),
+   };
+}
+
+// Wait until this page says it is reconnecting, then that it reconnected; the status then.
+async function reconnected(p) {
+   await p.page.waitForFunction(() => /Reconnecting in/.test(document.querySelector('#status').textContent), null, { timeout: 15000 });
+   await p.page.waitForFunction(() => /Reconnected/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
+   return p.page.locator('#status').innerText();
+}
+
 // The session id this page has in the room.
 function sessionId(p) {
    return p.page.evaluate(() => {
@@ -269,6 +293,6 @@ function main(body) {
 }
 
 module.exports = {
-   avatarOf, createRoom, drop, droppable, framesPerSecond, inboundAudio, joinFromLobby, launch, main, person,
-   sessionId, stand, waitForAvatar, waitForAvatarWhere, waitForHearing, waitForInbound, walk,
+   avatarOf, chatAndPeople, createRoom, drop, droppable, framesPerSecond, inboundAudio, joinFromLobby, launch,
+   main, person, reconnected, say, sessionId, stand, waitForAvatar, waitForAvatarWhere, waitForHearing, waitForInbound, walk,
 };

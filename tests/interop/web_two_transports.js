@@ -39,17 +39,11 @@ b.main(async (browser, base, out, r) => {
    r.bobMoved = { before: bobBefore, after: await b.avatarOf(alice, bobId) };
 
    // Chat both ways.
-   await alice.page.fill('#chat-input', 'hello Bob');
-   await alice.page.click('#chat-send');
-   await bob.page.waitForSelector('#chat-messages li:has-text("hello Bob")', { timeout: 10000 });
-   await bob.page.fill('#chat-input', 'hi Alice');
-   await bob.page.press('#chat-input', 'Enter');
-   await alice.page.waitForSelector('#chat-messages li:has-text("hi Alice")', { timeout: 10000 });
-   r.aliceChat = await alice.page.locator('#chat-messages li').allInnerTexts();
-   r.bobChat = await bob.page.locator('#chat-messages li').allInnerTexts();
+   await b.say(alice, bob, 'hello Bob');
+   await b.say(bob, alice, 'hi Alice', { enter: true });
    r.bobChatInputAfterSend = await bob.page.inputValue('#chat-input');
-   r.alicePeople = await alice.page.locator('#people li .who').allInnerTexts();
-   r.bobPeople = await bob.page.locator('#people li .who').allInnerTexts();
+   ({ chat: r.aliceChat, people: r.alicePeople } = await b.chatAndPeople(alice));
+   ({ chat: r.bobChat, people: r.bobPeople } = await b.chatAndPeople(bob));
 
    // Voice is WAMP only: Bob's page says so and opens no peer connection.
    r.bobVoiceState = await bob.page.locator('#voice-state').innerText();
@@ -58,14 +52,10 @@ b.main(async (browser, base, out, r) => {
 
    // Bob's Phoenix socket drops: he comes back as the same member.
    await b.drop(bobLinks);
-   await bob.page.waitForFunction(() => /Reconnecting in/.test(document.querySelector('#status').textContent), null, { timeout: 15000 });
-   await bob.page.waitForFunction(() => /Reconnected/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
-   r.bobReconnected = await bob.page.locator('#status').innerText();
+   r.bobReconnected = await b.reconnected(bob);
    r.bobIdAfter = await b.sessionId(bob);
    r.bobLinks = bobLinks.length;
-   await bob.page.fill('#chat-input', 'back');
-   await bob.page.press('#chat-input', 'Enter');
-   await alice.page.waitForSelector('#chat-messages li:has-text("back")', { timeout: 10000 });
+   await b.say(bob, alice, 'back');
    r.alicePeopleAfterDrop = await alice.page.locator('#people li .who').allInnerTexts();
 
    // Alice kicks Bob: his page names her.

@@ -20,9 +20,7 @@ b.main(async (browser, base, out, r) => {
    r.bobHandlesBefore = handles(await b.waitForHearing(bob, aliceId), aliceId);
 
    await b.drop(links);
-   await bob.page.waitForFunction(() => /Reconnecting in/.test(document.querySelector('#status').textContent), null, { timeout: 15000 });
-   await bob.page.waitForFunction(() => /Reconnected/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
-   r.bobStatus = await bob.page.locator('#status').innerText();
+   r.bobStatus = await b.reconnected(bob);
    r.bobIdAfter = await b.sessionId(bob);
    r.links = links.length;
 

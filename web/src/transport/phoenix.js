@@ -20,6 +20,7 @@
 // - A kick closes the socket with 1000 after a `kicked` push saying by whom.
 // - Voice (the SFU's signalling) is WAMP only: `voice` is false.
 import { PresenceMap } from "../room/presence.js";
+import { ConnectAttempts } from "./attempts.js";
 import { RoomError } from "./errors.js";
 import { HubsApi } from "./http.js";
 import { PhoenixSocket } from "./phoenix-socket.js";
@@ -69,13 +70,16 @@ export class PhoenixTransport {
     this.socket = null;
     this.rooms = new Map(); // topic -> {sid, topic, joinRef, handlers, gathering}
     this.dropListener = () => {};
-    this.pending = null;
+    this.attempts = new ConnectAttempts();
     /** The SFU's signalling is not on this transport: the page has no voice over it. */
     this.voice = false;
   }
 
   connect({ token } = {}) {
-    if (this.pending && this.pending.token === token) return this.pending.promise;
+    return this.attempts.share(token, () => this.open(token));
+  }
+
+  open(token) {
     if (this.socket) this.close();
     const url = token ? `${this.url}&session_token=${encodeURIComponent(token)}` : this.url;
     const socket = new PhoenixSocket(url, {
@@ -84,16 +88,10 @@ export class PhoenixTransport {
       onClose: (code, reason) => this.closed(socket, code, reason),
     });
     this.socket = socket;
-    const promise = socket.open().catch(() => {
+    return socket.open().catch(() => {
       if (this.socket === socket) this.socket = null;
       throw new RoomError("unreachable");
     });
-    this.pending = { token, promise };
-    const settled = () => {
-      if (this.pending && this.pending.promise === promise) this.pending = null;
-    };
-    promise.then(settled, settled);
-    return promise;
   }
 
   get connected() {
