@@ -255,6 +255,7 @@ def test_a_wamp_page_and_a_phoenix_page_share_a_room(base_url: str, out_dir: Pat
     assert r["aliceSockets"] == ["/ws"]
     assert r["bobSockets"] == ["/socket/websocket"]
     assert r["bobUrl"].endswith("?transport=phoenix")
+    assert r["unknownTransport"].startswith("Unknown transport in the address: use ?transport=wamp")
     # They see each other, and each other's moves.
     assert r["bobSeesAlice"]["name"] == "Alice"
     assert r["aliceSeesBob"]["name"] == "Bob"

@@ -3,6 +3,7 @@
 // move and chat both ways; Bob's page has no voice and says so; a dropped
 // Phoenix socket comes back as the same member; Alice kicks Bob and his page
 // names her; back at the door he is refused in the same words as over WAMP.
+// An unknown ?transport= is refused in words.
 'use strict';
 
 const b = require('./browser');
@@ -16,6 +17,10 @@ b.main(async (browser, base, out, r) => {
    alice.page.on('websocket', (ws) => sockets.alice.push(new URL(ws.url()).pathname));
    bob.page.on('websocket', (ws) => sockets.bob.push(new URL(ws.url()).pathname));
    const bobLinks = await b.droppable(bob, PHOENIX);
+
+   // A transport the page does not know is said, not guessed.
+   await bob.page.goto(base + '/?transport=carrier-pigeon');
+   r.unknownTransport = await bob.page.locator('#lobby-error').innerText();
 
    const sid = await b.createRoom(alice, base, 'Two transports');
    const aliceId = await b.sessionId(alice);
