@@ -152,7 +152,8 @@ class PhoenixEvents:
                 }
             return None
         if kind == "muted":
-            return "mute", {"session_id": kw.get("session_id")}
+            # ``by`` is a hubsd addition (who muted), which Hubs ignores.
+            return "mute", {"session_id": kw.get("session_id"), "by": kw.get("by")}
         if kind == "roles":
             return "permissions_updated", {}
         if kind == "blocked":

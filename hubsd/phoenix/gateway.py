@@ -129,7 +129,7 @@ class PhoenixGateway:
                 if session is None:
                     continue
                 if notice.kind == "kicked":
-                    session.kicked()
+                    session.kicked(room.hub_sid, notice.payload)
                 else:
                     session.room_left(room.hub_sid)
 

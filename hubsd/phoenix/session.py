@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -209,8 +209,11 @@ class PhoenixSession(RouterSession):
 
     # -- room notices that are not pushes --------------------------------------
 
-    def kicked(self) -> None:
-        """Removed from a room by a moderator: the socket closes with 1000.
+    def kicked(self, hub_sid: str, notice: Mapping[str, Any]) -> None:
+        """Removed from room C{hub_sid} by a moderator: a ``kicked`` push
+        saying by whom (C{notice}, the room core's ``{session_id, by,
+        reason}``; Hubs reads only the close, the push is for clients that
+        show who removed them), then the socket closes with 1000.
 
         It closes once the room's observers have seen the kick, so that the
         SFU's word that the member's media ended for a kick (not because its
@@ -220,6 +223,9 @@ class PhoenixSession(RouterSession):
         """
         if self.closed or self.kicking:
             return
+        channel = self.channels.get("hub:" + hub_sid)
+        if channel is not None:
+            self.push(channel, "kicked", dict(notice))
         self.kicking = True
         self.router.reactor.callLater(0, self.close, CLOSE_KICKED, "kicked")
 

@@ -56,9 +56,10 @@ async function createRoom(p, base, room, options = {}) {
    return p.page.evaluate(() => decodeURIComponent(location.pathname.split('/')[1]));
 }
 
-// Lobby -> the listed room `sid` -> click Join. Resolves with the time of the click.
-async function joinFromLobby(p, base, sid) {
-   await p.page.goto(base + '/');
+// Lobby -> the listed room `sid` -> click Join. Resolves with the time of the
+// click. `query`: the lobby's query string (e.g. '?transport=phoenix').
+async function joinFromLobby(p, base, sid, query = '') {
+   await p.page.goto(base + '/' + query);
    await p.page.fill('#display-name', p.name);
    const button = p.page.locator(`.room-item[data-sid="${sid}"] button.join`);
    await button.waitFor({ timeout: 15000 });
@@ -66,6 +67,49 @@ async function joinFromLobby(p, base, sid) {
    await button.click();
    await p.page.waitForSelector('#chat-input', { timeout: 30000 });
    return clicked;
+}
+
+// Route this page's websockets whose URL matches `pattern` (the WAMP one by
+// default) through the test, so that it can drop them (`drop`).
+async function droppable(p, pattern = /\/ws$/) {
+   const sockets = [];
+   await p.page.routeWebSocket(pattern, (ws) => {
+      const server = ws.connectToServer();
+      sockets.push({ ws, server });
+   });
+   return sockets;
+}
+
+// Drop the latest of `sockets` as a network would: the server's side goes
+// without a close handshake, the page's side closes abnormally.
+async function drop(sockets) {
+   const open = sockets[sockets.length - 1];
+   await open.server.close({ code: 1006 });
+   await open.ws.close({ code: 4000, reason: 'test: dropped' });
+}
+
+// `from` says `text` in chat (with the Send button, or Enter when `enter`),
+// and `to` shows it.
+async function say(from, to, text, { enter = false } = {}) {
+   await from.page.fill('#chat-input', text);
+   if (enter) await from.page.press('#chat-input', 'Enter');
+   else await from.page.click('#chat-send');
+   await to.page.waitForSelector(`#chat-messages li:has-text(${JSON.stringify(text)})`, { timeout: 10000 });
+}
+
+// The chat lines and the people this page shows.
+async function chatAndPeople(p) {
+   return {
+      chat: await p.page.locator('#chat-messages li').allInnerTexts(),
+      people: await p.page.locator('#people li .who').allInnerTexts(),
+   };
+}
+
+// Wait until this page says it is reconnecting, then that it reconnected; the status then.
+async function reconnected(p) {
+   await p.page.waitForFunction(() => /Reconnecting in/.test(document.querySelector('#status').textContent), null, { timeout: 15000 });
+   await p.page.waitForFunction(() => /Reconnected/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
+   return p.page.locator('#status').innerText();
 }
 
 // The session id this page has in the room.
@@ -190,6 +234,44 @@ async function framesPerSecond(p, ms = 3000) {
    }), ms);
 }
 
+// This page's inbound audio, one entry per voice subscription: {from (the
+// publisher's session id), handle (the SFU handle), bytesReceived, audioLevel}
+// as getStats reports them.
+function inboundAudio(p) {
+   return p.page.evaluate(async () => {
+      const voice = window.hubsdDebug && window.hubsdDebug.voice;
+      if (!voice) return [];
+      const found = [];
+      for (const { sessionId, handleId, pc } of voice.subscriptions()) {
+         (await pc.getStats()).forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+               found.push({ from: sessionId, handle: handleId, bytesReceived: s.bytesReceived || 0, audioLevel: s.audioLevel || 0 });
+            }
+         });
+      }
+      return found;
+   });
+}
+
+// Poll inboundAudio until `test(entries)` holds; the entries then. Throws
+// with the last entries, saying `what` was awaited, after `timeout` ms.
+async function waitForInbound(p, test, what, timeout = 30000) {
+   const until = Date.now() + timeout;
+   let last = [];
+   while (Date.now() < until) {
+      last = await inboundAudio(p);
+      if (test(last)) return last;
+      await p.page.waitForTimeout(250);
+   }
+   throw new Error(`${p.name}: ${what} did not happen: ${JSON.stringify(last)}`);
+}
+
+// This page hears `from` (any publisher if omitted): bytes and a level above 0.
+function waitForHearing(p, from, timeout = 30000) {
+   return waitForInbound(p, (entries) => entries.some((s) => (!from || s.from === from) && s.bytesReceived > 0 && s.audioLevel > 0),
+      `hearing ${from || 'anyone'}`, timeout);
+}
+
 // Run `body(browser, base, outdir, partial)`, print its result as one JSON
 // line, exit non-zero on failure (printing the error and what `partial` holds).
 function main(body) {
@@ -211,6 +293,6 @@ function main(body) {
 }
 
 module.exports = {
-   avatarOf, createRoom, framesPerSecond, joinFromLobby, launch, main, person, sessionId,
-   stand, waitForAvatar, waitForAvatarWhere, walk,
+   avatarOf, chatAndPeople, createRoom, drop, droppable, framesPerSecond, inboundAudio, joinFromLobby, launch,
+   main, person, reconnected, say, sessionId, stand, waitForAvatar, waitForAvatarWhere, waitForHearing, waitForInbound, walk,
 };

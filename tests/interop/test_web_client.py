@@ -31,6 +31,15 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("HUBSD_CHROMIUM", "/usr/bin/chromium")
 
 
+#: The daemon's config for the web client: its public origin is its own
+#: address, as a deployment's is (the Phoenix gateway admits browser pages of
+#: that origin only, and the API's room URLs use it).
+WEB_CONFIG = BASE_CONFIG.replace(
+    "[hubsd]\n", "[hubsd]\npublic_origin = http://127.0.0.1:{port}\n", 1
+)
+assert WEB_CONFIG != BASE_CONFIG
+
+
 def _node() -> str:
     node = node_with("playwright-core", "the web client tests")
     if not Path(CHROMIUM).exists():
@@ -42,7 +51,7 @@ def _node() -> str:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A hubsd daemon serving the built client; its http://127.0.0.1:PORT."""
     _node()
-    with running_hubsd(tmp_path_factory.mktemp("web"), BASE_CONFIG) as port:
+    with running_hubsd(tmp_path_factory.mktemp("web"), WEB_CONFIG) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -187,7 +196,7 @@ def _daemon_with(
 ) -> Iterator[str]:
     """A hubsd daemon with C{extra_config} after the base one; its base URL."""
     _node()
-    with running_hubsd(tmp_path_factory.mktemp(name), BASE_CONFIG + extra_config) as port:
+    with running_hubsd(tmp_path_factory.mktemp(name), WEB_CONFIG + extra_config) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -265,3 +274,65 @@ def test_a_hubs_style_client_has_voice_over_the_phoenix_hub_channel(
     # Bob left the hub channel: Alice was told his media went, and why.
     unpublished = [p for ev, p in r["alice"]["pushes"] if ev == "sfu:unpublished"]
     assert unpublished == [{"session_id": r["bobId"], "reason": "left"}]
+
+
+def test_a_wamp_page_and_a_phoenix_page_share_a_room(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_two_transports", base_url, out_dir)
+    # Each page spoke its own transport only.
+    assert r["aliceSockets"] == ["/ws"]
+    assert r["bobSockets"] == ["/socket/websocket"]
+    assert r["bobUrl"].endswith("?transport=phoenix")
+    assert r["unknownTransport"].startswith("Unknown transport in the address: use ?transport=wamp")
+    # They see each other, and each other's moves.
+    assert r["bobSeesAlice"]["name"] == "Alice"
+    assert r["aliceSeesBob"]["name"] == "Bob"
+    assert r["aliceMoved"]["after"]["z"] < r["aliceMoved"]["before"]["z"] - 0.3
+    assert r["bobMoved"]["after"]["x"] < r["bobMoved"]["before"]["x"] - 0.3
+    assert r["aliceChat"][:2] == r["bobChat"][:2] == ["Alice hello Bob", "Bob hi Alice"]
+    assert r["bobChatInputAfterSend"] == ""
+    assert r["alicePeople"] == ["Alice (you)", "Bob"]
+    assert r["bobPeople"] == ["Alice", "Bob (you)"]
+    # No voice over Phoenix, said in words, no peer connection.
+    assert r["bobVoiceState"] == "Voice is not available over this connection."
+    assert (r["bobMuteHidden"], r["bobPeers"]) == (True, 0)
+    # A dropped Phoenix socket: back as the same member over a second socket.
+    assert r["bobReconnected"] == "Reconnected."
+    assert (r["bobIdAfter"], r["bobLinks"]) == (r["bobId"], 2)
+    assert r["alicePeopleAfterDrop"] == ["Alice (you)", "Bob"]
+    # Rights as buttons, then the kick, named, and the refusal at the door.
+    assert r["aliceButtonsForBob"] == ["Mute", "Kick", "Block"]
+    assert r["bobButtonsForAlice"] == ["Block"]
+    assert r["bobOverlay"] == "You were removed from the room by Alice."
+    assert r["alicePeopleAfterKick"] == ["Alice (you)"]
+    assert r["bobRejoin"].startswith("You may not enter this room.")
+
+
+def test_a_moderators_mute_silences_a_member_until_they_unmute(
+    base_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_voice_moderated", base_url, out_dir)
+    assert r["aliceHearsBob"][0]["audioLevel"] > 0
+    # Muted by Alice: told who did it, the button offers Unmute, Alice hears nothing.
+    assert r["bobNotice"] == "Alice muted your microphone."
+    assert (r["bobButtonBefore"], r["bobButtonMuted"]) == ("Mute", "Unmute")
+    muted = [s for s in r["aliceHearsBobMuted"] if s["from"] == r["bobId"]]
+    assert muted and muted[0]["audioLevel"] == 0
+    assert any(s["audioLevel"] > 0 for s in r["bobStillHearsAlice"])
+    # Unmuted by himself (the server agreed): heard again.
+    assert r["bobButtonAfter"] == "Mute"
+    assert r["bobErrors"] == []
+    again = [s for s in r["aliceHearsBobAgain"] if s["from"] == r["bobId"]]
+    assert again and again[0]["audioLevel"] > 0 and again[0]["bytesReceived"] > 0
+
+
+def test_voice_comes_back_after_a_reconnect(base_url: str, out_dir: Path) -> None:
+    r = scenario("web_voice_reconnect", base_url, out_dir)
+    assert r["bobStatus"] == "Reconnected."
+    assert (r["bobIdAfter"], r["links"]) == (r["bobId"], 2)
+    # New SFU handles on both sides (the old ones ended with the old
+    # connection), and sound on them.
+    assert r["aliceHandlesAfter"] and not set(r["aliceHandlesAfter"]) & set(r["aliceHandlesBefore"])
+    assert r["bobHandlesAfter"] and not set(r["bobHandlesAfter"]) & set(r["bobHandlesBefore"])
+    # One publisher and one subscription each: nothing left over from before.
+    assert (r["alicePeers"], r["bobPeers"]) == (2, 2)
+    assert r["bobVoiceState"] == ""

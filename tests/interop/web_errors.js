@@ -12,16 +12,6 @@ async function joinError(p, base, sid) {
    return error.innerText();
 }
 
-// Route this page's websockets through the test, so that it can drop them.
-async function droppable(p) {
-   const sockets = [];
-   await p.page.routeWebSocket(/\/ws$/, (ws) => {
-      const server = ws.connectToServer();
-      sockets.push({ ws, server });
-   });
-   return sockets;
-}
-
 b.main(async (browser, base, out, r) => {
    const alice = await b.person(browser, base, 'Alice');
    const bob = await b.person(browser, base, 'Bob');
@@ -60,14 +50,12 @@ b.main(async (browser, base, out, r) => {
    const room = await b.createRoom(alice, base, 'Steady');
    const aliceId = await b.sessionId(alice);
    const dave = await b.person(browser, base, 'Dave');
-   const sockets = await droppable(dave);
+   const sockets = await b.droppable(dave);
    await b.joinFromLobby(dave, base, room);
    const daveId = await b.sessionId(dave);
    await b.waitForAvatar(alice, daveId);
    await b.waitForAvatar(dave, aliceId);
-   const open = sockets[sockets.length - 1];
-   await open.server.close({ code: 1006 });
-   await open.ws.close({ code: 4000, reason: 'test: dropped' });
+   await b.drop(sockets);
    const status = dave.page.locator('#status');
    await dave.page.waitForFunction(() => /Reconnecting in/.test(document.querySelector('#status').textContent), null, { timeout: 15000 });
    r.reconnecting = await status.innerText();

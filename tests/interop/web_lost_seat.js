@@ -26,9 +26,7 @@ b.main(async (browser, base, out, r) => {
 
    // Down, and staying down until the server has let Dave's seat go.
    refusing = true;
-   const open = sockets[sockets.length - 1];
-   await open.server.close({ code: 1006 });
-   await open.ws.close({ code: 4000, reason: 'test: dropped' });
+   await b.drop(sockets);
    await alice.page.waitForFunction((id) => !document.querySelector(`#people li[data-session-id="${id}"]`), daveId, { timeout: 30000 });
    r.alicePeopleWhileDown = await alice.page.locator('#people li .who').allInnerTexts();
    await alice.page.waitForFunction((id) => ![...document.querySelectorAll('[networked]')]

@@ -37,16 +37,10 @@ b.main(async (browser, base, out, r) => {
    r.bobMoved = { before: bobBefore, after: await b.avatarOf(alice, bobId) };
 
    // Chat both ways.
-   await alice.page.fill('#chat-input', 'hello Bob');
-   await alice.page.click('#chat-send');
-   await bob.page.waitForSelector('#chat-messages li:has-text("hello Bob")', { timeout: 10000 });
-   await bob.page.fill('#chat-input', 'hi Alice');
-   await bob.page.press('#chat-input', 'Enter');
-   await alice.page.waitForSelector('#chat-messages li:has-text("hi Alice")', { timeout: 10000 });
-   r.aliceChat = await alice.page.locator('#chat-messages li').allInnerTexts();
-   r.bobChat = await bob.page.locator('#chat-messages li').allInnerTexts();
-   r.alicePeople = await alice.page.locator('#people li .who').allInnerTexts();
-   r.bobPeople = await bob.page.locator('#people li .who').allInnerTexts();
+   await b.say(alice, bob, 'hello Bob');
+   await b.say(bob, alice, 'hi Alice', { enter: true });
+   ({ chat: r.aliceChat, people: r.alicePeople } = await b.chatAndPeople(alice));
+   ({ chat: r.bobChat, people: r.bobPeople } = await b.chatAndPeople(bob));
 
    r.fps = await b.framesPerSecond(alice, 3000);
 

@@ -5,34 +5,6 @@
 
 const b = require('./browser');
 
-// This page's inbound audio as getStats reports it, over its subscriber peer connections.
-function inboundAudio(p) {
-   return p.page.evaluate(async () => {
-      const voice = window.hubsdDebug && window.hubsdDebug.voice;
-      if (!voice) return [];
-      const found = [];
-      for (const pc of voice.peerConnections()) {
-         (await pc.getStats()).forEach((s) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'audio') {
-               found.push({ bytesReceived: s.bytesReceived || 0, audioLevel: s.audioLevel || 0 });
-            }
-         });
-      }
-      return found;
-   });
-}
-
-async function waitForHearing(p, timeout = 30000) {
-   const until = Date.now() + timeout;
-   let last = [];
-   while (Date.now() < until) {
-      last = await inboundAudio(p);
-      if (last.some((s) => s.bytesReceived > 0 && s.audioLevel > 0)) return last;
-      await p.page.waitForTimeout(250);
-   }
-   throw new Error(`${p.name} hears nothing: ${JSON.stringify(last)}`);
-}
-
 function speakingIndicator(p, id, timeout = 20000) {
    return p.page.waitForSelector(`#people li[data-session-id="${id}"].speaking`, { timeout })
       .then(() => true);
@@ -47,8 +19,8 @@ b.main(async (browser, base, out, r) => {
    const bobId = await b.sessionId(bob);
    Object.assign(r, { sid, aliceId, bobId });
 
-   r.aliceHears = await waitForHearing(alice);
-   r.bobHears = await waitForHearing(bob);
+   r.aliceHears = await b.waitForHearing(alice);
+   r.bobHears = await b.waitForHearing(bob);
    r.aliceSeesBobSpeaking = await speakingIndicator(alice, bobId);
    r.bobSeesAliceSpeaking = await speakingIndicator(bob, aliceId);
    r.muteButton = await alice.page.locator('#mute').innerText();
@@ -59,15 +31,7 @@ b.main(async (browser, base, out, r) => {
    await alice.page.click('#mute');
    r.muteButtonAfter = await alice.page.locator('#mute').innerText();
    await bob.page.waitForSelector(`#people li[data-session-id="${aliceId}"]:not(.speaking)`, { timeout: 20000 });
-   await bob.page.waitForFunction(async () => {
-      let level = 1;
-      for (const pc of window.hubsdDebug.voice.peerConnections()) {
-         (await pc.getStats()).forEach((s) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'audio') level = s.audioLevel || 0;
-         });
-      }
-      return level === 0;
-   }, null, { timeout: 20000, polling: 500 });
+   await b.waitForInbound(bob, (entries) => entries.length === 1 && entries[0].audioLevel === 0, 'Alice going quiet', 20000);
    r.bobHearsAliceMuted = true;
 
    // Bob leaves: Alice's subscription to him ends.

@@ -14,16 +14,7 @@ b.main(async (browser, base, out, r) => {
    await bob.page.waitForFunction(() => document.querySelector('#voice-state').textContent !== '', null, { timeout: 20000 });
    r.bobVoiceState = await bob.page.locator('#voice-state').innerText();
    r.bobMuteHidden = await bob.page.locator('#mute').isHidden();
-   r.bobHearsAlice = await bob.page.waitForFunction(async () => {
-      for (const pc of window.hubsdDebug.voice.peerConnections()) {
-         let ok = false;
-         (await pc.getStats()).forEach((s) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.bytesReceived > 0 && s.audioLevel > 0) ok = true;
-         });
-         if (ok) return true;
-      }
-      return false;
-   }, null, { timeout: 30000, polling: 250 }).then(() => true);
+   r.bobHearsAlice = (await b.waitForHearing(bob)).length === 1;
    r.problems = [...alice.problems, ...bob.problems];
    return r;
 });

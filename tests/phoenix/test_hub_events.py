@@ -54,9 +54,10 @@ async def test_moderation_settings_and_pins(daemon: HubsdService) -> None:
     a = await ann.join_hub(sid, "Ann")
     assert o["hubs"][0]["member_permissions"]["pin_objects"] is True
 
-    # mute: only the target is told, in Hubs' shape.
+    # mute: only the target is told, in Hubs' shape, plus who muted it.
     owner.push(topic, "mute", {"session_id": a["session_id"]})
-    assert (await ann.wait(lambda f: f[3] == "mute"))[4] == {"session_id": a["session_id"]}
+    muted = (await ann.wait(lambda f: f[3] == "mute"))[4]
+    assert muted == {"session_id": a["session_id"], "by": o["session_id"]}
     assert owner.pushes("mute") == []
     # add_owner: the target hears permissions_updated and its meta changes.
     owner.push(topic, "add_owner", {"session_id": a["session_id"]})
@@ -93,6 +94,28 @@ async def test_moderation_settings_and_pins(daemon: HubsdService) -> None:
     assert ann.close is None
     again = await ann.request(topic, "phx_join", {"profile": {"displayName": "A"}, "context": {}})
     assert again["response"]["reason"] == "closed"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_kicked_member_is_told_by_whom_before_its_socket_closes(
+    daemon: HubsdService,
+) -> None:
+    created = await create_room(daemon)
+    sid, topic = created["hub_sid"], f"hub:{created['hub_sid']}"
+    owner, bob = await connect(port(daemon)), await connect(port(daemon))
+    o = await owner.join_hub(sid, "Owner", creator_assignment_token=created["creator_token"])
+    b = await bob.join_hub(sid, "Bob")
+    owner.push(topic, "kick", {"session_id": b["session_id"]})
+    kicked = await bob.wait(lambda f: f[3] == "kicked")
+    assert kicked[2] == topic and kicked[0] == bob.join_refs[topic]
+    assert kicked[4] == {"session_id": b["session_id"], "by": o["session_id"], "reason": ""}
+    # Then the close Hubs reads as "removed", after the push.
+    for _ in range(250):
+        if bob.close is not None:
+            break
+        await deferLater(reactor, 0.02, lambda: None)
+    assert bob.close == (1000, "kicked")
+    assert owner.pushes("kicked") == []
 
 
 @pytest_twisted.ensureDeferred

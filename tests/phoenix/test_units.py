@@ -97,7 +97,10 @@ def test_room_notices_become_the_pushes_hubs_reads() -> None:
     closed = frame(enc, "closed", {"hub_sid": "abc123"})
     assert closed[4]["hubs"][0]["entry_mode"] == "deny"
     assert closed[4]["stale_fields"] == ["entry_mode"]
-    assert frame(enc, "muted", {"session_id": "t", "by": "o"})[3:] == ["mute", {"session_id": "t"}]
+    assert frame(enc, "muted", {"session_id": "t", "by": "o"})[3:] == [
+        "mute",
+        {"session_id": "t", "by": "o"},
+    ]
     assert frame(enc, "roles", {"session_id": "t", "roles": {}})[3:] == ["permissions_updated", {}]
     assert frame(enc, "blocked", {"session_id": "o", "blocked": True})[3] == "block"
     assert frame(enc, "blocked", {"session_id": "o", "blocked": False})[3] == "unblock"

@@ -4,7 +4,7 @@ import { h, creatorTokens, roomPath, savedName } from "./dom.js";
 import { ensureConnected, showLobby } from "./lobby/page.js";
 import { showRoom } from "./room/page.js";
 import { RoomError } from "./transport/errors.js";
-import { makeTransport } from "./transport/index.js";
+import { makeTransport, transportName } from "./transport/index.js";
 
 const root = document.getElementById("app");
 
@@ -70,6 +70,15 @@ function roomDoor(transport, sid) {
 }
 
 function main() {
+  if (transportName() === null) {
+    root.replaceChildren(
+      h("main", { class: "lobby" },
+        h("section", { class: "card" },
+          h("p", { id: "lobby-error", class: "error", role: "alert" },
+            "Unknown transport in the address: use ?transport=wamp (the default) or ?transport=phoenix."))),
+    );
+    return;
+  }
   const transport = makeTransport();
   const sid = sidFromPath(window.location.pathname);
   if (sid) roomDoor(transport, sid);

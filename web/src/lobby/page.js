@@ -56,7 +56,7 @@ export function showLobby(root, transport, enter) {
     const full = room.member_count >= room.room_size;
     return h(
       "li", { class: "room-item", "data-sid": room.hub_sid },
-      h("a", { href: roomPath(room), class: "room-name" }, room.name),
+      h("a", { href: roomPath(room) + window.location.search, class: "room-name" }, room.name),
       h("span", { class: "count" }, `${room.member_count} / ${room.room_size}`, full ? " (full)" : ""),
       h("button", {
         class: "join", type: "button",

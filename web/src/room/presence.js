@@ -16,6 +16,11 @@ export class PresenceMap {
     }
   }
 
+  /** Everything as an enter snapshot's `presence` ({session id: {metas}}), the inverse of reset. */
+  state() {
+    return Object.fromEntries([...this.metas].map(([id, metas]) => [id, { metas: metas.slice() }]));
+  }
+
   /** Apply one `.presence` event: leaves first, then joins (an update is both). */
   apply({ joins = {}, leaves = {} }) {
     for (const [id, entry] of Object.entries(leaves)) {

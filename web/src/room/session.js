@@ -126,7 +126,7 @@ export class RoomSession extends EventTarget {
     this.transport.onDisconnect((code, message) => this.dropped(code, message));
     const reply = await this.transport.join(
       this.sid,
-      { invite: this.visit.invite, creatorToken: this.visit.creatorToken },
+      { invite: this.visit.invite, creatorToken: this.visit.creatorToken, profile: this.visit.profile },
       this.handlers(),
     );
     this.sessionId = reply.session_id;

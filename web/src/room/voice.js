@@ -22,23 +22,31 @@
 // joins the media again.
 import { RoomError } from "../transport/errors.js";
 
-/** The backend used while the server offers no voice. */
-export const noVoice = {
-  available: false,
-  reason: "Voice is not available on this server yet.",
-  muted: false,
-  publishing: false,
-  start() {
-    return Promise.resolve();
-  },
-  setMuted() {},
-  onSpeaking() {},
-  onState() {},
-  getMediaStream() {
-    return Promise.reject(new Error("no voice on this server"));
-  },
-  stop() {},
-};
+/** A backend for a page that has no voice (`reason` says why); it opens no peer connection. */
+export function noVoice(reason) {
+  return {
+    available: false,
+    reason,
+    muted: false,
+    publishing: false,
+    start() {
+      return Promise.resolve();
+    },
+    setMuted() {},
+    onSpeaking() {},
+    onState() {},
+    peerConnections() {
+      return [];
+    },
+    subscriptions() {
+      return [];
+    },
+    getMediaStream() {
+      return Promise.reject(new Error(reason));
+    },
+    stop() {},
+  };
+}
 
 // An audio level (0..1, RFC 6464 style as browsers report it) above this is
 // someone speaking; the level has to stay under it for HOLD polls to stop.
@@ -89,6 +97,11 @@ export class SfuVoice {
   /** The peer connections now open (publisher first), for tests and debugging. */
   peerConnections() {
     return [this.publisher, ...this.subs.values()].filter((x) => x && x.pc).map((x) => x.pc);
+  }
+
+  /** Whom we listen to: [{sessionId, handleId, pc}], for tests and debugging. */
+  subscriptions() {
+    return [...this.subs].filter(([, x]) => x.pc).map(([sessionId, x]) => ({ sessionId, handleId: x.handleId, pc: x.pc }));
   }
 
   onSpeaking(fn) {

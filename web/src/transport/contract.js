@@ -2,9 +2,9 @@
 //
 // The room page and the lobby talk to the server only through an object with
 // the methods below (a "room transport"). transport/wamp.js implements it
-// over the WAMP room API (docs/wamp-api.md) with autobahn-js; a transport over
-// the Phoenix gateway implements the same methods with the hub channel's
-// messages and plugs in through `makeTransport` in transport/index.js.
+// over the WAMP room API (docs/wamp-api.md) with autobahn-js;
+// transport/phoenix.js implements the same methods over the Phoenix gateway
+// (docs/phoenix-api.md); `makeTransport` in transport/index.js picks one.
 // Every method that can fail rejects with a RoomError (transport/errors.js).
 //
 //   connect({token?})            open a connection; `token`: a session token
@@ -14,7 +14,11 @@
 //   close()                      end the connection on purpose
 //   listPublic() -> [Room]        create(fields) -> {hub_sid, slug, creator_token}
 //   describe(sid) -> Room
-//   join(sid, {invite?, creatorToken?}, handlers) -> join reply
+//   voice                        false if sfu/sfuEvents are not offered (the
+//                                 page then has no voice over this transport)
+//   join(sid, {invite?, creatorToken?, profile?}, handlers) -> join reply
+//       {session_id, session_token, room}; `profile` is the one enter will
+//       give (a transport whose join enters in the lobby needs it then)
 //       handlers: {presence, naf, chat, refresh, closed, pins, kicked,
 //                  muted, roles, blocked}, each fn(payload); the transport
 //       delivers the room's events to them from before join resolves

@@ -1,6 +1,7 @@
 // The room transport over WAMP (docs/wamp-api.md) with autobahn-js.
 // See transport/contract.js for what each method promises.
 import autobahn from "autobahn-browser";
+import { ConnectAttempts } from "./attempts.js";
 import { ROOM_EVENTS } from "./contract.js";
 import { RoomError } from "./errors.js";
 
@@ -32,20 +33,16 @@ export class WampTransport {
     this.session = null;
     this.connection = null;
     this.dropListener = () => {};
-    this.pending = null;
+    this.attempts = new ConnectAttempts();
+    /** The SFU's signalling is WAMP: voice works over this transport. */
+    this.voice = true;
   }
 
   connect({ token } = {}) {
-    // Two parts of the page asking at once share one connection attempt.
-    if (this.pending && this.pending.token === token) return this.pending.promise;
-    if (this.connection) this.close();
-    const promise = this.open(token);
-    this.pending = { token, promise };
-    const settled = () => {
-      if (this.pending && this.pending.promise === promise) this.pending = null;
-    };
-    promise.then(settled, settled);
-    return promise;
+    return this.attempts.share(token, () => {
+      if (this.connection) this.close();
+      return this.open(token);
+    });
   }
 
   open(token) {
