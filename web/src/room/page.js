@@ -2,13 +2,17 @@
 // connection is doing. Everything the server refuses is shown in words.
 /* global NAF */
 import { h, visitTokens } from "../dom.js";
+import { SPAWN_DENIED } from "../transport/errors.js";
 import { AVATAR_TEMPLATE, BOX_TEMPLATE, registerSchemas, registerTemplates } from "./components.js";
-import { noMedia } from "./media.js";
+import { HttpMedia, IMAGE_TYPES, linkIn, linkView, mayTake } from "./media.js";
+import { MediaObjects, useResolver } from "./media-objects.js";
 import { HubsdAdapter, useSession } from "./naf-adapter.js";
 import { RoomSession } from "./session.js";
 import { SfuVoice } from "./voice.js";
 
 let registered = false;
+// The session whose permissions NAF's own takes are checked against.
+let taking = null;
 
 function colorFor(id) {
   let hash = 0;
@@ -19,7 +23,7 @@ function colorFor(id) {
 /** Join room `sid` and show it in `root`; resolves when the page is up or rejects with a RoomError. */
 export async function showRoom(root, transport, sid, visit, options = {}) {
   const voice = options.voice || new SfuVoice();
-  const media = options.media || noMedia;
+  const media = options.media || new HttpMedia();
   const session = new RoomSession(transport, sid, visit);
   await session.clockFromServer();
   await session.start(visitTokens.get(sid));
@@ -145,9 +149,127 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
     scene.append(box);
   }
 
+  // Media: images dropped, picked or pasted as links (room/media.js,
+  // room/media-objects.js), and the tools on the selected object.
+  const toolButton = (id, action, text) =>
+    h("button", { id, type: "button", class: "small", onclick: () => objects.act(action) }, text);
+  const tools = {
+    grab: toolButton("media-grab", "grab", "Grab"),
+    pin: toolButton("media-pin", "pin", "Pin"),
+    remove: toolButton("media-remove", "remove", "Remove"),
+  };
+  tools.root = h("div", { id: "object-tools", class: "object-tools", hidden: true, role: "toolbar", "aria-label": "The selected object" },
+    tools.grab, tools.pin, tools.remove, toolButton("media-close", "close", "×"));
+  const objects = new MediaObjects({ scene, session, transport, notice, tools });
+  useResolver(media);
+
+  function mayShare() {
+    if (session.permissions.spawn_and_move_media) return true;
+    notice(SPAWN_DENIED);
+    return false;
+  }
+
+  async function shareFile(file) {
+    if (!file || !mayShare()) return;
+    const name = file.name || "the image";
+    if (file.type && !file.type.startsWith("image/")) {
+      notice(`${name} is not an image (${file.type}): only images can be shared here.`);
+      return;
+    }
+    notice(`Sharing ${name}…`, "info");
+    try {
+      const upload = await media.upload(file);
+      if (!IMAGE_TYPES.includes(upload.contentType)) {
+        notice(`${name} is ${upload.contentType || "of an unknown type"}: only images can be shown here.`);
+        return;
+      }
+      objects.spawn({ src: upload.src, link: "", title: "" }, upload);
+    } catch (err) {
+      notice(err.message);
+    }
+  }
+
+  async function shareLink(text) {
+    const url = linkIn(text);
+    if (!url) {
+      notice("That is not a link: it should start with http:// or https://.");
+      return;
+    }
+    if (!mayShare()) return;
+    try {
+      const view = linkView(url, await media.resolve(url), window.location.href);
+      if (view.show === "nothing") notice(view.words);
+      else objects.spawn({ src: view.thumbnail || "", link: url, title: view.title || "" });
+    } catch (err) {
+      notice(err.message);
+    }
+  }
+
+  const fileInput = h("input", {
+    id: "image-file", type: "file", accept: "image/*", hidden: true,
+    onchange: () => {
+      const file = fileInput.files && fileInput.files[0];
+      fileInput.value = "";
+      shareFile(file);
+    },
+  });
+  const linkInput = h("input", { id: "link-input", type: "url", placeholder: "Paste a link…", autocomplete: "off" });
+  const linkForm = h("form", {
+    id: "link-form", class: "link-form",
+    onsubmit: (event) => {
+      event.preventDefault();
+      const text = linkInput.value.trim();
+      if (!text) return;
+      linkInput.value = "";
+      shareLink(text);
+    },
+  }, linkInput, h("button", { id: "link-add", type: "submit", title: "Show the link in the room" }, "Show link"));
+
+  // Ctrl+V on the page (not in a text field): an image or a link.
+  function onPaste(event) {
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable)) return;
+    const data = event.clipboardData;
+    if (!data) return;
+    const file = [...data.files].find((f) => f.type.startsWith("image/")) || data.files[0];
+    if (file) {
+      event.preventDefault();
+      shareFile(file);
+      return;
+    }
+    const text = data.getData("text/uri-list") || data.getData("text/plain");
+    if (linkIn(text)) {
+      event.preventDefault();
+      shareLink(text);
+    }
+  }
+
+  function carriesMedia(event) {
+    const types = event.dataTransfer ? [...event.dataTransfer.types] : [];
+    return types.includes("Files") || types.includes("text/uri-list");
+  }
+
+  function onDragOver(event) {
+    if (!carriesMedia(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    dropHint.hidden = false;
+  }
+
+  function onDrop(event) {
+    dropHint.hidden = true;
+    if (!carriesMedia(event)) return;
+    event.preventDefault();
+    const data = event.dataTransfer;
+    if (data.files && data.files.length) shareFile(data.files[0]);
+    else shareLink(data.getData("text/uri-list") || data.getData("text/plain"));
+  }
+  const dropHint = h("div", { id: "drop-hint", class: "drop-hint", hidden: true }, "Drop the image to share it with the room");
+
   // A refused guaranteed NAF message: say why, and undo a refused spawn.
   function refused(err, dataType, data) {
     if (dataType === "r") return; // the entity is gone here either way
+    if (objects.refused(err, dataType, data)) return;
     notice(err.message);
     const id = data && data.networkId;
     if (dataType === "u" && data.isFirstSync && id && NAF.entities.hasEntity(id)) {
@@ -159,6 +281,12 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   }
 
   session.addEventListener("presence", renderPeople);
+  session.addEventListener("presence", () => objects.refreshTools());
+  session.addEventListener("pins", (e) => objects.pinsChanged(e.detail));
+  // After NAF has the snapshot's entities (the adapter hands them over on
+  // the same event), bring back the pinned objects the room no longer holds.
+  session.addEventListener("snapshot", (e) => setTimeout(() => objects.restore(e.detail.pinned || []), 0));
+  document.body.addEventListener("connected", () => setTimeout(() => objects.restore((session.snapshot && session.snapshot.pinned) || []), 0), { once: true });
   session.addEventListener("chat", (e) => addChat(e.detail));
   session.addEventListener("notice", (e) => notice(e.detail.text, e.detail.kind));
   session.addEventListener("muted", () => voice.setMuted(true, true));
@@ -194,6 +322,9 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("span", { class: "grow" }),
         muteButton,
         h("button", { id: "place-box", type: "button", onclick: placeBox, title: "Place a box in front of you" }, "Place a box"),
+        h("button", { id: "add-image", type: "button", onclick: () => fileInput.click(), title: "Share an image from this computer (or drop one on the room)" }, "Add image"),
+        fileInput,
+        linkForm,
         closeButton,
         inviteButton,
         h("button", { id: "leave", type: "button", onclick: () => session.leave() }, "Leave")),
@@ -202,15 +333,31 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("section", {}, h("h2", {}, "In the room ", peopleCount), people),
         h("section", { class: "chat" }, h("h2", {}, "Chat"), messages,
           h("form", { id: "chat-form", onsubmit: sendChat }, chatInput, h("button", { type: "submit", id: "chat-send" }, "Send")))),
-      h("p", { class: "hint" }, "Move: W A S D · look: drag the mouse"),
+      h("p", { class: "hint" }, "Move: W A S D · look: drag the mouse · drop or paste an image or a link to share it · click an image for its tools"),
+      tools.root,
+      dropHint,
       notices,
       overlay),
   );
+  const room = root.querySelector(".room");
+  room.addEventListener("dragover", onDragOver);
+  room.addEventListener("dragleave", (event) => { if (event.target === room || !room.contains(event.relatedTarget)) dropHint.hidden = true; });
+  room.addEventListener("drop", onDrop);
+  window.addEventListener("paste", onPaste);
+  session.addEventListener("left", () => window.removeEventListener("paste", onPaste));
   registerSchemas();
   if (!registered) {
     NAF.adapters.register("hubsd", HubsdAdapter);
+    // NAF takes over the persistent objects of a member who leaves; only
+    // those the server lets take them try (hubsd/rooms/permissions.py).
+    const take = NAF.utils.takeOwnership;
+    NAF.utils.takeOwnership = (el) => {
+      const template = el && el.components && el.components.networked && el.components.networked.data.template;
+      return taking && !mayTake(taking.permissions, template) ? false : take(el);
+    };
     registered = true;
   }
+  taking = session;
   useSession(session, voice, refused);
   // Connect NAF once the templates are known, so that the snapshot's
   // entities can be made at once.
@@ -220,7 +367,7 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   renderPeople();
   showVoice();
   // For tests and debugging: the page's voice (its peer connections).
-  window.hubsdDebug = { ...(window.hubsdDebug || {}), voice };
+  window.hubsdDebug = { ...(window.hubsdDebug || {}), voice, media: objects };
   if (voice.available) {
     voice.start(session).catch((err) => {
       voice.failed(err);
@@ -239,6 +386,9 @@ function buildScene(session, visit) {
     "loading-screen": "enabled: false",
     "device-orientation-permission-ui": "enabled: false",
     renderer: "antialias: true; colorManagement: true",
+    // Clicks on media objects (their tools); dragging still turns the view.
+    cursor: "rayOrigin: mouse; fuse: false",
+    raycaster: "objects: .media-object; far: 30",
     "networked-scene": `adapter: hubsd; room: ${session.sid}; app: hubsd; audio: false; debug: false; connectOnLoad: false`,
   });
   const assets = h("a-assets");
