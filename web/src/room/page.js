@@ -2,10 +2,11 @@
 // connection is doing. Everything the server refuses is shown in words.
 /* global NAF */
 import { h, visitTokens } from "../dom.js";
-import { SPAWN_DENIED } from "../transport/errors.js";
 import { AVATAR_TEMPLATE, BOX_TEMPLATE, registerSchemas, registerTemplates } from "./components.js";
-import { HttpMedia, IMAGE_TYPES, linkIn, linkView, mayTake } from "./media.js";
-import { MediaObjects, useResolver } from "./media-objects.js";
+import { HttpMedia, mayTake } from "./media.js";
+import { useResolver } from "./media-image.js";
+import { MediaObjects } from "./media-objects.js";
+import { MediaSharing } from "./media-share.js";
 import { HubsdAdapter, useSession } from "./naf-adapter.js";
 import { RoomSession } from "./session.js";
 import { SfuVoice } from "./voice.js";
@@ -149,122 +150,11 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
     scene.append(box);
   }
 
-  // Media: images dropped, picked or pasted as links (room/media.js,
-  // room/media-objects.js), and the tools on the selected object.
-  const toolButton = (id, action, text) =>
-    h("button", { id, type: "button", class: "small", onclick: () => objects.act(action) }, text);
-  const tools = {
-    grab: toolButton("media-grab", "grab", "Grab"),
-    pin: toolButton("media-pin", "pin", "Pin"),
-    remove: toolButton("media-remove", "remove", "Remove"),
-  };
-  tools.root = h("div", { id: "object-tools", class: "object-tools", hidden: true, role: "toolbar", "aria-label": "The selected object" },
-    tools.grab, tools.pin, tools.remove, toolButton("media-close", "close", "×"));
-  const objects = new MediaObjects({ scene, session, transport, notice, tools });
+  // Media: images dropped, picked or pasted as links, and the tools on the
+  // selected one (room/media.js, media-objects.js, media-share.js).
+  const objects = new MediaObjects({ scene, session, transport, notice });
   useResolver(media);
-
-  function mayShare() {
-    if (session.permissions.spawn_and_move_media) return true;
-    notice(SPAWN_DENIED);
-    return false;
-  }
-
-  async function shareFile(file) {
-    if (!file || !mayShare()) return;
-    const name = file.name || "the image";
-    if (file.type && !file.type.startsWith("image/")) {
-      notice(`${name} is not an image (${file.type}): only images can be shared here.`);
-      return;
-    }
-    notice(`Sharing ${name}…`, "info");
-    try {
-      const upload = await media.upload(file);
-      if (!IMAGE_TYPES.includes(upload.contentType)) {
-        notice(`${name} is ${upload.contentType || "of an unknown type"}: only images can be shown here.`);
-        return;
-      }
-      objects.spawn({ src: upload.src, link: "", title: "" }, upload);
-    } catch (err) {
-      notice(err.message);
-    }
-  }
-
-  async function shareLink(text) {
-    const url = linkIn(text);
-    if (!url) {
-      notice("That is not a link: it should start with http:// or https://.");
-      return;
-    }
-    if (!mayShare()) return;
-    try {
-      const view = linkView(url, await media.resolve(url), window.location.href);
-      if (view.show === "nothing") notice(view.words);
-      else objects.spawn({ src: view.thumbnail || "", link: url, title: view.title || "" });
-    } catch (err) {
-      notice(err.message);
-    }
-  }
-
-  const fileInput = h("input", {
-    id: "image-file", type: "file", accept: "image/*", hidden: true,
-    onchange: () => {
-      const file = fileInput.files && fileInput.files[0];
-      fileInput.value = "";
-      shareFile(file);
-    },
-  });
-  const linkInput = h("input", { id: "link-input", type: "url", placeholder: "Paste a link…", autocomplete: "off" });
-  const linkForm = h("form", {
-    id: "link-form", class: "link-form",
-    onsubmit: (event) => {
-      event.preventDefault();
-      const text = linkInput.value.trim();
-      if (!text) return;
-      linkInput.value = "";
-      shareLink(text);
-    },
-  }, linkInput, h("button", { id: "link-add", type: "submit", title: "Show the link in the room" }, "Show link"));
-
-  // Ctrl+V on the page (not in a text field): an image or a link.
-  function onPaste(event) {
-    const target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable)) return;
-    const data = event.clipboardData;
-    if (!data) return;
-    const file = [...data.files].find((f) => f.type.startsWith("image/")) || data.files[0];
-    if (file) {
-      event.preventDefault();
-      shareFile(file);
-      return;
-    }
-    const text = data.getData("text/uri-list") || data.getData("text/plain");
-    if (linkIn(text)) {
-      event.preventDefault();
-      shareLink(text);
-    }
-  }
-
-  function carriesMedia(event) {
-    const types = event.dataTransfer ? [...event.dataTransfer.types] : [];
-    return types.includes("Files") || types.includes("text/uri-list");
-  }
-
-  function onDragOver(event) {
-    if (!carriesMedia(event)) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = "copy";
-    dropHint.hidden = false;
-  }
-
-  function onDrop(event) {
-    dropHint.hidden = true;
-    if (!carriesMedia(event)) return;
-    event.preventDefault();
-    const data = event.dataTransfer;
-    if (data.files && data.files.length) shareFile(data.files[0]);
-    else shareLink(data.getData("text/uri-list") || data.getData("text/plain"));
-  }
-  const dropHint = h("div", { id: "drop-hint", class: "drop-hint", hidden: true }, "Drop the image to share it with the room");
+  const sharing = new MediaSharing({ session, media, objects, notice });
 
   // A refused guaranteed NAF message: say why, and undo a refused spawn.
   function refused(err, dataType, data) {
@@ -322,9 +212,7 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("span", { class: "grow" }),
         muteButton,
         h("button", { id: "place-box", type: "button", onclick: placeBox, title: "Place a box in front of you" }, "Place a box"),
-        h("button", { id: "add-image", type: "button", onclick: () => fileInput.click(), title: "Share an image from this computer (or drop one on the room)" }, "Add image"),
-        fileInput,
-        linkForm,
+        ...sharing.controls,
         closeButton,
         inviteButton,
         h("button", { id: "leave", type: "button", onclick: () => session.leave() }, "Leave")),
@@ -334,17 +222,13 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("section", { class: "chat" }, h("h2", {}, "Chat"), messages,
           h("form", { id: "chat-form", onsubmit: sendChat }, chatInput, h("button", { type: "submit", id: "chat-send" }, "Send")))),
       h("p", { class: "hint" }, "Move: W A S D · look: drag the mouse · drop or paste an image or a link to share it · click an image for its tools"),
-      tools.root,
-      dropHint,
+      objects.tools.root,
+      sharing.dropHint,
       notices,
       overlay),
   );
-  const room = root.querySelector(".room");
-  room.addEventListener("dragover", onDragOver);
-  room.addEventListener("dragleave", (event) => { if (event.target === room || !room.contains(event.relatedTarget)) dropHint.hidden = true; });
-  room.addEventListener("drop", onDrop);
-  window.addEventListener("paste", onPaste);
-  session.addEventListener("left", () => window.removeEventListener("paste", onPaste));
+  sharing.attach(root.querySelector(".room"));
+  session.addEventListener("left", () => sharing.detach());
   registerSchemas();
   if (!registered) {
     NAF.adapters.register("hubsd", HubsdAdapter);
