@@ -21,7 +21,7 @@ export function inFrontOf(camera) {
   return { position: ahead, rotation: { x: 0, y: THREE.MathUtils.radToDeg(yaw), z: 0 } };
 }
 
-/** A media entity in `scene` (networked unless `local`), showing `image` ({src, link, title}). */
+/** A networked media entity in `scene` showing `image` ({src, link, title}); `pinned`: brought back from a pin, held by nobody. */
 export function mediaEntity(scene, { networkId, position, rotation, image, pinned = false }) {
   const el = document.createElement("a-entity");
   const networked = { template: MEDIA_TEMPLATE, networkId, attachTemplateToLocal: false };
