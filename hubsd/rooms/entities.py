@@ -42,7 +42,10 @@ so decoded payloads must not be mutated after being handed over.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from hubsd.rooms.permissions import may_take
 
 _MISSING: Any = object()
 
@@ -144,7 +147,8 @@ class EntityTable:
     (a sync or ``r`` from a member that is not the owner under the rule),
     ``dropped_unknown`` (an update or ``r`` for an entity the room does not
     have), ``dropped_full`` (a create beyond ``max_entities``),
-    ``dropped_denied`` (a spawn without the permission; counted by ``naf``),
+    ``dropped_denied`` (a spawn without the permission, counted by ``naf``, or
+    a take without it),
     ``dropped_first_sync_in_um`` (whole ``um`` messages; counted by ``naf``).
     """
 
@@ -183,7 +187,12 @@ class EntityTable:
             "dropped_first_sync_in_um": self.dropped_first_sync_in_um,
         }
 
-    def apply(self, sender: str, sync: dict[str, Any]) -> Decision:
+    def apply(
+        self,
+        sender: str,
+        sync: dict[str, Any],
+        permissions: Mapping[str, bool] | None = None,
+    ) -> Decision:
         """
         Apply one entity sync (the ``data`` of a ``u`` or an element of a
         ``um``'s ``d``) sent by session C{sender}; spawn permission was
@@ -207,6 +216,12 @@ class EntityTable:
           one (NAF clients do the same), components are merged; an owner's
           sync with a lastOwnerTime other than the recorded one is relayed
           with the recorded one (the time changes only with the owner).
+        - With C{permissions} (the sender's), taking a known entity from
+          another owner, or creating one with a persistent sync (taking
+          over a pinned object nobody holds), needs what
+          L{hubsd.rooms.permissions.may_take} says (``-media``:
+          ``spawn_and_move_media``); otherwise ``dropped_denied``. Without
+          them no take is checked (the caller decided).
         - Missing ``owner``/``lastOwnerTime``/``components`` of an accepted
           sync are filled in (sender, known time or -1 for a create, ``{}``):
           NAF receivers need them.
@@ -238,6 +253,13 @@ class EntityTable:
             return DROP_NOT_OWNER
 
         if entity is None:
+            if (
+                persistent is True
+                and permissions is not None
+                and not may_take(permissions, sync.get("template"))
+            ):
+                self.dropped_denied += 1
+                return DROP_DENIED
             return self._create(sender, sync, changed)
 
         if entity.creator_only and sender != entity.created_by:
@@ -252,6 +274,9 @@ class EntityTable:
             self.dropped_not_owner += 1
             return DROP_NOT_OWNER
         if owner != entity.owner:
+            if permissions is not None and not may_take(permissions, entity.template):
+                self.dropped_denied += 1
+                return DROP_DENIED
             entity.owner = owner
             entity.last_owner_time = time
         elif time != known_time:

@@ -43,7 +43,11 @@ Rules (hubs-protocol.md 5.2 and 8.12, issue 7 part 8):
   (``denied``). ``persistent`` missing counts as non-persistent (Hubs only
   checks ``persistent == false``, which omitting the key bypassed). A
   permitted first sync is stamped: owner and creator := the sender. Then
-  the ownership rule of the table applies (`EntityTable.apply`).
+  the ownership rule of the table applies (`EntityTable.apply`), and taking
+  an entity from another owner needs the same permission as spawning its
+  template (``permissions.may_take``; refused -> ``denied``, with no
+  correction: the taker's claim beats the table's state under NAF's rule,
+  so its page restores the entity itself).
 - ``um``: dropped whole if any element is a first sync (as Hubs does,
   ``first_sync_in_um``); otherwise each element goes through the table and
   refused elements are removed from ``d`` (all refused -> message dropped).
@@ -290,7 +294,7 @@ def inspect(
         ):
             table.dropped_denied += 1
             return Verdict(False, data_type, sync, False, "denied", ("denied",))
-        decision = table.apply(sender, sync)
+        decision = table.apply(sender, sync, permissions)
         if decision.accepted:
             return Verdict(True, data_type, sync, decision.changed, client_id=env.client_id)
         refused = decision.reason or "refused"
@@ -313,7 +317,7 @@ def inspect(
     corrections: list[dict[str, Any]] = []
     apply = table.apply
     for index, sync in enumerate(syncs):
-        decision = apply(sender, sync)
+        decision = apply(sender, sync, permissions)
         if decision.accepted:
             if decision.changed:
                 changed = True

@@ -172,6 +172,19 @@ def may_spawn(permissions: Mapping[str, bool], template: object) -> bool:
     return isinstance(need, str) and bool(permissions.get(need))
 
 
+def may_take(permissions: Mapping[str, bool], template: object) -> bool:
+    """
+    True if a member with C{permissions} may take ownership of an entity
+    with C{template} from another member (to move it): the permission its
+    template is spawned with (``-media``: ``spawn_and_move_media``, ...).
+    Entities no member spawns (scene objects such as doors) and avatars
+    (which only their creator updates, see L{hubsd.rooms.entities}) need
+    none.
+    """
+    need = spawn_permission(template) if isinstance(template, str) else False
+    return not isinstance(need, str) or bool(permissions.get(need))
+
+
 #: Room topics members publish on (the server applies the relay rules).
 MEMBER_TOPICS = frozenset({"naf", "chat"})
 #: Room topics only the room core publishes on; members subscribe.

@@ -63,9 +63,9 @@ def out_dir(tmp_path: Path) -> Path:
     return path
 
 
-def scenario(name: str, base: str, out: Path) -> dict[str, Any]:
+def scenario(name: str, base: str, out: Path, timeout: float = 300) -> dict[str, Any]:
     """Run tests/interop/NAME.js against C{base}; the JSON object it printed."""
-    result = run_scenario(_node(), name, [base, str(out)], timeout=300)
+    result = run_scenario(_node(), name, [base, str(out)], timeout=timeout)
     assert result.pop("problems") == []
     return result
 
@@ -336,3 +336,71 @@ def test_voice_comes_back_after_a_reconnect(base_url: str, out_dir: Path) -> Non
     # One publisher and one subscription each: nothing left over from before.
     assert (r["alicePeers"], r["bobPeers"]) == (2, 2)
     assert r["bobVoiceState"] == ""
+
+
+@pytest.fixture(scope="module")
+def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon that may fetch links from loopback and takes uploads of 50 KiB at most."""
+    yield from _daemon_with(
+        tmp_path_factory,
+        "web-media",
+        "[media]\nallow_networks = 127.0.0.1/32\n[files]\nmax_upload_size = 50KiB\n",
+    )
+
+
+def test_images_dropped_moved_pinned_and_pasted_links_reach_every_member(
+    media_url: str, out_dir: Path
+) -> None:
+    r = scenario("web_media", media_url, out_dir, timeout=540)
+    dropped = r["ids"]["dropped"]
+    # Bob's page loaded Alice's upload from the server: the PNG's own size,
+    # on a plane with its aspect ratio (320 x 200: 1 m by 0.625 m).
+    assert r["aliceDropped"]["natural"] == [320, 200]
+    assert r["bobSees"]["id"] == dropped and r["bobSees"]["natural"] == [320, 200]
+    assert r["bobSees"]["plane"] == [1, 0.625]
+    assert r["bobSees"]["src"].split("?")[0].endswith(".png") and "?token=" in r["bobSees"]["src"]
+    assert r["bobSees"]["owner"] == r["ids"]["aliceId"]
+    # A member without spawn_and_move_media: refused in words, both ways.
+    assert r["carolShareRefusal"] == (
+        "You are not allowed to place objects in this room "
+        "(it needs the spawn_and_move_media permission)."
+    )
+    assert r["carolMoveRefusal"] == (
+        "You are not allowed to move objects in this room "
+        "(it needs the spawn_and_move_media permission)."
+    )
+    assert r["carolSeesOwnerAfterRefusal"] == r["ids"]["aliceId"]
+    assert r["carolGrabLabel"] == "Grab"
+    # With the permission Bob took it (the server let the take through) and
+    # carried it about a metre to his right; Alice saw it arrive, his.
+    assert r["patchStatus"] == 200
+    assert r["bobWalk"]["end"]["x"] > r["bobWalk"]["start"]["x"] + 0.9
+    assert r["bobMoved"]["owner"] == r["ids"]["bobId"]
+    assert r["bobMoved"]["at"]["x"] > r["bobSees"]["at"]["x"] + 0.5
+    assert r["aliceSeesMoved"]["owner"] == r["ids"]["bobId"]
+    # Pinned: there after Bob's reload (where he put it) and for Dave, who
+    # came to the room after everyone had left it.
+    assert r["bobIdAfterReload"] == r["ids"]["bobId"]
+    assert r["bobAfterReload"]["natural"] == [320, 200]
+    assert abs(r["bobAfterReload"]["at"]["x"] - r["bobMoved"]["at"]["x"]) < 0.05
+    assert r["daveSees"]["natural"] == [320, 200] and r["davePinned"] is True
+    assert abs(r["daveSees"]["at"]["z"] - r["bobMoved"]["at"]["z"]) < 0.05
+    # Links: the page's picture (160 x 120, the server's thumbnail of it)
+    # reaches Dave; a pasted image link shows too.
+    assert r["aliceLink"]["link"].endswith("/page.html")
+    assert r["aliceLink"]["src"].startswith("/thumbnails/")
+    assert r["daveSeesLink"]["natural"] == [160, 120]
+    assert r["alicePasted"]["link"].endswith("/pic.png")
+    assert r["alicePasted"]["natural"] == [160, 120]
+    assert r["bareLink"].endswith("/bare.html is a web page with no picture or title to show.")
+    assert r["missingLink"].startswith("The link's server answered with an error.")
+    assert "404" in r["missingLink"]
+    # Refused uploads, in words.
+    assert r["bigBytes"] > 51200
+    assert r["tooLarge"] == (
+        "That file is too large for this server. The file is larger than 51200 bytes."
+    )
+    assert r["notAnImage"].startswith("That kind of file cannot be shared here")
+    # Unpinned: gone from every page.
+    assert dropped not in r["daveMediaAfterUnpin"]
+    assert r["ids"]["linked"] in r["daveMediaAfterUnpin"]

@@ -1,6 +1,8 @@
 // The A-Frame components of the room: avatars (a head with a name tag) and
 // the boxes members may place. Registered once, before the scene exists.
+// (Media objects, images on a plane, are in media-objects.js.)
 /* global AFRAME, THREE, NAF */
+import { MEDIA_TEMPLATE } from "./media.js";
 
 export const AVATAR_TEMPLATE = "#hubsd-avatar";
 export const BOX_TEMPLATE = "#hubsd-box-media";
@@ -124,6 +126,9 @@ export function registerTemplates(assets) {
      </template>
      <template id="hubsd-box-media">
        <a-box class="placed" width="0.5" height="0.5" depth="0.5" material="color: #f2a65a"></a-box>
+     </template>
+     <template id="${MEDIA_TEMPLATE.slice(1)}">
+       <a-entity class="media-object" media-image></a-entity>
      </template>`,
   );
 }
@@ -135,4 +140,5 @@ export function registerSchemas() {
     components: ["position", "rotation", "avatar-look"],
   });
   NAF.schemas.add({ template: BOX_TEMPLATE, components: ["position", "rotation", "material"] });
+  NAF.schemas.add({ template: MEDIA_TEMPLATE, components: ["position", "rotation", "media-image"] });
 }

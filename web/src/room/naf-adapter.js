@@ -94,7 +94,9 @@ export class HubsdAdapter {
       if (networked && networked.data.owner === me && !known.has(id)) networked.syncAll(undefined, true);
     }
     for (const sync of entities) {
-      if (sync.owner === me) {
+      // (A persistent one of ours is a pinned object we held: NAF keeps it
+      // aside until the page brings the pin back, room/media-objects.js.)
+      if (sync.owner === me && !sync.persistent) {
         // Ours from before a reload or a lost seat: if this page does not
         // have it, nobody will update it again, so take it away.
         if (!NAF.entities.hasEntity(sync.networkId)) {

@@ -3,13 +3,18 @@
 /* global NAF */
 import { h, visitTokens } from "../dom.js";
 import { AVATAR_TEMPLATE, BOX_TEMPLATE, registerSchemas, registerTemplates } from "./components.js";
-import { noMedia } from "./media.js";
+import { HttpMedia, mayTake } from "./media.js";
+import { useResolver } from "./media-image.js";
+import { MediaObjects } from "./media-objects.js";
+import { MediaSharing } from "./media-share.js";
 import { HubsdAdapter, useSession } from "./naf-adapter.js";
 import { RoomSession } from "./session.js";
 import { RoomError } from "../transport/errors.js";
 import { noVoice, SfuVoice } from "./voice.js";
 
 let registered = false;
+// The session whose permissions NAF's own takes are checked against.
+let taking = null;
 
 function colorFor(id) {
   let hash = 0;
@@ -21,7 +26,7 @@ function colorFor(id) {
 export async function showRoom(root, transport, sid, visit, options = {}) {
   const voice = options.voice
     || (transport.voice === false ? noVoice(new RoomError("voice_unavailable").message) : new SfuVoice());
-  const media = options.media || noMedia;
+  const media = options.media || new HttpMedia();
   const session = new RoomSession(transport, sid, visit);
   await session.clockFromServer();
   await session.start(visitTokens.get(sid));
@@ -147,9 +152,16 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
     scene.append(box);
   }
 
+  // Media: images dropped, picked or pasted as links, and the tools on the
+  // selected one (room/media.js, media-objects.js, media-share.js).
+  const objects = new MediaObjects({ scene, session, transport, notice });
+  useResolver(media);
+  const sharing = new MediaSharing({ session, media, objects, notice });
+
   // A refused guaranteed NAF message: say why, and undo a refused spawn.
   function refused(err, dataType, data) {
     if (dataType === "r") return; // the entity is gone here either way
+    if (objects.refused(err, dataType, data)) return;
     notice(err.message);
     const id = data && data.networkId;
     if (dataType === "u" && data.isFirstSync && id && NAF.entities.hasEntity(id)) {
@@ -161,6 +173,12 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   }
 
   session.addEventListener("presence", renderPeople);
+  session.addEventListener("presence", () => objects.refreshTools());
+  session.addEventListener("pins", (e) => objects.pinsChanged(e.detail));
+  // After NAF has the snapshot's entities (the adapter hands them over on
+  // the same event), bring back the pinned objects the room no longer holds.
+  session.addEventListener("snapshot", (e) => setTimeout(() => objects.restore(e.detail.pinned || []), 0));
+  document.body.addEventListener("connected", () => setTimeout(() => objects.restore((session.snapshot && session.snapshot.pinned) || []), 0), { once: true });
   session.addEventListener("chat", (e) => addChat(e.detail));
   session.addEventListener("notice", (e) => notice(e.detail.text, e.detail.kind));
   session.addEventListener("muted", () => voice.setMuted(true, true));
@@ -196,6 +214,7 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("span", { class: "grow" }),
         muteButton,
         h("button", { id: "place-box", type: "button", onclick: placeBox, title: "Place a box in front of you" }, "Place a box"),
+        ...sharing.controls,
         closeButton,
         inviteButton,
         h("button", { id: "leave", type: "button", onclick: () => session.leave() }, "Leave")),
@@ -204,15 +223,27 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
         h("section", {}, h("h2", {}, "In the room ", peopleCount), people),
         h("section", { class: "chat" }, h("h2", {}, "Chat"), messages,
           h("form", { id: "chat-form", onsubmit: sendChat }, chatInput, h("button", { type: "submit", id: "chat-send" }, "Send")))),
-      h("p", { class: "hint" }, "Move: W A S D · look: drag the mouse"),
+      h("p", { class: "hint" }, "Move: W A S D · look: drag the mouse · drop or paste an image or a link to share it · click an image for its tools"),
+      objects.tools.root,
+      sharing.dropHint,
       notices,
       overlay),
   );
+  sharing.attach(root.querySelector(".room"));
+  session.addEventListener("left", () => sharing.detach());
   registerSchemas();
   if (!registered) {
     NAF.adapters.register("hubsd", HubsdAdapter);
+    // NAF takes over the persistent objects of a member who leaves; only
+    // those the server lets take them try (hubsd/rooms/permissions.py).
+    const take = NAF.utils.takeOwnership;
+    NAF.utils.takeOwnership = (el) => {
+      const template = el && el.components && el.components.networked && el.components.networked.data.template;
+      return taking && !mayTake(taking.permissions, template) ? false : take(el);
+    };
     registered = true;
   }
+  taking = session;
   useSession(session, voice, refused);
   // Connect NAF once the templates are known, so that the snapshot's
   // entities can be made at once.
@@ -222,7 +253,7 @@ export async function showRoom(root, transport, sid, visit, options = {}) {
   renderPeople();
   showVoice();
   // For tests and debugging: the page's voice (its peer connections).
-  window.hubsdDebug = { ...(window.hubsdDebug || {}), voice };
+  window.hubsdDebug = { ...(window.hubsdDebug || {}), voice, media: objects };
   if (voice.available) {
     voice.start(session).catch((err) => {
       voice.failed(err);
@@ -241,6 +272,9 @@ function buildScene(session, visit) {
     "loading-screen": "enabled: false",
     "device-orientation-permission-ui": "enabled: false",
     renderer: "antialias: true; colorManagement: true",
+    // Clicks on media objects (their tools); dragging still turns the view.
+    cursor: "rayOrigin: mouse; fuse: false",
+    raycaster: "objects: .media-object; far: 30",
     "networked-scene": `adapter: hubsd; room: ${session.sid}; app: hubsd; audio: false; debug: false; connectOnLoad: false`,
   });
   const assets = h("a-assets");

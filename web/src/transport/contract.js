@@ -27,6 +27,7 @@
 //   moderate(action, sid, sessionId, extra?)   action: kick | mute | block |
 //                                              unblock | promote | demote
 //   unmute(sid)   invite(sid) -> {invite}   closeRoom(sid)
+//   pin(sid, {object_id, gltf, file_id?, promotion_token?})   unpin(sid, objectId)
 //   sendNaf(sid, {dataType, data}, guaranteed) -> Promise (rejects only when
 //       guaranteed: the server acknowledged a refusal)
 //   sendChat(sid, type, body) -> Promise

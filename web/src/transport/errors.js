@@ -15,7 +15,9 @@ export class RoomError extends Error {
   }
 }
 
-const SPAWN_DENIED = "You are not allowed to place objects in this room (it needs the spawn_and_move_media permission).";
+/** Words for a refused spawn of a "-media" object, and for a refused move of one. */
+export const SPAWN_DENIED = "You are not allowed to place objects in this room (it needs the spawn_and_move_media permission).";
+export const MOVE_DENIED = "You are not allowed to move objects in this room (it needs the spawn_and_move_media permission).";
 
 // One sentence per error the room API documents (docs/wamp-api.md, Errors);
 // the server's message follows where it says more than the sentence.

@@ -214,6 +214,17 @@ export class WampTransport {
     return this.call("unmute", { hub_sid: sid });
   }
 
+  pin(sid, { object_id, gltf, file_id, promotion_token }) {
+    const args = { hub_sid: sid, object_id, gltf };
+    if (file_id) args.file_id = file_id;
+    if (promotion_token) args.promotion_token = promotion_token;
+    return this.call("pin", args);
+  }
+
+  unpin(sid, objectId) {
+    return this.call("unpin", { hub_sid: sid, object_id: objectId });
+  }
+
   async publish(sid, topic, kwargs, acknowledge) {
     if (!this.session) {
       if (acknowledge) throw new RoomError("connection_lost");
