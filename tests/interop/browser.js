@@ -272,6 +272,34 @@ function waitForHearing(p, from, timeout = 30000) {
       `hearing ${from || 'anyone'}`, timeout);
 }
 
+// This page hears `from` no more: its level there has fallen to 0.
+function waitForSilence(p, from, timeout = 20000) {
+   return waitForInbound(p, (entries) => entries.some((s) => s.from === from && s.audioLevel === 0),
+      `${from} going quiet`, timeout);
+}
+
+// The peer connections this page's voice holds (its microphone's and one per person heard).
+function peerConnections(p) {
+   return p.page.evaluate(() => window.hubsdDebug.voice.peerConnections().length);
+}
+
+// `moderator` mutes `member` (session id `memberId`) from the people list;
+// resolves with the notice `member`'s page shows (it says who did it).
+async function muteFromPeople(moderator, member, memberId) {
+   await moderator.page.click(`#people li[data-session-id="${memberId}"] button[data-action="mute"]`);
+   const notice = member.page.locator('#notices .notice.info', { hasText: 'muted your microphone' });
+   await notice.first().waitFor({ timeout: 15000 });
+   return notice.first().innerText();
+}
+
+// This page's own Unmute (which asks the server to lift a moderator's mute
+// first); resolves with the button's words once it offers Mute again.
+async function unmuteSelf(p) {
+   await p.page.click('#mute');
+   await p.page.waitForFunction(() => document.querySelector('#mute').textContent === 'Mute', null, { timeout: 15000 });
+   return p.page.locator('#mute').innerText();
+}
+
 // Run `body(browser, base, outdir, partial)`, print its result as one JSON
 // line, exit non-zero on failure (printing the error and what `partial` holds).
 function main(body) {
@@ -294,5 +322,6 @@ function main(body) {
 
 module.exports = {
    avatarOf, chatAndPeople, createRoom, drop, droppable, framesPerSecond, inboundAudio, joinFromLobby, launch,
-   main, person, reconnected, say, sessionId, stand, waitForAvatar, waitForAvatarWhere, waitForHearing, waitForInbound, walk,
+   main, muteFromPeople, peerConnections, person, reconnected, say, sessionId, stand, unmuteSelf, waitForAvatar,
+   waitForAvatarWhere, waitForHearing, waitForInbound, waitForSilence, walk,
 };

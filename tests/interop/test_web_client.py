@@ -276,7 +276,17 @@ def test_a_hubs_style_client_has_voice_over_the_phoenix_hub_channel(
     assert unpublished == [{"session_id": r["bobId"], "reason": "left"}]
 
 
-def test_a_wamp_page_and_a_phoenix_page_share_a_room(base_url: str, out_dir: Path) -> None:
+def _heard_from(entries: list[dict[str, Any]], sender: str) -> dict[str, Any]:
+    """The inbound audio entry from C{sender}, asserting bytes and a level above 0."""
+    heard = [s for s in entries if s["from"] == sender]
+    assert len(heard) == 1, entries
+    assert heard[0]["bytesReceived"] > 0 and heard[0]["audioLevel"] > 0, heard
+    return heard[0]
+
+
+def test_pages_on_the_two_transports_share_a_room_and_hear_each_other(
+    base_url: str, out_dir: Path
+) -> None:
     r = scenario("web_two_transports", base_url, out_dir)
     # Each page spoke its own transport only.
     assert r["aliceSockets"] == ["/ws"]
@@ -292,13 +302,27 @@ def test_a_wamp_page_and_a_phoenix_page_share_a_room(base_url: str, out_dir: Pat
     assert r["bobChatInputAfterSend"] == ""
     assert r["alicePeople"] == ["Alice (you)", "Bob"]
     assert r["bobPeople"] == ["Alice", "Bob (you)"]
-    # No voice over Phoenix, said in words, no peer connection.
-    assert r["bobVoiceState"] == "Voice is not available over this connection."
-    assert (r["bobMuteHidden"], r["bobPeers"]) == (True, 0)
-    # A dropped Phoenix socket: back as the same member over a second socket.
+    # They hear each other through the SFU, whatever the transport; Bob's
+    # page holds two peer connections: his microphone's and Alice's.
+    alice_hears_bob = _heard_from(r["aliceHearsBob"], r["bobId"])
+    _heard_from(r["bobHearsAlice"], r["aliceId"])
+    assert (r["bobVoiceState"], r["bobMuteButton"], r["bobPeers"]) == ("", "Mute", 2)
+    # Alice's mute of Bob holds at the SFU until his own Unmute over Phoenix.
+    assert r["bobMutedNotice"] == "Alice muted your microphone."
+    assert (r["bobButtonMuted"], r["bobButtonAfter"]) == ("Unmute", "Mute")
+    muted = [s for s in r["aliceHearsBobMuted"] if s["from"] == r["bobId"]]
+    assert muted and muted[0]["audioLevel"] == 0
+    _heard_from(r["aliceHearsBobAgain"], r["bobId"])
+    assert r["bobErrorsAfterUnmute"] == []
+    # A dropped Phoenix socket: back as the same member over a second
+    # socket, heard and hearing again on new SFU handles.
     assert r["bobReconnected"] == "Reconnected."
     assert (r["bobIdAfter"], r["bobLinks"]) == (r["bobId"], 2)
     assert r["alicePeopleAfterDrop"] == ["Alice (you)", "Bob"]
+    after_drop = _heard_from(r["aliceHearsBobAfterDrop"], r["bobId"])
+    assert after_drop["handle"] != alice_hears_bob["handle"]
+    _heard_from(r["bobHearsAliceAfterDrop"], r["aliceId"])
+    assert r["bobPeersAfterDrop"] == 2
     # Rights as buttons, then the kick, named, and the refusal at the door.
     assert r["aliceButtonsForBob"] == ["Mute", "Kick", "Block"]
     assert r["bobButtonsForAlice"] == ["Block"]

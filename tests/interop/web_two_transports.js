@@ -1,8 +1,10 @@
 // Two transports in one room: Alice's page on WAMP (the default), Bob's on
 // the Phoenix gateway (?transport=phoenix). They see each other's avatars
-// move and chat both ways; Bob's page has no voice and says so; a dropped
-// Phoenix socket comes back as the same member; Alice kicks Bob and his page
-// names her; back at the door he is refused in the same words as over WAMP.
+// move and chat both ways; they hear each other through the SFU (Bob's page
+// over the hub channel's sfu:* events); Alice mutes Bob and his own Unmute
+// lifts it; a dropped Phoenix socket comes back as the same member, voice
+// and all; Alice kicks Bob and his page names her; back at the door he is
+// refused in the same words as over WAMP.
 // An unknown ?transport= is refused in words.
 'use strict';
 
@@ -50,10 +52,21 @@ b.main(async (browser, base, out, r) => {
    ({ chat: r.aliceChat, people: r.alicePeople } = await b.chatAndPeople(alice));
    ({ chat: r.bobChat, people: r.bobPeople } = await b.chatAndPeople(bob));
 
-   // Voice is WAMP only: Bob's page says so and opens no peer connection.
+   // Voice across the transports: each hears the other.
+   r.aliceHearsBob = await b.waitForHearing(alice, bobId);
+   r.bobHearsAlice = await b.waitForHearing(bob, aliceId);
    r.bobVoiceState = await bob.page.locator('#voice-state').innerText();
-   r.bobMuteHidden = await bob.page.locator('#mute').isHidden();
-   r.bobPeers = await bob.page.evaluate(() => window.hubsdDebug.voice.peerConnections().length);
+   r.bobMuteButton = await bob.page.locator('#mute').innerText();
+   r.bobPeers = await b.peerConnections(bob);
+
+   // Alice (WAMP, the owner) mutes Bob (Phoenix): she hears him no more
+   // until his own Unmute (the hub channel's unmute event) lifts it.
+   r.bobMutedNotice = await b.muteFromPeople(alice, bob, bobId);
+   r.bobButtonMuted = await bob.page.locator('#mute').innerText();
+   r.aliceHearsBobMuted = await b.waitForSilence(alice, bobId);
+   r.bobButtonAfter = await b.unmuteSelf(bob);
+   r.aliceHearsBobAgain = await b.waitForHearing(alice, bobId);
+   r.bobErrorsAfterUnmute = await bob.page.locator('#notices .notice.error').allInnerTexts();
 
    // Bob's Phoenix socket drops: he comes back as the same member.
    await b.drop(bobLinks);
@@ -61,6 +74,10 @@ b.main(async (browser, base, out, r) => {
    r.bobIdAfter = await b.sessionId(bob);
    r.bobLinks = bobLinks.length;
    await b.say(bob, alice, 'back');
+   // His media ended with the socket; his page joined it again.
+   r.aliceHearsBobAfterDrop = await b.waitForHearing(alice, bobId);
+   r.bobHearsAliceAfterDrop = await b.waitForHearing(bob, aliceId);
+   r.bobPeersAfterDrop = await b.peerConnections(bob);
    r.alicePeopleAfterDrop = await alice.page.locator('#people li .who').allInnerTexts();
 
    // Alice kicks Bob: his page names her.

@@ -6,8 +6,6 @@
 
 const b = require('./browser');
 
-const quiet = (from) => (entries) => entries.some((s) => s.from === from && s.audioLevel === 0);
-
 b.main(async (browser, base, out, r) => {
    const alice = await b.person(browser, base, 'Alice');
    const bob = await b.person(browser, base, 'Bob');
@@ -21,19 +19,14 @@ b.main(async (browser, base, out, r) => {
 
    // Bob's own button says his microphone is on; Alice mutes him.
    r.bobButtonBefore = await bob.page.locator('#mute').innerText();
-   await alice.page.click(`#people li[data-session-id="${bobId}"] button[data-action="mute"]`);
-   const notice = bob.page.locator('#notices .notice.info', { hasText: 'muted your microphone' });
-   await notice.first().waitFor({ timeout: 15000 });
-   r.bobNotice = await notice.first().innerText();
+   r.bobNotice = await b.muteFromPeople(alice, bob, bobId);
    r.bobButtonMuted = await bob.page.locator('#mute').innerText();
-   r.aliceHearsBobMuted = await b.waitForInbound(alice, quiet(bobId), "Bob's level at Alice falling to 0", 20000);
+   r.aliceHearsBobMuted = await b.waitForSilence(alice, bobId);
    // Bob still hears Alice: the mute is his microphone only.
    r.bobStillHearsAlice = await b.waitForHearing(bob, aliceId);
 
    // Bob unmutes himself: the server lifts the mute and Alice hears him again.
-   await bob.page.click('#mute');
-   await bob.page.waitForFunction(() => document.querySelector('#mute').textContent === 'Mute', null, { timeout: 15000 });
-   r.bobButtonAfter = await bob.page.locator('#mute').innerText();
+   r.bobButtonAfter = await b.unmuteSelf(bob);
    r.bobErrors = await bob.page.locator('#notices .notice.error').allInnerTexts();
    r.aliceHearsBobAgain = await b.waitForHearing(alice, bobId, 20000);
    r.problems = [...alice.problems, ...bob.problems];

@@ -39,3 +39,10 @@ test("an SFU without media makes voice unavailable, in words", () => {
   assert.equal(voice.reason, "Voice: Too many people are speaking in this room already. Room full: 24 publishers.");
   assert.equal(changes, 2);
 });
+
+test("a server with no SFU over this connection makes voice unavailable, in words", () => {
+  const voice = new SfuVoice({ media: null });
+  voice.failed(new RoomError("voice_unavailable"));
+  assert.equal(voice.available, false);
+  assert.equal(voice.reason, "Voice is not available over this connection.");
+});

@@ -9,8 +9,7 @@ import { MediaObjects } from "./media-objects.js";
 import { MediaSharing } from "./media-share.js";
 import { HubsdAdapter, useSession } from "./naf-adapter.js";
 import { RoomSession } from "./session.js";
-import { RoomError } from "../transport/errors.js";
-import { noVoice, SfuVoice } from "./voice.js";
+import { SfuVoice } from "./voice.js";
 
 let registered = false;
 // The session whose permissions NAF's own takes are checked against.
@@ -24,8 +23,7 @@ function colorFor(id) {
 
 /** Join room `sid` and show it in `root`; resolves when the page is up or rejects with a RoomError. */
 export async function showRoom(root, transport, sid, visit, options = {}) {
-  const voice = options.voice
-    || (transport.voice === false ? noVoice(new RoomError("voice_unavailable").message) : new SfuVoice());
+  const voice = options.voice || new SfuVoice();
   const media = options.media || new HttpMedia();
   const session = new RoomSession(transport, sid, visit);
   await session.clockFromServer();

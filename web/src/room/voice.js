@@ -6,7 +6,7 @@
 //   start(session) -> Promise     join the room's audio (session: RoomSession)
 //   setMuted(muted, byServer?)    the microphone on or off; byServer: a
 //                                 moderator muted us (unmuting then asks the
-//                                 server with hubsd.room.unmute)
+//                                 server with the transport's unmute)
 //   onSpeaking(fn(sessionId, speaking: boolean))
 //   onState(fn())                 available/reason/muted/publishing changed
 //   getMediaStream(sessionId, kind) -> Promise<MediaStream>   (for NAF's
@@ -18,35 +18,15 @@
 // server offers, we answer), following the room's `publisher` and
 // `unpublished` events. Candidates travel in the SDP (we wait for ICE
 // gathering; the server's SDP has all of its own), so nothing is trickled.
-// After a reconnect (a new WAMP session: the old one's handles are gone) it
-// joins the media again.
+// It speaks to the SFU through the room transport's sfu/sfuEvents
+// (transport/contract.js), the same over WAMP and Phoenix. After a
+// reconnect (a new connection: the old one's handles are gone) it joins the
+// media again.
 import { RoomError } from "../transport/errors.js";
 
-/** A backend for a page that has no voice (`reason` says why); it opens no peer connection. */
-export function noVoice(reason) {
-  return {
-    available: false,
-    reason,
-    muted: false,
-    publishing: false,
-    start() {
-      return Promise.resolve();
-    },
-    setMuted() {},
-    onSpeaking() {},
-    onState() {},
-    peerConnections() {
-      return [];
-    },
-    subscriptions() {
-      return [];
-    },
-    getMediaStream() {
-      return Promise.reject(new Error(reason));
-    },
-    stop() {},
-  };
-}
+// Refusals that mean there is no voice at all here: the server runs
+// without media, or offers no SFU over this connection.
+const NO_VOICE = new Set(["hubsd.sfu.error.media_unavailable", "voice_unavailable"]);
 
 // An audio level (0..1, RFC 6464 style as browsers report it) above this is
 // someone speaking; the level has to stay under it for HOLD polls to stop.
@@ -137,8 +117,8 @@ export class SfuVoice {
 
   failed(err) {
     const error = err instanceof RoomError ? err : new RoomError("connection_lost", String(err));
-    if (error.code === "hubsd.sfu.error.media_unavailable") {
-      this.unavailable("Voice is not available on this server.");
+    if (NO_VOICE.has(error.code)) {
+      this.unavailable(new RoomError(error.code).message);
     } else {
       this.reason = `Voice: ${error.message}`;
       this.changed();
@@ -188,9 +168,9 @@ export class SfuVoice {
       reply = await transport.sfu("publish", { hub_sid: sid, sdp: pc.localDescription.sdp });
     } catch (err) {
       pc.close();
-      if (err.code === "hubsd.sfu.error.media_unavailable") {
+      if (NO_VOICE.has(err.code)) {
         this.dropMicrophone();
-        this.unavailable("Voice is not available on this server.");
+        this.unavailable(new RoomError(err.code).message);
         return false;
       }
       this.reason = `You can listen, not speak: ${err.message}`;
@@ -369,8 +349,8 @@ export class SfuVoice {
     return Promise.reject(new Error(`${sessionId} sends no audio`));
   }
 
-  // Close our peer connections (the server's handles end with the WAMP
-  // session, or with hubsd.sfu.leave).
+  // Close our peer connections (the server's handles end with the
+  // connection, or with the SFU's leave).
   teardown() {
     clearInterval(this.poller);
     this.poller = null;

@@ -14,8 +14,6 @@
 //   close()                      end the connection on purpose
 //   listPublic() -> [Room]        create(fields) -> {hub_sid, slug, creator_token}
 //   describe(sid) -> Room
-//   voice                        false if sfu/sfuEvents are not offered (the
-//                                 page then has no voice over this transport)
 //   join(sid, {invite?, creatorToken?, profile?}, handlers) -> join reply
 //       {session_id, session_token, room}; `profile` is the one enter will
 //       give (a transport whose join enters in the lobby needs it then)
@@ -31,8 +29,12 @@
 //   sendNaf(sid, {dataType, data}, guaranteed) -> Promise (rejects only when
 //       guaranteed: the server acknowledged a refusal)
 //   sendChat(sid, type, body) -> Promise
-//   sfu(name, kwargs) -> result  an SFU procedure, hubsd.sfu.<name> (docs/sfu.md)
+//   sfu(name, kwargs) -> result  an SFU operation (docs/sfu.md), kwargs and
+//       result as the WAMP procedure hubsd.sfu.<name> has them; refusals
+//       are RoomErrors with its URIs (hubsd.sfu.error.*), or
+//       voice_unavailable when the server has no SFU over this connection
 //   sfuEvents(sid, fn(payload)) -> unsubscribe()   the room's SFU events
+//       ({event, ...} as on hubsd.sfu.<sid>.events); sid must be joined
 
 export const ROOM_EVENTS = [
   "presence", "naf", "chat", "refresh", "closed", "pins", "kicked", "muted", "roles", "blocked",

@@ -18,7 +18,12 @@
 // - naf is never answered (a refused spawn is dropped, as by reticulum), so
 //   a guaranteed sendNaf cannot learn of a refusal here.
 // - A kick closes the socket with 1000 after a `kicked` push saying by whom.
-// - Voice (the SFU's signalling) is WAMP only: `voice` is false.
+// - sfu(name, kwargs) is the channel's `sfu:<name>` event (docs/phoenix-api.md,
+//   "voice and video"): the same operation as the WAMP procedure
+//   hubsd.sfu.<name>, without `hub_sid` (the channel names the room; an
+//   operation on a handle goes to the channel that handle came from). The
+//   `sfu:*` pushes are sfuEvents' events, and `unmute` is an event answered
+//   only when refused.
 import { PresenceMap } from "../room/presence.js";
 import { ConnectAttempts } from "./attempts.js";
 import { RoomError } from "./errors.js";
@@ -49,6 +54,26 @@ export function phoenixError(response = {}) {
   return new RoomError(code, detail || message || "");
 }
 
+// Reasons of an `sfu:*` refusal that are not the tail of an SFU error URI:
+// the gateway's own (the channel, the payload's shape), as for any event.
+const NOT_SFU_REASONS = new Set(["invalid_payload", ...Object.keys(REASONS)]);
+
+/**
+ * An `sfu:*` error reply as a RoomError with the WAMP SFU procedure's URI
+ * (hubsd.sfu.error.<reason>), so that voice reads one set of codes. A server
+ * that answers `unknown_event` has no SFU events on this connection at all
+ * (a hubsd from before they were added): voice_unavailable.
+ */
+export function sfuError(response = {}) {
+  const { reason, message } = response || {};
+  if (reason === "unknown_event") return new RoomError("voice_unavailable");
+  if (!reason || NOT_SFU_REASONS.has(reason)) return phoenixError(response);
+  return new RoomError(`hubsd.sfu.error.${reason}`, message || "");
+}
+
+// The SFU's pushes on a hub channel: `sfu:<event>` is the WAMP events topic's {event, ...}.
+const SFU_PUSH = "sfu:";
+
 const MODERATION = {
   kick: "kick", mute: "mute", block: "block", unblock: "unblock", promote: "add_owner", demote: "remove_owner",
 };
@@ -68,11 +93,10 @@ export class PhoenixTransport {
     this.api = api;
     this.WebSocket = WebSocket;
     this.socket = null;
-    this.rooms = new Map(); // topic -> {sid, topic, joinRef, handlers, gathering}
+    this.rooms = new Map(); // topic -> {sid, topic, joinRef, handlers, gathering, sfu}
+    this.handles = new Map(); // SFU handle id -> the sid of the channel it came from
     this.dropListener = () => {};
     this.attempts = new ConnectAttempts();
-    /** The SFU's signalling is not on this transport: the page has no voice over it. */
-    this.voice = false;
   }
 
   connect({ token } = {}) {
@@ -106,6 +130,7 @@ export class PhoenixTransport {
     const socket = this.socket;
     this.socket = null;
     this.rooms.clear();
+    this.handles.clear();
     if (socket) socket.close();
   }
 
@@ -116,6 +141,7 @@ export class PhoenixTransport {
     this.socket = null;
     const rooms = [...this.rooms.values()];
     this.rooms.clear();
+    this.handles.clear(); // the server ended them with the socket
     if (code === 1000 && reason === "kicked") {
       for (const room of rooms) if (room.handlers.kicked) room.handlers.kicked({});
       return;
@@ -141,7 +167,7 @@ export class PhoenixTransport {
     return room;
   }
 
-  async request(sid, event, payload = {}) {
+  async request(sid, event, payload = {}, refusal = phoenixError) {
     const room = this.room(sid);
     let answer;
     try {
@@ -149,7 +175,7 @@ export class PhoenixTransport {
     } catch (err) {
       throw lost(err);
     }
-    if (answer.status !== "ok") throw phoenixError(answer.response);
+    if (answer.status !== "ok") throw refusal(answer.response);
     return answer.response || {};
   }
 
@@ -176,6 +202,7 @@ export class PhoenixTransport {
     const room = {
       sid, topic, joinRef: null, handlers,
       gathering: { presence: new PresenceMap(), entities: [] },
+      sfu: new Set(), // sfuEvents' listeners
     };
     this.rooms.set(topic, room);
     const payload = { profile: profile || {}, context: CONTEXT };
@@ -214,7 +241,17 @@ export class PhoenixTransport {
   async leave(sid) {
     const room = this.room(sid);
     await this.request(sid, "phx_leave", {});
-    this.rooms.delete(room.topic);
+    this.forgetRoom(room.sid);
+  }
+
+  // The channel of room `sid` is gone, and the SFU handles it had with it.
+  forgetRoom(sid) {
+    this.rooms.delete(`hub:${sid}`);
+    this.forgetHandles(sid);
+  }
+
+  forgetHandles(sid) {
+    for (const [handle, of] of this.handles) if (of === sid) this.handles.delete(handle);
   }
 
   updatePresence(sid, fields) {
@@ -248,16 +285,33 @@ export class PhoenixTransport {
     return this.quiet(sid, "close_hub");
   }
 
-  async unmute() {
-    throw new RoomError("hubsd.error.not_supported", "the Phoenix hub channel has no unmute");
+  unmute(sid) {
+    return this.quiet(sid, "unmute");
   }
 
-  async sfu() {
-    throw new RoomError("voice_unavailable");
+  /** The SFU operation `name` (docs/sfu.md) as the channel's `sfu:<name>` event. */
+  async sfu(name, kwargs = {}) {
+    const { hub_sid: named, ...payload } = kwargs;
+    const sid = named !== undefined ? named : this.handles.get(payload.handle_id);
+    if (sid === undefined) {
+      // Not a handle of this connection's: the server would not know it either.
+      throw new RoomError("hubsd.sfu.error.no_such_handle", `no handle ${payload.handle_id} on this connection`);
+    }
+    const result = await this.request(sid, `sfu:${name}`, payload, sfuError);
+    if (result.handle_id !== undefined) this.handles.set(result.handle_id, sid);
+    if (name === "close") this.handles.delete(payload.handle_id);
+    if (name === "leave") this.forgetHandles(sid);
+    return result;
   }
 
-  async sfuEvents() {
-    throw new RoomError("voice_unavailable");
+  /**
+   * The room's SFU events as WAMP's hubsd.sfu.<sid>.events gives them
+   * ({event, ...}); the server sends them from a successful sfu:join on.
+   */
+  async sfuEvents(sid, fn) {
+    const { sfu } = this.room(sid);
+    sfu.add(fn);
+    return () => sfu.delete(fn);
   }
 
   async sendNaf(sid, envelope, guaranteed) {
@@ -284,6 +338,12 @@ export class PhoenixTransport {
       if (on[name]) on[name](value);
     };
     const gathering = room.gathering;
+    if (event.startsWith(SFU_PUSH)) {
+      const sfuEvent = { event: event.slice(SFU_PUSH.length), ...payload };
+      if (sfuEvent.event === "closed") this.handles.delete(payload.handle_id);
+      for (const fn of [...room.sfu]) fn(sfuEvent);
+      return;
+    }
     switch (event) {
       case "presence_state":
         if (gathering) gathering.presence.reset(payload);
@@ -334,7 +394,7 @@ export class PhoenixTransport {
         // The server ended the channel: the room closed (told above), or
         // another connection of this member took the seat over (as over
         // WAMP, this one just stops hearing the room).
-        this.rooms.delete(topic);
+        this.forgetRoom(room.sid);
         break;
       default:
         break; // events this client has no use for

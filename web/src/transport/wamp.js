@@ -34,8 +34,6 @@ export class WampTransport {
     this.connection = null;
     this.dropListener = () => {};
     this.attempts = new ConnectAttempts();
-    /** The SFU's signalling is WAMP: voice works over this transport. */
-    this.voice = true;
   }
 
   connect({ token } = {}) {
