@@ -16,7 +16,8 @@ setup.cfg for that reason):
   SSRC, sequence number and timestamp rewritten for that leg, encrypted and
   sent synchronously (no task per packet). Its sender reports keep counting,
   NACKs are answered from the leg's own history (as RTX when negotiated) and
-  PLI/FIR go to a callback (the publisher) instead of an encoder.
+  PLI/FIR go to a callback (the publisher) instead of an encoder. Its sender
+  reports run on the leg's own schedule (L{REPORT_INTERVAL}).
 - L{restrict_ice}: host candidates only on the configured addresses, UDP
   ports from the configured range.
 """
@@ -36,7 +37,18 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpByePacket,
+    RtcpPsfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
 
 _HEADER = struct.Struct("!BBHII")
 #: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
@@ -45,6 +57,12 @@ _NTP_OFFSET = 2208988800.0
 HISTORY = 512
 #: Bytes asyncio may hold for a socket that cannot send; past this, drop.
 MAX_BUFFERED = 256 * 1024
+#: Mean seconds between a leg's RTCP sender reports, randomised over 0.5 to
+#: 1.5 times this (RFC 3550 section 6.2). Audio: RFC 3550's recommended
+#: minimum of 5 s, as browsers send for audio; a 25-speaker room has 600
+#: audio legs, and aiortc's 1 s made that 600 reports (and task wake-ups) a
+#: second. Video: 1 s, aiortc's interval (RTT and lip sync follow it sooner).
+REPORT_INTERVAL = {"audio": 5.0, "video": 1.0}
 
 # Name-mangled private attributes this module reads or writes; the contract
 # test checks each exists on a fresh object.
@@ -65,6 +83,11 @@ SENDER_PRIVATE = (
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__octet_count",
     "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__cname",
+    "_RTCRtpSender__lsr",
+    "_RTCRtpSender__lsr_time",
+    "_RTCRtpSender__rtcp_started",
+    "_RTCRtpSender__rtcp_exited",
 )
 
 
@@ -227,6 +250,20 @@ class Leg:
             s._RTCRtpSender__rtp_task.cancel()
             leg._negotiated(parameters)
 
+        async def run_rtcp() -> None:
+            # In place of aiortc's loop (1 s for every kind): the same reports,
+            # at REPORT_INTERVAL; stop() waits for both events, as for aiortc's.
+            s._RTCRtpSender__rtcp_started.set()
+            interval = REPORT_INTERVAL[leg.kind]
+            try:
+                while True:
+                    await asyncio.sleep(interval * (0.5 + random.random()))
+                    await s._send_rtcp(leg._report())
+            except asyncio.CancelledError:
+                pass
+            await s._send_rtcp([RtcpByePacket(sources=[leg._ssrc])])
+            s._RTCRtpSender__rtcp_exited.set()
+
         async def retransmit(sequence_number: int) -> None:
             leg._retransmit(sequence_number)
 
@@ -236,6 +273,7 @@ class Leg:
                 callback()
 
         s.send = send
+        s._run_rtcp = run_rtcp
         s._retransmit = retransmit
         s._send_keyframe = send_keyframe
 
@@ -244,6 +282,33 @@ class Leg:
         self._rtx_pt = self.sender._RTCRtpSender__rtx_payload_type  # type: ignore[attr-defined]
         self._dtls = self.sender.transport
         self.ready = True
+
+    def _report(self) -> list[Any]:
+        """A sender report and the CNAME, as aiortc's sender makes them."""
+        s: Any = self.sender
+        ntp = s._RTCRtpSender__ntp_timestamp
+        packets: list[Any] = [
+            RtcpSrPacket(
+                ssrc=self._ssrc,
+                sender_info=RtcpSenderInfo(
+                    ntp_timestamp=ntp,
+                    rtp_timestamp=s._RTCRtpSender__rtp_timestamp,
+                    packet_count=s._RTCRtpSender__packet_count & 0xFFFFFFFF,
+                    octet_count=s._RTCRtpSender__octet_count & 0xFFFFFFFF,
+                ),
+            )
+        ]
+        # What the receiver's report echoes (LSR), for aiortc's RTT estimate.
+        s._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF
+        s._RTCRtpSender__lsr_time = time.time()
+        cname = s._RTCRtpSender__cname
+        if cname is not None:
+            packets.append(
+                RtcpSdesPacket(
+                    chunks=[RtcpSourceInfo(ssrc=self._ssrc, items=[(1, cname.encode("utf8"))])]
+                )
+            )
+        return packets
 
     def pause(self, paused: bool) -> None:
         if paused and not self.paused:

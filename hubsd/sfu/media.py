@@ -131,6 +131,8 @@ class Publisher(_Handle):
     def __init__(self, plane: MediaPlane, handle_id: str, pc: RTCPeerConnection) -> None:
         super().__init__(plane, handle_id, pc)
         self.audio_muted = False
+        #: What it sends: ["audio"] or ["audio", "video"] (its offer's sections).
+        self.kinds: list[str] = []
         self.subscribers: set[Subscriber] = set()
         self._audio: tuple[Leg, ...] = ()
         self._video: tuple[Leg, ...] = ()
@@ -244,6 +246,7 @@ class MediaPlane:
         pc = self._new_pc()
         pub = Publisher(self, handle_id, pc)
         pub.audio_muted = bool(muted)
+        pub.kinds = kinds
         try:
             for kind in kinds:
                 t = pc.addTransceiver(kind, direction="recvonly")
@@ -265,7 +268,10 @@ class MediaPlane:
     async def subscribe(
         self, handle: object, publisher: object, blocked: bool = False
     ) -> dict[str, Any]:
-        """An offer that sends the publisher's audio and video to a new peer."""
+        """
+        An offer that sends the publisher's streams to a new peer: audio, and
+        video if it publishes video (no idle sender and its reports otherwise).
+        """
         pub = self._handle(publisher)
         if not isinstance(pub, Publisher):
             raise MediaError("no_such_publisher", "that handle does not publish")
@@ -274,6 +280,8 @@ class MediaPlane:
         sub = Subscriber(self, handle_id, pc, pub)
         sub.blocked = bool(blocked)
         for kind, mime in (("audio", AUDIO_CODEC), ("video", VIDEO_CODEC)):
+            if kind not in pub.kinds:
+                continue
             t = pc.addTransceiver(kind, direction="sendonly")
             t.setCodecPreferences(_codecs(kind, mime))
             leg = Leg(t.sender, sub.keyframe if kind == "video" else None)

@@ -74,6 +74,13 @@ def test_the_calls_the_hooks_replace_are_still_made_through_the_instance() -> No
     assert "self._send_keyframe()" in rtcp and "self._retransmit(" in rtcp
     send = inspect.getsource(RTCRtpSender.send)
     assert "self.__rtp_task = asyncio.ensure_future(self._run_rtp(" in send
+    assert "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())" in send
+    # Leg's reports are built as aiortc's loop builds them, from these fields.
+    run_rtcp = inspect.getsource(RTCRtpSender._run_rtcp)
+    for name in ("self.__lsr =", "self.__lsr_time =", "self.__cname", "RtcpSdesPacket"):
+        assert name in run_rtcp, f"RTCRtpSender._run_rtcp no longer uses {name}"
+    stop = inspect.getsource(RTCRtpSender.stop)
+    assert "self.__rtcp_started.wait()" in stop and "self.__rtcp_exited.wait()" in stop
 
 
 def test_aioice_module_globals_the_hooks_set() -> None:

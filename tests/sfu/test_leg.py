@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.rtcdtlstransport import State
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket, RtpPacket
 
-from hubsd.sfu.aiortc_hooks import HISTORY, Leg
+from hubsd.sfu.aiortc_hooks import HISTORY, REPORT_INTERVAL, Leg
 
 
 class Wire:
@@ -179,3 +180,47 @@ def test_a_socket_that_cannot_keep_up_gets_drops_not_a_queue() -> None:
     leg.forward(packet(3, 1920, b"c"))
     assert [d[12:] for d in wire.sent] == [b"a", b"c"]
     assert (leg.forwarded, leg.dropped) == (2, 1)
+
+
+def test_a_sender_report_counts_what_the_leg_sent() -> None:
+    leg, wire, _ = make_leg("audio")
+    leg.sender._RTCRtpSender__cname = "hubsd"  # type: ignore[attr-defined]
+    for seq, payload in enumerate((b"one", b"two", b"three")):
+        leg.forward(packet(seq, seq * 960, payload))
+    last_ts = header(wire.sent[-1])[3]
+    sr, sdes = leg._report()
+    assert isinstance(sr, RtcpSrPacket) and sr.ssrc == leg.sender._ssrc
+    info = sr.sender_info
+    assert (info.packet_count, info.octet_count, info.rtp_timestamp) == (3, 11, last_ts)
+    assert abs(info.ntp_timestamp / 2**32 - (time.time() + 2208988800)) < 1
+    assert isinstance(sdes, RtcpSdesPacket) and sdes.chunks[0].items == [(1, b"hubsd")]
+    # aiortc's RTT estimate matches a receiver report's LSR against this.
+    assert leg.sender._RTCRtpSender__lsr == (info.ntp_timestamp >> 16) & 0xFFFFFFFF  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["audio", "video"])
+def test_reports_run_on_the_legs_schedule_and_end_with_a_bye(kind: str, monkeypatch: Any) -> None:
+    assert REPORT_INTERVAL == {"audio": 5.0, "video": 1.0}
+    monkeypatch.setitem(REPORT_INTERVAL, kind, 0.01)
+    leg, _, _ = make_leg(kind)
+    s: Any = leg.sender
+    sent: list[list[Any]] = []
+
+    async def send_rtcp(packets: list[Any]) -> None:
+        sent.append(packets)
+
+    s._send_rtcp = send_rtcp
+
+    async def run() -> None:
+        task = asyncio.ensure_future(s._run_rtcp())
+        await asyncio.sleep(0.2)
+        assert s._RTCRtpSender__rtcp_started.is_set()
+        task.cancel()
+        await asyncio.wait_for(s._RTCRtpSender__rtcp_exited.wait(), 1)
+
+    asyncio.run(run())
+    reports, bye = sent[:-1], sent[-1]
+    # 0.2 s at 0.005 to 0.015 s each (and the loop's own delays).
+    assert 5 <= len(reports) <= 40
+    assert all(isinstance(r[0], RtcpSrPacket) for r in reports)
+    assert isinstance(bye[0], RtcpByePacket) and bye[0].sources == [leg.sender._ssrc]
