@@ -351,6 +351,8 @@ class MediaPlane:
             self._dropped_closed += sum(leg.dropped for leg in h.legs.values())
             h.publisher.subscribers.discard(h)
             h.publisher.relink()
+            for leg in h.legs.values():
+                leg.close()
         else:
             self._received_closed += h.received
             for sub in list(h.subscribers):
