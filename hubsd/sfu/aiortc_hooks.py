@@ -25,6 +25,7 @@ setup.cfg for that reason):
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import random
 import socket
@@ -101,13 +102,49 @@ SENDER_PRIVATE = (
 # -- receiving --------------------------------------------------------------
 
 
-def tap_receiver(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None]) -> None:
+class _StampedQueue(asyncio.Queue[Any]):
+    """
+    aioice's queue of received datagrams, noting when each was put in: the
+    consumer's C{arrived} is that time for the datagram it took last.
+    (C{_put} and C{_get} are the methods asyncio's own queue subclasses
+    override.)
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self._clock = clock
+        self._stamps: collections.deque[float] = collections.deque()
+        self.arrived = clock()
+
+    def _put(self, item: Any) -> None:
+        self._stamps.append(self._clock())
+        super()._put(item)
+
+    def _get(self) -> Any:
+        self.arrived = self._stamps.popleft()
+        return super()._get()
+
+
+def _stamp_arrivals(receiver: RTCRtpReceiver, clock: Callable[[], float]) -> None:
+    connection = receiver.transport.transport._connection
+    if not isinstance(connection._queue, _StampedQueue):
+        # Nothing has been received yet, and nobody waits on the old queue.
+        connection._queue = _StampedQueue(clock)
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver,
+    on_packet: Callable[[RtpPacket, float], None],
+    arrival: Callable[[], float] = time.monotonic,
+) -> None:
     """
     From now on every RTP packet ``receiver`` gets (RTX already unwrapped) is
-    passed to ``on_packet`` and never decoded. Call before negotiation.
+    passed to ``on_packet`` with the time it arrived (``arrival()`` when it
+    was read from the socket), and never decoded. Call before negotiation.
     """
     r: Any = receiver
     original_receive = receiver.receive
+    _stamp_arrivals(receiver, arrival)
 
     async def receive(parameters: Any) -> None:
         await original_receive(parameters)
@@ -152,7 +189,8 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None
         if nack is not None and nack.add(packet):
             await r._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
         if packet.payload:  # padding-only packets (bandwidth probes) stop here
-            on_packet(packet)
+            # Bundled media shares one transport: the one in use now.
+            on_packet(packet, r.transport.transport._connection._queue.arrived)
 
     r.receive = receive
     r._handle_rtp_packet = handle_rtp_packet
