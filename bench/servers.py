@@ -151,6 +151,8 @@ class Hubsd(Router):
     """``python -m hubsd --config FILE`` with a bench config (open anonymous role)."""
 
     name = "hubsd"
+    #: The tree it runs from (a subclass may take another, e.g. for an A/B run).
+    tree = TREE
 
     def __init__(
         self,
@@ -190,7 +192,7 @@ level = warn
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(TREE) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = str(self.tree) + os.pathsep + env.get("PYTHONPATH", "")
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 

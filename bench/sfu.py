@@ -107,10 +107,12 @@ def tree_cpu(pids: list[int]) -> float:
 def make_adapter(target: str, args: argparse.Namespace) -> Any:
     if target == "janus":
         return JanusAdapter(args.sfu_core, args.janus_event_loops, INTERFACE)
-    if target == "hubsd":
+    if target == "hubsd" or target.startswith("hubsd@"):
         from sfu_hubsd import HubsdAdapter
 
-        return HubsdAdapter(args.sfu_core, ADDRESS)
+        # hubsd@PATH: the daemon from another checkout, for A/B runs in one bench run.
+        tree = Path(target.split("@", 1)[1]).resolve() if "@" in target else None
+        return HubsdAdapter(args.sfu_core, ADDRESS, tree=tree)
     raise SystemExit(f"unknown target {target!r}")
 
 
@@ -422,7 +424,11 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--target", default="janus,hubsd", help="comma list: janus, hubsd")
+    p.add_argument(
+        "--target",
+        default="janus,hubsd",
+        help="comma list: janus, hubsd, hubsd@PATH (hubsd from the checkout at PATH)",
+    )
     p.add_argument("--publishers", default="25", help="comma list of room sizes N")
     p.add_argument("--video", type=int, default=0, help="members that also publish VP8")
     p.add_argument(

@@ -18,12 +18,13 @@ import asyncio
 import itertools
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp.types import ComponentConfig
-from servers import TREE, Hubsd
+from servers import Hubsd
 
 PERMISSIONS = {"voice_chat": True, "text_chat": True}
 
@@ -31,7 +32,11 @@ PERMISSIONS = {"voice_chat": True, "text_chat": True}
 class HubsdSfuProcess(Hubsd):
     name = "hubsd-sfu"
 
-    def __init__(self, core: int, address: str, publishers: int, workers: int = 1) -> None:
+    def __init__(
+        self, core: int, address: str, publishers: int, workers: int = 1, tree: Path | None = None
+    ) -> None:
+        if tree is not None:
+            self.tree = tree
         sfu = (
             f"[sfu]\nbackend = aiortc\nbind_addresses = {address}\nworkers = {workers}\n"
             f"max_publishers = {publishers + 1}\nmax_handles = {publishers + 5}\n"
@@ -50,7 +55,7 @@ class HubsdSfuProcess(Hubsd):
     def command(self) -> list[str]:
         # A tree tried with HUBSD_TREE has its own virtualenv: its Twisted
         # plugins (the SFU backends) are installed there, not in this one.
-        python = TREE / ".venv" / "bin" / "python"
+        python = self.tree / ".venv" / "bin" / "python"
         command = super().command()
         return [str(python), *command[1:]] if python.exists() else command
 
@@ -76,8 +81,8 @@ class HubsdAdapter:
     name = "hubsd"
     layouts = ("per-publisher",)
 
-    def __init__(self, core: int, address: str, workers: int = 1) -> None:
-        self.core, self.address, self.workers = core, address, workers
+    def __init__(self, core: int, address: str, workers: int = 1, tree: Path | None = None) -> None:
+        self.core, self.address, self.workers, self.tree = core, address, workers, tree
         self.process: HubsdSfuProcess | None = None
         self.members: dict[int, tuple[_Session, str]] = {}
         self.sid = ""
@@ -87,7 +92,8 @@ class HubsdAdapter:
         self.closed: list[tuple[int, dict[str, Any]]] = []
 
     def describe(self) -> str:
-        return f"hubsd aiortc SFU, {self.workers} media worker(s)"
+        tree = f", from {self.tree}" if self.tree else ""
+        return f"hubsd aiortc SFU, {self.workers} media worker(s){tree}"
 
     def log_tail(self) -> str:
         closed = "".join(f"member {m}: {kw}\n" for m, kw in self.closed[:20])
@@ -110,7 +116,7 @@ class HubsdAdapter:
         return await asyncio.wait_for(joined, 30)
 
     async def start(self, publishers: int) -> None:
-        self.process = HubsdSfuProcess(self.core, self.address, publishers, self.workers)
+        self.process = HubsdSfuProcess(self.core, self.address, publishers, self.workers, self.tree)
         await asyncio.get_running_loop().run_in_executor(None, self.process.start)
         owner = await self._session()
         created = await owner.call(

@@ -16,7 +16,8 @@ setup.cfg for that reason):
   SSRC, sequence number and timestamp rewritten for that leg, encrypted and
   sent synchronously (no task per packet). Its sender reports keep counting,
   NACKs are answered from the leg's own history (as RTX when negotiated) and
-  PLI/FIR go to a callback (the publisher) instead of an encoder.
+  PLI/FIR go to a callback (the publisher) instead of an encoder. Its sender
+  reports run on the leg's own schedule (L{REPORT_INTERVAL}).
 - L{restrict_ice}: host candidates only on the configured addresses, UDP
   ports from the configured range.
 """
@@ -24,7 +25,10 @@ setup.cfg for that reason):
 from __future__ import annotations
 
 import asyncio
+import collections
+import os
 import random
+import socket
 import struct
 import time
 import weakref
@@ -32,19 +36,41 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import aioice.ice
+import pylibsrtp
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpByePacket,
+    RtcpPsfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
+from pylibsrtp._binding import ffi as _srtp_ffi
+from pylibsrtp._binding import lib as _srtp_lib
 
 _HEADER = struct.Struct("!BBHII")
+#: An RTX payload's first two bytes: the original sequence number (RFC 4588).
+_OSN = struct.Struct("!H")
+#: libsrtp's srtp_err_status_ok.
+_SRTP_OK = 0
 #: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 _NTP_OFFSET = 2208988800.0
 #: Packets a video leg keeps for retransmission (about 2 s of 500 kbit/s video).
 HISTORY = 512
-#: Bytes asyncio may hold for a socket that cannot send; past this, drop.
-MAX_BUFFERED = 256 * 1024
+#: Mean seconds between a leg's RTCP sender reports, randomised over 0.5 to
+#: 1.5 times this (RFC 3550 section 6.2). Audio: RFC 3550's recommended
+#: minimum of 5 s, as browsers send for audio; a 25-speaker room has 600
+#: audio legs, and aiortc's 1 s made that 600 reports (and task wake-ups) a
+#: second. Video: 1 s, aiortc's interval (RTT and lip sync follow it sooner).
+REPORT_INTERVAL = {"audio": 5.0, "video": 1.0}
 
 # Name-mangled private attributes this module reads or writes; the contract
 # test checks each exists on a fresh object.
@@ -65,19 +91,60 @@ SENDER_PRIVATE = (
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__octet_count",
     "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__cname",
+    "_RTCRtpSender__lsr",
+    "_RTCRtpSender__lsr_time",
+    "_RTCRtpSender__rtcp_started",
+    "_RTCRtpSender__rtcp_exited",
 )
 
 
 # -- receiving --------------------------------------------------------------
 
 
-def tap_receiver(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None]) -> None:
+class _StampedQueue(asyncio.Queue[Any]):
+    """
+    aioice's queue of received datagrams, noting when each was put in: the
+    consumer's C{arrived} is that time for the datagram it took last.
+    (C{_put} and C{_get} are the methods asyncio's own queue subclasses
+    override.)
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self._clock = clock
+        self._stamps: collections.deque[float] = collections.deque()
+        self.arrived = clock()
+
+    def _put(self, item: Any) -> None:
+        self._stamps.append(self._clock())
+        super()._put(item)
+
+    def _get(self) -> Any:
+        self.arrived = self._stamps.popleft()
+        return super()._get()
+
+
+def _stamp_arrivals(receiver: RTCRtpReceiver, clock: Callable[[], float]) -> None:
+    connection = receiver.transport.transport._connection
+    if not isinstance(connection._queue, _StampedQueue):
+        # Nothing has been received yet, and nobody waits on the old queue.
+        connection._queue = _StampedQueue(clock)
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver,
+    on_packet: Callable[[RtpPacket, float], None],
+    arrival: Callable[[], float] = time.monotonic,
+) -> None:
     """
     From now on every RTP packet ``receiver`` gets (RTX already unwrapped) is
-    passed to ``on_packet`` and never decoded. Call before negotiation.
+    passed to ``on_packet`` with the time it arrived (``arrival()`` when it
+    was read from the socket), and never decoded. Call before negotiation.
     """
     r: Any = receiver
     original_receive = receiver.receive
+    _stamp_arrivals(receiver, arrival)
 
     async def receive(parameters: Any) -> None:
         await original_receive(parameters)
@@ -122,7 +189,8 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None
         if nack is not None and nack.add(packet):
             await r._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
         if packet.payload:  # padding-only packets (bandwidth probes) stop here
-            on_packet(packet)
+            # Bundled media shares one transport: the one in use now.
+            on_packet(packet, r.transport.transport._connection._queue.arrived)
 
     r.receive = receive
     r._handle_rtp_packet = handle_rtp_packet
@@ -212,7 +280,7 @@ class Leg:
             [None] * HISTORY if self.kind == "video" else None
         )
         self._dtls: Any = None
-        self._route: tuple[Any, Any, Any] | None = None
+        self._route: Route | None = None
         self._keyframe_wait = self.kind == "video"
         s: Any = sender
         original_send = sender.send
@@ -227,6 +295,20 @@ class Leg:
             s._RTCRtpSender__rtp_task.cancel()
             leg._negotiated(parameters)
 
+        async def run_rtcp() -> None:
+            # In place of aiortc's loop (1 s for every kind): the same reports,
+            # at REPORT_INTERVAL; stop() waits for both events, as for aiortc's.
+            s._RTCRtpSender__rtcp_started.set()
+            interval = REPORT_INTERVAL[leg.kind]
+            try:
+                while True:
+                    await asyncio.sleep(interval * (0.5 + random.random()))
+                    await s._send_rtcp(leg._report())
+            except asyncio.CancelledError:
+                pass
+            await s._send_rtcp([RtcpByePacket(sources=[leg._ssrc])])
+            s._RTCRtpSender__rtcp_exited.set()
+
         async def retransmit(sequence_number: int) -> None:
             leg._retransmit(sequence_number)
 
@@ -236,6 +318,7 @@ class Leg:
                 callback()
 
         s.send = send
+        s._run_rtcp = run_rtcp
         s._retransmit = retransmit
         s._send_keyframe = send_keyframe
 
@@ -244,6 +327,33 @@ class Leg:
         self._rtx_pt = self.sender._RTCRtpSender__rtx_payload_type  # type: ignore[attr-defined]
         self._dtls = self.sender.transport
         self.ready = True
+
+    def _report(self) -> list[Any]:
+        """A sender report and the CNAME, as aiortc's sender makes them."""
+        s: Any = self.sender
+        ntp = s._RTCRtpSender__ntp_timestamp
+        packets: list[Any] = [
+            RtcpSrPacket(
+                ssrc=self._ssrc,
+                sender_info=RtcpSenderInfo(
+                    ntp_timestamp=ntp,
+                    rtp_timestamp=s._RTCRtpSender__rtp_timestamp,
+                    packet_count=s._RTCRtpSender__packet_count & 0xFFFFFFFF,
+                    octet_count=s._RTCRtpSender__octet_count & 0xFFFFFFFF,
+                ),
+            )
+        ]
+        # What the receiver's report echoes (LSR), for aiortc's RTT estimate.
+        s._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF
+        s._RTCRtpSender__lsr_time = time.time()
+        cname = s._RTCRtpSender__cname
+        if cname is not None:
+            packets.append(
+                RtcpSdesPacket(
+                    chunks=[RtcpSourceInfo(ssrc=self._ssrc, items=[(1, cname.encode("utf8"))])]
+                )
+            )
+        return packets
 
     def pause(self, paused: bool) -> None:
         if paused and not self.paused:
@@ -273,8 +383,7 @@ class Leg:
         payload = packet.payload
         if self._history is not None:
             self._history[seq % HISTORY] = (seq, ts | (packet.marker << 32), payload)
-        header = _HEADER.pack(0x80, (packet.marker << 7) | self._pt, seq, ts, self._ssrc)
-        if self._write(header + payload):
+        if self._send((packet.marker << 7) | self._pt, seq, ts, self._ssrc, payload):
             self.forwarded += 1
             s: Any = self.sender
             # What aiortc's clock.current_ntp_time() gives, without datetimes.
@@ -292,35 +401,120 @@ class Leg:
         _, ts_marker, payload = entry
         ts, marker = ts_marker & 0xFFFFFFFF, ts_marker >> 32
         if self._rtx_pt is not None:
-            header = _HEADER.pack(
-                0x80, (marker << 7) | self._rtx_pt, self._rtx_seq, ts, self._rtx_ssrc
-            )
-            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-            self._write(header + struct.pack("!H", seq) + payload)
+            rtx_seq = self._rtx_seq
+            self._rtx_seq = (rtx_seq + 1) & 0xFFFF
+            self._send((marker << 7) | self._rtx_pt, rtx_seq, ts, self._rtx_ssrc, payload, seq)
         else:
-            header = _HEADER.pack(0x80, (marker << 7) | self._pt, seq, ts, self._ssrc)
-            self._write(header + payload)
+            self._send((marker << 7) | self._pt, seq, ts, self._ssrc, payload)
 
-    def _write(self, data: bytes) -> bool:
+    def _send(
+        self, marker_pt: int, seq: int, ts: int, ssrc: int, payload: bytes, osn: int = -1
+    ) -> bool:
+        """
+        Seal one RTP packet (our header, ``payload``; an RTX packet's original
+        sequence number ``osn`` before it) and send it on the nominated pair:
+        whether it went out.
+        """
+        route = self._route
+        if route is None or route.transport.is_closing():
+            route = self._open_route()
+            if route is None:
+                return False
+        if self._dtls._state is not State.CONNECTED:
+            return False
+        view = _SEAL.view
+        start = 12
+        _HEADER.pack_into(view, 0, 0x80, marker_pt, seq, ts, ssrc)
+        if osn >= 0:
+            _OSN.pack_into(view, 12, osn)
+            start = 14
+        end = start + len(payload)
+        if end > _SEAL.room:
+            self.dropped += 1  # more than a UDP datagram on any path here
+            return False
+        view[start:end] = payload
+        sent = route.send(end)
+        if not sent:
+            # The socket's send buffer is full (or the kernel refused):
+            # drop, late media is useless, rather than queue.
+            self.dropped += 1
+        return sent
+
+    def _open_route(self) -> Route | None:
+        if self._route is not None:
+            self._route.close()
+            self._route = None
         dtls = self._dtls
         if dtls is None or dtls._state is not State.CONNECTED:
+            return None
+        # The nominated pair is fixed once ICE has completed; look it up
+        # once rather than per packet.
+        pair = dtls.transport._connection._nominated.get(1)
+        transport = pair.protocol.transport if pair is not None else None
+        if transport is None or transport.is_closing():
+            return None
+        self._route = Route(transport, pair.remote_addr, dtls._tx_srtp)
+        return self._route
+
+    def close(self) -> None:
+        """The subscription ended: let go of its socket."""
+        self.ready = False
+        if self._route is not None:
+            self._route.close()
+            self._route = None
+
+
+class _Seal:
+    """One C buffer that every leg of the process writes and seals its packets in, in turn."""
+
+    def __init__(self, size: int = 1500) -> None:
+        self.cdata = _srtp_ffi.new("unsigned char[]", size)
+        self.view = memoryview(_srtp_ffi.buffer(self.cdata))
+        self.length = _srtp_ffi.new("int *")
+        #: The longest packet before sealing: libsrtp appends its tag.
+        self.room = size - pylibsrtp.SRTP_MAX_TRAILER_LEN
+
+
+_SEAL = _Seal()
+
+
+class Route:
+    """
+    Where a leg's packets go: the nominated pair's socket, the peer's address,
+    the connection's outbound SRTP session.
+
+    Packets are sealed by libsrtp in L{_SEAL} and sent with one C{sendto} on
+    a duplicate of ICE's socket descriptor: not through pylibsrtp's
+    C{protect} (three new objects and two copies per packet) nor asyncio's
+    datagram transport (a Python method and its buffer accounting per packet).
+    aioice still receives on that socket and sends its own STUN on it.
+    """
+
+    __slots__ = ("transport", "address", "socket", "session", "_srtp")
+
+    def __init__(self, transport: Any, address: Any, session: pylibsrtp.Session) -> None:
+        self.transport = transport
+        self.address = address
+        fd = transport.get_extra_info("socket").fileno()
+        self.socket = socket.socket(fileno=os.dup(fd))
+        self.socket.setblocking(False)
+        self.session = session  # keeps its libsrtp context alive
+        self._srtp = session._srtp[0]
+
+    def send(self, length: int) -> bool:
+        """Seal the first ``length`` bytes of L{_SEAL} and send them."""
+        seal = _SEAL
+        seal.length[0] = length
+        if _srtp_lib.srtp_protect(self._srtp, seal.cdata, seal.length) != _SRTP_OK:
             return False
-        route = self._route
-        if route is None or route[0].is_closing():
-            # The nominated pair is fixed once ICE has completed; look it up
-            # once rather than per packet.
-            pair = dtls.transport._connection._nominated.get(1)
-            transport = pair.protocol.transport if pair is not None else None
-            if transport is None or transport.is_closing():
-                return False
-            route = self._route = (transport, pair.remote_addr, dtls._tx_srtp.protect)
-        if route[0].get_write_buffer_size() > MAX_BUFFERED:
-            # The socket is not keeping up: drop (late media is useless)
-            # rather than let asyncio queue without bound.
-            self.dropped += 1
+        try:
+            self.socket.sendto(seal.view[: seal.length[0]], self.address)
+        except OSError:  # BlockingIOError when the send buffer is full
             return False
-        route[0].sendto(route[2](data), route[1])
         return True
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 # -- addresses and ports -----------------------------------------------------

@@ -34,6 +34,7 @@ from aiortc.rtp import RtpPacket
 
 from hubsd.sfu import aiortc_hooks as hooks
 from hubsd.sfu.aiortc_hooks import Leg
+from hubsd.sfu.shedding import Shedding
 
 AUDIO_CODEC = "audio/opus"
 VIDEO_CODEC = "video/VP8"
@@ -131,6 +132,8 @@ class Publisher(_Handle):
     def __init__(self, plane: MediaPlane, handle_id: str, pc: RTCPeerConnection) -> None:
         super().__init__(plane, handle_id, pc)
         self.audio_muted = False
+        #: What it sends: ["audio"] or ["audio", "video"] (its offer's sections).
+        self.kinds: list[str] = []
         self.subscribers: set[Subscriber] = set()
         self._audio: tuple[Leg, ...] = ()
         self._video: tuple[Leg, ...] = ()
@@ -138,21 +141,29 @@ class Publisher(_Handle):
         self.video_ssrc: int | None = None
         self._last_keyframe_request = 0.0
         self.received = 0
+        #: Packets not forwarded because they were already late (L{shedding}).
+        self.shed = 0
 
     def relink(self) -> None:
         self._audio = tuple(s.legs["audio"] for s in self.subscribers if "audio" in s.legs)
         self._video = tuple(s.legs["video"] for s in self.subscribers if "video" in s.legs)
 
-    def on_audio(self, packet: RtpPacket) -> None:
+    def on_audio(self, packet: RtpPacket, arrived: float) -> None:
         self.received += 1
         if self.audio_muted:
+            return
+        if self.plane.shedding.late(arrived):
+            self.shed += 1
             return
         for leg in self._audio:
             leg.forward(packet)
 
-    def on_video(self, packet: RtpPacket) -> None:
+    def on_video(self, packet: RtpPacket, arrived: float) -> None:
         self.received += 1
         self.video_ssrc = packet.ssrc
+        if self.plane.shedding.late(arrived):
+            self.shed += 1
+            return
         for leg in self._video:
             leg.forward(packet)
 
@@ -188,8 +199,12 @@ class MediaPlane:
         emit: Emit,
         ice_timeout: float = 15.0,
         public: dict[str, str] | None = None,
+        shedding: Shedding | None = None,
     ) -> None:
         self.emit = emit
+        #: Ticking on the running loop: the plane is made inside the worker's.
+        self.shedding = shedding or Shedding()
+        self.shedding.start(asyncio.get_running_loop())
         self.ice_timeout = ice_timeout
         self.public = dict(public or {})
         self.handles: dict[str, Publisher | Subscriber] = {}
@@ -201,6 +216,7 @@ class MediaPlane:
         self._forwarded_closed = 0
         self._dropped_closed = 0
         self._received_closed = 0
+        self._shed_closed = 0
 
     def _new_pc(self) -> RTCPeerConnection:
         # No STUN or TURN server: the host candidates are the configured
@@ -244,12 +260,17 @@ class MediaPlane:
         pc = self._new_pc()
         pub = Publisher(self, handle_id, pc)
         pub.audio_muted = bool(muted)
+        pub.kinds = kinds
         try:
             for kind in kinds:
                 t = pc.addTransceiver(kind, direction="recvonly")
                 mime = AUDIO_CODEC if kind == "audio" else VIDEO_CODEC
                 t.setCodecPreferences(_codecs(kind, mime))
-                hooks.tap_receiver(t.receiver, pub.on_audio if kind == "audio" else pub.on_video)
+                hooks.tap_receiver(
+                    t.receiver,
+                    pub.on_audio if kind == "audio" else pub.on_video,
+                    self.shedding.arrival,
+                )
                 if kind == "video":
                     pub.video_receiver = t.receiver
             await pc.setRemoteDescription(RTCSessionDescription(sdp=str(sdp), type="offer"))
@@ -265,7 +286,10 @@ class MediaPlane:
     async def subscribe(
         self, handle: object, publisher: object, blocked: bool = False
     ) -> dict[str, Any]:
-        """An offer that sends the publisher's audio and video to a new peer."""
+        """
+        An offer that sends the publisher's streams to a new peer: audio, and
+        video if it publishes video (no idle sender and its reports otherwise).
+        """
         pub = self._handle(publisher)
         if not isinstance(pub, Publisher):
             raise MediaError("no_such_publisher", "that handle does not publish")
@@ -274,6 +298,8 @@ class MediaPlane:
         sub = Subscriber(self, handle_id, pc, pub)
         sub.blocked = bool(blocked)
         for kind, mime in (("audio", AUDIO_CODEC), ("video", VIDEO_CODEC)):
+            if kind not in pub.kinds:
+                continue
             t = pc.addTransceiver(kind, direction="sendonly")
             t.setCodecPreferences(_codecs(kind, mime))
             leg = Leg(t.sender, sub.keyframe if kind == "video" else None)
@@ -343,8 +369,11 @@ class MediaPlane:
             self._dropped_closed += sum(leg.dropped for leg in h.legs.values())
             h.publisher.subscribers.discard(h)
             h.publisher.relink()
+            for leg in h.legs.values():
+                leg.close()
         else:
             self._received_closed += h.received
+            self._shed_closed += h.shed
             for sub in list(h.subscribers):
                 await self.close(sub.id, "publisher_gone")
         await h.close()
@@ -368,6 +397,7 @@ class MediaPlane:
     async def close_all(self) -> None:
         for handle_id in list(self.handles):
             await self.close(handle_id)
+        self.shedding.stop()
 
     def stats(self) -> dict[str, Any]:
         gc.collect()
@@ -394,6 +424,8 @@ class MediaPlane:
             ),
             "received": sum(h.received for h in self.handles.values() if isinstance(h, Publisher))
             + self._received_closed,
+            "shed": sum(h.shed for h in self.handles.values() if isinstance(h, Publisher))
+            + self._shed_closed,
             "cpu_seconds": time.process_time(),
             "task_names": sorted(
                 getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks()

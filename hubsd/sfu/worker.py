@@ -5,6 +5,9 @@ The daemon starts one or more of these (L{hubsd.sfu.supervisor}); each runs
 a L{MediaPlane} on its own asyncio loop and core, and takes requests over
 its stdin (L{hubsd.sfu.pipe} framing). It exits when stdin closes, so a
 worker never outlives its daemon. Log lines go to stderr.
+
+The loop is uvloop's (libuv) when uvloop is importable, the standard
+library's otherwise; ``stats`` says which (C{event_loops}).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
 from hubsd.sfu import aiortc_hooks, gcpolicy, pipe
@@ -96,7 +100,9 @@ class Worker:
         if op == "block":
             return p.block(args.get("handle"), bool(args.get("blocked")))
         if op == "stats":
-            return {**p.stats(), **self.gc_meter.stats()}
+            # A list, so that the daemon's totals over workers keep one entry each.
+            loop = [type(asyncio.get_running_loop()).__module__.split(".")[0]]
+            return {**p.stats(), **self.gc_meter.stats(), "event_loops": loop}
         if op == "ping":
             return os.getpid()
         raise MediaError("bad_request", f"unknown operation {op!r}")
@@ -144,6 +150,18 @@ async def main(settings: dict[str, Any]) -> None:
     await worker.plane.close_all()
 
 
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` to its end on uvloop if it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coroutine)
+    else:
+        # A worker is hundreds of sockets and timers: libuv runs their
+        # callbacks without the standard loop's Python around each one.
+        uvloop.run(coroutine)
+
+
 if __name__ == "__main__":
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
@@ -153,6 +171,6 @@ if __name__ == "__main__":
         # For benchmarks: the worker's cProfile statistics, written when it exits.
         import cProfile
 
-        cProfile.run("asyncio.run(main(json.loads(sys.argv[1])))", f"{profile}.{os.getpid()}")
+        cProfile.run("run(main(json.loads(sys.argv[1])))", f"{profile}.{os.getpid()}")
     else:
-        asyncio.run(main(json.loads(sys.argv[1])))
+        run(main(json.loads(sys.argv[1])))

@@ -20,7 +20,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 
 from hubsd.sfu import aiortc_hooks
 
-PINS = {"aiortc": "1.16.0", "aioice": "0.13.0"}
+PINS = {"aiortc": "1.16.0", "aioice": "0.13.0", "pylibsrtp": "1.0.0"}
 
 
 @pytest.mark.parametrize(("package", "pinned"), sorted(PINS.items()))
@@ -74,6 +74,13 @@ def test_the_calls_the_hooks_replace_are_still_made_through_the_instance() -> No
     assert "self._send_keyframe()" in rtcp and "self._retransmit(" in rtcp
     send = inspect.getsource(RTCRtpSender.send)
     assert "self.__rtp_task = asyncio.ensure_future(self._run_rtp(" in send
+    assert "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())" in send
+    # Leg's reports are built as aiortc's loop builds them, from these fields.
+    run_rtcp = inspect.getsource(RTCRtpSender._run_rtcp)
+    for name in ("self.__lsr =", "self.__lsr_time =", "self.__cname", "RtcpSdesPacket"):
+        assert name in run_rtcp, f"RTCRtpSender._run_rtcp no longer uses {name}"
+    stop = inspect.getsource(RTCRtpSender.stop)
+    assert "self.__rtcp_started.wait()" in stop and "self.__rtcp_exited.wait()" in stop
 
 
 def test_aioice_module_globals_the_hooks_set() -> None:
@@ -111,3 +118,39 @@ def test_the_cheap_ntp_time_is_aiortcs() -> None:
 
     ours = int((time.time() + aiortc_hooks._NTP_OFFSET) * 4294967296.0)
     assert abs(ours - clock.current_ntp_time()) < 4294967296 * 0.05
+
+
+def test_the_queue_whose_arrivals_are_stamped_is_still_aioices() -> None:
+    import asyncio
+
+    received = inspect.getsource(aioice.ice.Connection.data_received)
+    assert "self._queue.put_nowait(" in received
+    assert "self._queue.get()" in inspect.getsource(aioice.ice.Connection.recvfrom)
+    init = inspect.getsource(aioice.ice.Connection.__init__)
+    assert "self._queue: asyncio.Queue" in init
+    # The two methods the stamping queue overrides are the ones asyncio's queue calls.
+    assert "self._put(item)" in inspect.getsource(asyncio.Queue.put_nowait)
+    assert "self._get()" in inspect.getsource(asyncio.Queue.get_nowait)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_receiver_has_its_ice_connection_before_negotiation(loop: Any) -> None:
+    async def queue_type() -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        t = pc.addTransceiver("audio", direction="recvonly")
+        aiortc_hooks.tap_receiver(t.receiver, lambda packet, arrived: None)
+        name = type(t.receiver.transport.transport._connection._queue).__name__
+        await pc.close()
+        return name
+
+    assert await loop.run(queue_type()) == "_StampedQueue"
+
+
+def test_pylibsrtp_parts_the_legs_seal_with() -> None:
+    import pylibsrtp
+    from pylibsrtp._binding import lib
+
+    assert pylibsrtp.SRTP_MAX_TRAILER_LEN == 144
+    assert callable(lib.srtp_protect) and lib.srtp_err_status_ok == 0
+    session = pylibsrtp.Session()
+    assert hasattr(session, "_srtp")
