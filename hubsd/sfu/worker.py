@@ -23,10 +23,14 @@ from typing import Any
 from hubsd.sfu import aiortc_hooks, gcpolicy, pipe
 from hubsd.sfu.media import MediaError, MediaPlane
 
-#: Seconds between full garbage collections, when handles came or went (L{gcpolicy}).
+#: Seconds between full garbage collections, when handles went (L{gcpolicy}).
 FULL_COLLECTION_INTERVAL = 30.0
-#: Operations after which a full collection may find garbage.
-_CHURN = frozenset({"publish", "subscribe", "close"})
+#: Operations after which a full collection may find garbage: only closes.
+#: Opening handles makes live objects, not garbage, and a full collection
+#: then walks all of them for nothing: after a 25-speaker room's set-up that
+#: one pause (about 0.2 s over 625 peer connections) was 1% of its packets,
+#: shed as late (docs/benchmarks.md).
+_CHURN = frozenset({"close"})
 
 
 class Worker:

@@ -55,3 +55,39 @@ def test_install_stops_automatic_full_collections() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
     assert gc.get_threshold()[2] != gcpolicy.NO_AUTOMATIC_FULL  # this process untouched
+
+
+def test_the_worker_schedules_a_full_collection_after_closes_not_after_opens() -> None:
+    # A full collection after a room's set-up walks every new connection for
+    # nothing, in one pause long enough to make packets late; one after a
+    # close reclaims that connection's cycles.
+    import asyncio
+
+    from hubsd.sfu.worker import Worker
+
+    class Out:
+        def __init__(self) -> None:
+            self.written: list[bytes] = []
+
+        def is_closing(self) -> bool:
+            return False
+
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
+    async def run() -> list[bool]:
+        out = Out()
+        worker = Worker({}, out)  # type: ignore[arg-type]
+        seen = []
+        await worker.handle({"id": 1, "op": "publish", "args": {"handle": "h1", "sdp": "v=0"}})
+        seen.append(worker.collector.dirty)
+        await worker.handle({"id": 2, "op": "close", "args": {"handle": "h1"}})
+        seen.append(worker.collector.dirty)
+        worker.collector.tick()
+        worker.emit({"event": "closed", "handle": "h2", "reason": "ice"})
+        seen.append(worker.collector.dirty)
+        assert len(out.written) == 3  # two answers and the event
+        await worker.plane.close_all()
+        return seen
+
+    assert asyncio.run(run()) == [False, True, True]
