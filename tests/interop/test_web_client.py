@@ -376,6 +376,11 @@ def test_images_dropped_moved_pinned_and_pasted_links_reach_every_member(
     media_url: str, out_dir: Path
 ) -> None:
     r = scenario("web_media", media_url, out_dir, timeout=540)
+    assert r["bobPinRefused"] == (
+        "Only the person who shared this image can pin it: the server keeps an upload"
+        " for good only at their request."
+    )
+    assert r["bobPinButtonAfter"] == "Pin"
     dropped = r["ids"]["dropped"]
     # Bob's page loaded Alice's upload from the server: the PNG's own size,
     # on a plane with its aspect ratio (320 x 200: 1 m by 0.625 m).

@@ -178,13 +178,14 @@ b.main(async (browser, base, out, r) => {
          const answer = await fetch(`/api/v1/hubs/${sid}`, {
             method: 'PATCH',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-            body: JSON.stringify({ hub: { member_permissions: { spawn_and_move_media: true, voice_chat: true, text_chat: true } } }),
+            body: JSON.stringify({ hub: { member_permissions: { spawn_and_move_media: true, pin_objects: true, voice_chat: true, text_chat: true } } }),
          });
          return answer.status;
       }, [sid, token]);
       r.patchStatus = patched;
       await bob.page.waitForFunction(() => document.querySelector('#media-pin') !== null
-         && window.hubsdDebug.media.session.permissions.spawn_and_move_media === true, null, { timeout: 15000 });
+         && window.hubsdDebug.media.session.permissions.spawn_and_move_media === true
+         && window.hubsdDebug.media.session.permissions.pin_objects === true, null, { timeout: 15000 });
 
       step('Bob takes it and carries');
       // Bob takes it and carries it a metre to his right; Alice sees it there, his.
@@ -203,6 +204,14 @@ b.main(async (browser, base, out, r) => {
             && Math.abs(p.x - at.x) < 0.05 && Math.abs(p.z - at.z) < 0.05;
       }, [TEMPLATE, dropped.id, moved.at, bobId], { timeout: 15000 });
       r.aliceSeesMoved = (await mediaOf(alice)).find((m) => m.id === dropped.id);
+
+      step('Bob may not pin it first');
+      // Bob may pin, but not keep Alice's upload for good: only her browser
+      // holds its promotion token. Nothing is pinned.
+      await clickMedia(bob, dropped.id);
+      r.bobPinRefused = await refusalAfter(bob, () => bob.page.click('#media-pin'));
+      r.bobPinButtonAfter = await bob.page.evaluate(() => document.querySelector('#media-pin').textContent);
+      await bob.page.click('#media-close');
 
       step('Alice pins it');
       // Alice pins it (her upload's promotion token keeps the file).

@@ -24,4 +24,4 @@ def test_client_logic_unit_tests_pass() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout
-    assert "# pass 33" in done.stdout
+    assert "# pass 34" in done.stdout

@@ -36,6 +36,28 @@ export const creatorTokens = {
   },
 };
 
+/**
+ * The promotion tokens of this browser's uploads, by the networkId of the
+ * object that shows each ({fileId, promotionToken}). Kept in localStorage so
+ * that the one who shared an image can still pin it for good after a reload
+ * or on a later visit; a token lets its holder keep that one upload, nothing
+ * else.
+ */
+export const uploadTokens = {
+  get(networkId) {
+    try {
+      const saved = JSON.parse(localStorage.getItem(`hubsd.upload.${networkId}`) || "null");
+      return saved && typeof saved.promotionToken === "string" ? saved : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  set(networkId, { fileId, promotionToken }) {
+    if (!promotionToken) return;
+    localStorage.setItem(`hubsd.upload.${networkId}`, JSON.stringify({ fileId, promotionToken }));
+  },
+};
+
 /** The path of a room's page. */
 export function roomPath(room) {
   return `/${encodeURIComponent(room.hub_sid)}/${encodeURIComponent(room.slug || "room")}`;

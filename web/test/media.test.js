@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  HttpMedia, MediaError, fromPin, linkIn, linkView, mayTake, mediaErrorWords, pinNode, planeSize,
-  serverPath, uploadedUrl,
+  HttpMedia, MediaError, fromPin, linkIn, linkView, mayTake, mediaErrorWords, pinNeedsPromotion, pinNode,
+  planeSize, serverPath, uploadedUrl,
 } from "../src/room/media.js";
 
 const BASE = "http://127.0.0.1:8080/AbCdEfG/room";
@@ -134,4 +134,15 @@ test("the HTTP backend uploads a form and turns a refusal into words", async () 
     && e.message === "That file is too large for this server. The file is larger than 10 bytes.");
   const down = new HttpMedia(async () => { throw new TypeError("fetch failed"); });
   await assert.rejects(down.resolve("http://x/"), (e) => e.code === "unreachable" && /cannot be reached/.test(e.message));
+});
+
+test("pinning an upload for the first time needs its promotion token; links and re-pins do not", () => {
+  const upload = { src: "/files/abc.png?token=t", link: "", title: "" };
+  const link = { src: "/thumbnails/x.png", link: "https://example.org/cat.png", title: "" };
+  const token = { fileId: "abc", promotionToken: "p" };
+  assert.equal(pinNeedsPromotion(upload, false, undefined), true);
+  assert.equal(pinNeedsPromotion(upload, false, { fileId: "abc", promotionToken: null }), true);
+  assert.equal(pinNeedsPromotion(upload, false, token), false);
+  assert.equal(pinNeedsPromotion(upload, true, undefined), false); // promoted by the first pin
+  assert.equal(pinNeedsPromotion(link, false, undefined), false);
 });

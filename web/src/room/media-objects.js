@@ -5,9 +5,9 @@
 // room's `.pins` events), and a pinned object's return from the enter
 // snapshot.
 /* global THREE, NAF */
-import { h } from "../dom.js";
+import { h, uploadTokens } from "../dom.js";
 import { MOVE_DENIED } from "../transport/errors.js";
-import { MEDIA_TEMPLATE, fromPin, pinNode } from "./media.js";
+import { MEDIA_TEMPLATE, PIN_NEEDS_UPLOADER, fromPin, pinNeedsPromotion, pinNode } from "./media.js";
 import "./media-image.js";
 
 /** A place 1.5 m in front of `camera` at its height, facing it: {position, rotation} in A-Frame units. */
@@ -62,8 +62,9 @@ export class MediaObjects {
     tools.root = h("div", { id: "object-tools", class: "object-tools", hidden: true, role: "toolbar", "aria-label": "The selected object" },
       tools.grab, tools.pin, tools.remove, button("media-close", "close", "×"));
     this.tools = tools;
-    // The promotion tokens of this page's own uploads, by networkId: in
-    // memory only (whoever holds one can keep the file for good).
+    // The promotion tokens of this page's own uploads, by networkId (and
+    // this browser's earlier ones in uploadTokens): whoever holds one can
+    // keep that file for good.
     this.uploads = new Map();
     this.pinned = new Set();
     this.selected = null;
@@ -74,7 +75,10 @@ export class MediaObjects {
   /** Show `image` in front of the camera, networked; its networkId. */
   spawn(image, upload = null) {
     const networkId = NAF.utils.createNetworkId();
-    if (upload) this.uploads.set(networkId, upload);
+    if (upload) {
+      this.uploads.set(networkId, upload);
+      uploadTokens.set(networkId, upload);
+    }
     const place = inFrontOf(this.scene.camera);
     mediaEntity(this.scene, { networkId, ...place, image });
     return networkId;
@@ -134,13 +138,17 @@ export class MediaObjects {
     const image = el.getAttribute("media-image");
     const object = el.object3D;
     const gltf = pinNode(id, object.position.toArray(), object.quaternion.toArray(), image);
-    const upload = this.uploads.get(id);
+    const upload = this.uploads.get(id) || uploadTokens.get(id);
+    const again = this.pinned.has(id);
+    if (pinNeedsPromotion(image, again, upload)) {
+      this.notice(PIN_NEEDS_UPLOADER);
+      return;
+    }
     const args = { object_id: id, gltf };
     if (upload && upload.fileId) {
       args.file_id = upload.fileId;
       if (upload.promotionToken) args.promotion_token = upload.promotionToken;
     }
-    const again = this.pinned.has(id);
     const failed = await this.session.request(() => this.transport.pin(this.session.sid, args));
     if (!failed && !again) this.notice("Pinned: it stays in this room.", "info");
   }

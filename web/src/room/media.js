@@ -176,6 +176,21 @@ export function pinNode(networkId, position, quaternion, image) {
   };
 }
 
+/**
+ * Whether pinning the object showing `image` needs its upload's promotion
+ * token: an uploaded file is kept for good only when its uploader's token
+ * promotes it (without, the server's sweep deletes it after a day and the
+ * pin would show nothing); a link is resolved again from its address.
+ */
+export function pinNeedsPromotion(image, alreadyPinned, upload) {
+  const uploaded = Boolean(image && image.src && !image.link);
+  return uploaded && !alreadyPinned && !(upload && upload.promotionToken);
+}
+
+/** The words for a pin refused for want of the upload's promotion token. */
+export const PIN_NEEDS_UPLOADER =
+  "Only the person who shared this image can pin it: the server keeps an upload for good only at their request.";
+
 function round(n) {
   return Math.round(Number(n) * 1e4) / 1e4;
 }
