@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubsd.sfu.errors import SfuError
-from hubsd.sfu.wamp import events_room, events_topic
+from hubsd.sfu.operations import events_room, events_topic
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred

@@ -18,6 +18,24 @@ from typing import Any
 from hubsd.rooms.errors import InvalidPayload
 from hubsd.sfu.signalling import Signalling
 
+#: The router topic of a room's SFU events is ``hubsd.sfu.<sid>.events``:
+#: WAMP members subscribe to it, the Phoenix gateway subscribes a member's
+#: socket to it, and the signalling publishes each event there to the
+#: members it concerns only.
+EVENTS_PREFIX = "hubsd.sfu."
+
+
+def events_topic(hub_sid: str) -> str:
+    return f"{EVENTS_PREFIX}{hub_sid}.events"
+
+
+def events_room(uri: str) -> str | None:
+    """The room sid of an events topic (L{events_topic}'s inverse), else None."""
+    if not (uri.startswith(EVENTS_PREFIX) and uri.endswith(".events")):
+        return None
+    hub_sid = uri[len(EVENTS_PREFIX) : -len(".events")]
+    return hub_sid if hub_sid and "." not in hub_sid else None
+
 
 class Operations:
     """See module docstring. Each call takes the member's C{identity} and the

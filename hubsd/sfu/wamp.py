@@ -22,7 +22,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 
 from hubsd.rooms.errors import RoomError
 from hubsd.sfu.errors import SfuError
-from hubsd.sfu.operations import Operations
+from hubsd.sfu.operations import Operations, events_room, events_topic
 from hubsd.sfu.signalling import Signalling
 from hubsd.sfu.state import SfuSettings
 from hubsd.wamp import errors
@@ -30,18 +30,6 @@ from hubsd.wamp.errors import WampError
 from hubsd.wamp.local import register_procedures
 
 PREFIX = "hubsd.sfu."
-
-
-def events_topic(hub_sid: str) -> str:
-    return f"{PREFIX}{hub_sid}.events"
-
-
-def events_room(uri: str) -> str | None:
-    """The room sid of an events topic (L{events_topic}'s inverse), else None."""
-    if not (uri.startswith(PREFIX) and uri.endswith(".events")):
-        return None
-    hub_sid = uri[len(PREFIX) : -len(".events")]
-    return hub_sid if hub_sid and "." not in hub_sid else None
 
 
 class WampSfu:
